@@ -1,0 +1,195 @@
+"""The workspace: its folders, its config file, its secret, and how we write files in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError, WorkspaceError
+
+CONFIG_NAME = "samtale.toml"
+SECRET_PATH = Path(".samtale") / "secret.key"
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+FORM_KINDS = ("employee", "manager")
+ALL_FORM_KINDS = ("employee", "manager", "minutes")
+LANGUAGES = ("nb", "en")
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """Sender, reply-to, deadline and HR contact used in emails."""
+
+    sender_name: str = "HR"
+    sender_address: str = "hr@example.invalid"
+    reply_to: str = ""
+    deadline: str = ""
+    hr_contact: str = ""
+    rate_per_second: float = 5.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The workspace config file (``samtale.toml``), with defaults for what it leaves out."""
+
+    organisation: str = "Organisasjonen"
+    mail: MailConfig = field(default_factory=MailConfig)
+    seal_certificate: str = ""
+    seal_subject: str = ""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Folders of one workspace; every path may be overridden on the command line."""
+
+    root: Path
+    input_dir: Path
+    templates_dir: Path
+    output_dir: Path
+
+    @classmethod
+    def at(
+        cls,
+        root: str | os.PathLike = ".",
+        *,
+        input_dir: str | os.PathLike | None = None,
+        templates_dir: str | os.PathLike | None = None,
+        output_dir: str | os.PathLike | None = None,
+    ) -> Workspace:
+        """Return the workspace rooted at ``root`` with optional folder overrides."""
+        base = Path(root).resolve()
+        return cls(
+            root=base,
+            input_dir=Path(input_dir).resolve() if input_dir else base / "input",
+            templates_dir=Path(templates_dir).resolve() if templates_dir else base / "templates",
+            output_dir=Path(output_dir).resolve() if output_dir else base / "output",
+        )
+
+    @property
+    def roster_path(self) -> Path:
+        """Return the default roster workbook path."""
+        return self.input_dir / "roster.xlsx"
+
+    def cycle_dir(self, cycle: int) -> Path:
+        """Return ``output/<cycle>/``, created private on first use."""
+        return ensure_private_dir(self.output_dir / str(cycle))
+
+    def forms_dir(self, cycle: int) -> Path:
+        """Return the folder of generated forms for ``cycle``."""
+        return ensure_private_dir(self.cycle_dir(cycle) / "forms")
+
+    def ledger_path(self, cycle: int) -> Path:
+        """Return the path of the cycle's SQLite ledger."""
+        return self.cycle_dir(cycle) / "ledger.sqlite"
+
+    def answers_path(self, cycle: int) -> Path:
+        """Return the path of the cycle's answers workbook."""
+        return self.cycle_dir(cycle) / "answers.xlsx"
+
+    def archive_dir(self, cycle: int) -> Path:
+        """Return ``output/archive/<cycle>/``."""
+        return ensure_private_dir(self.output_dir / "archive" / str(cycle))
+
+    def secret(self) -> bytes:
+        """Return the workspace's HMAC secret, creating it (owner-only) on first use."""
+        path = self.root / SECRET_PATH
+        if path.exists():
+            key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+            if len(key) < 16:
+                raise WorkspaceError(f"{path}: the secret is too short; restore it from backup")
+            return key
+        ensure_private_dir(path.parent)
+        key = secrets.token_bytes(32)
+        write_private(path, key.hex().encode("ascii") + b"\n")
+        return key
+
+    def config(self) -> Config:
+        """Return the workspace config, or the defaults when there is no config file."""
+        return load_config(self.root / CONFIG_NAME)
+
+
+def load_config(path: Path) -> Config:
+    """Return the config read from ``path`` (defaults when the file is missing)."""
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the line it names.") from exc
+    mail = data.get("mail", {})
+    seal = data.get("seal", {})
+    known = set(MailConfig.__dataclass_fields__)
+    unknown = sorted(set(mail) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) in [mail]: {', '.join(unknown)}. Known: {', '.join(sorted(known))}"
+        )
+    deadline = mail.get("deadline", "")
+    if isinstance(deadline, dt.date):
+        mail = {**mail, "deadline": deadline.isoformat()}
+    return Config(
+        organisation=str(data.get("organisation", {}).get("name", Config.organisation)),
+        mail=MailConfig(**mail),
+        seal_certificate=str(seal.get("certificate", "")),
+        seal_subject=str(seal.get("subject", "")),
+    )
+
+
+def current_cycle() -> int:
+    """Return the default cycle: the current calendar year."""
+    return dt.date.today().year
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Return ``path`` after creating it (and missing parents) readable by the owner only."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        os.chmod(path, PRIVATE_DIR)
+    return path
+
+
+def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
+    """Return ``path`` after writing ``data`` atomically, owner-only, never replacing by surprise.
+
+    The bytes go to a temporary file in the same folder which is then renamed, so a crash never
+    leaves half a file. Without ``overwrite`` an existing file raises ``WorkspaceError``.
+    """
+    ensure_private_dir(path.parent)
+    if path.exists() and not overwrite:
+        raise WorkspaceError(f"{path} already exists; refusing to overwrite it")
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, PRIVATE_FILE)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if path appeared meanwhile: no silent overwrite
+            os.unlink(tmp)
+    except FileExistsError as exc:
+        os.unlink(tmp)
+        raise WorkspaceError(f"{path} already exists; refusing to overwrite it") from exc
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def unique_path(path: Path) -> Path:
+    """Return ``path`` or, when it exists, the first free ``name-2.ext``, ``name-3.ext`` …."""
+    if not path.exists():
+        return path
+    for n in range(2, 100_000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise WorkspaceError(f"{path.parent}: too many versions of {path.name}")

@@ -20,10 +20,10 @@ CREATE TABLE IF NOT EXISTS forms (
     kind TEXT NOT NULL,               -- employee | manager | minutes
     path TEXT NOT NULL,               -- relative to the cycle folder
     sha256 TEXT NOT NULL,             -- of the generated file
-    inputs_hash TEXT NOT NULL,        -- of template + values; unchanged inputs => no rewrite
+    inputs_hash TEXT NOT NULL,        -- template + values: unchanged inputs => no rewrite
     template_version TEXT NOT NULL,
     language TEXT NOT NULL,
-    fields TEXT NOT NULL,             -- JSON: the form's fields as sent (key, title, type, placeholder)
+    fields TEXT NOT NULL,             -- JSON: the fields as sent (key, title, type, placeholder)
     status TEXT NOT NULL,             -- generated | sent | returned
     generated_at TEXT NOT NULL,
     handed_out_at TEXT,               -- set when the form left HR (emailed or marked as sent)
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS forms (
 CREATE TABLE IF NOT EXISTS returned_files (
     sha256 TEXT PRIMARY KEY,
     source TEXT NOT NULL,             -- where it was found (path, or path of the .eml + attachment)
-    stored_path TEXT NOT NULL,        -- copy under returned/ or quarantine/, relative to cycle folder
+    stored_path TEXT NOT NULL,        -- copy under returned/ or quarantine/ (cycle-relative)
     outcome TEXT NOT NULL,            -- accepted | quarantined | superseded
     reason TEXT NOT NULL DEFAULT '',
     employee_id TEXT,

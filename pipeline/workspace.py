@@ -127,7 +127,8 @@ def load_config(path: Path) -> Config:
     unknown = sorted(set(mail) - known)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown key(s) in [mail]: {', '.join(unknown)}. Known: {', '.join(sorted(known))}"
+            f"{path}: unknown key(s) in [mail]: {', '.join(unknown)}. "
+            f"Known: {', '.join(sorted(known))}"
         )
     deadline = mail.get("deadline", "")
     if isinstance(deadline, dt.date):

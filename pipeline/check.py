@@ -1,0 +1,42 @@
+"""``samtale check``: the roster and the templates, validated together before anything is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import TemplateError
+from .roster import Roster, read_roster
+from .templates import check_templates
+from .workspace import FORM_KINDS, LANGUAGES, Workspace
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What check found valid: the roster's size and the templates checked."""
+
+    roster: Roster
+    departments: int
+    managers: int
+    languages: dict[str, int]
+    templates: list[str]
+
+
+def check_workspace(
+    workspace: Workspace, roster_path: Path | None = None, sheet: str | None = None
+) -> CheckReport:
+    """Return a report when roster and templates are usable; raise RosterError/TemplateError."""
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    problems = check_templates(workspace.templates_dir, FORM_KINDS, LANGUAGES)
+    if problems:
+        raise TemplateError("The templates need fixing", problems)
+    languages: dict[str, int] = {}
+    for employee in roster.employees:
+        languages[employee.language] = languages.get(employee.language, 0) + 1
+    return CheckReport(
+        roster=roster,
+        departments=len({e.department for e in roster.employees}),
+        managers=len({e.manager_id for e in roster.employees if e.manager_id}),
+        languages=languages,
+        templates=[f"{kind}.{language}.docx" for kind in FORM_KINDS for language in LANGUAGES],
+    )

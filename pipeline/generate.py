@@ -1,0 +1,301 @@
+"""Fill the Word templates for every employee: two preparation forms each, safely re-runnable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import Problem
+from .identity import PROPERTY, FormIdentity
+from .ledger import FormRecord, Ledger, now_iso
+from .names import safe_stem
+from .previous import PreviousCycle, read_previous
+from .roster import Employee, Roster, read_roster
+from .templates import FormTemplate, load_template
+from .workspace import FORM_KINDS, Workspace, ensure_private_dir, write_private
+
+KIND_LABELS = {
+    "nb": {"employee": "medarbeider", "manager": "leder", "minutes": "referat"},
+    "en": {"employee": "employee", "manager": "manager", "minutes": "minutes"},
+}
+PARALLEL_THRESHOLD = 40  # below this, forking costs more than it saves
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FormJob:
+    """One form to render: where it goes and everything the template needs."""
+
+    employee_id: str
+    kind: str
+    language: str
+    path: Path
+    context: dict
+    properties: dict[str, str]
+    inputs_hash: str
+    overwrite: bool
+
+
+@dataclass
+class GenerateReport:
+    """What a generate run did, for the closing summary."""
+
+    cycle: int
+    forms_dir: Path
+    employees: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    kept_handed_out: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def forms(self) -> int:
+        """Return how many forms the cycle has after this run."""
+        return sum(self.status_counts.values())
+
+
+def generate_forms(
+    workspace: Workspace,
+    cycle: int,
+    *,
+    roster_path: Path | None = None,
+    sheet: str | None = None,
+    previous_path: Path | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> GenerateReport:
+    """Return the report of writing both preparation forms for every employee of the roster."""
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    previous = read_previous(previous_path) if previous_path else PreviousCycle("")
+    templates = load_templates(workspace, roster)
+    forms_dir = workspace.forms_dir(cycle)
+    report = GenerateReport(cycle, forms_dir, employees=len(roster.employees))
+    report.warnings += previous.warnings
+    config = workspace.config()
+    secret = workspace.secret()
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        jobs = plan_jobs(
+            roster, templates, previous, cycle, forms_dir, ledger, secret, config, force, report
+        )
+        for job, sha in render_jobs(jobs, templates, workers, progress):
+            record_generated(ledger, job, sha, templates, workspace.cycle_dir(cycle))
+            report.written.append(job.path.name)
+        report.warnings += roster_leavers(ledger, roster)
+        report.status_counts = count_statuses(ledger)
+    return report
+
+
+def load_templates(workspace: Workspace, roster: Roster) -> dict[tuple[str, str], FormTemplate]:
+    """Return the compiled templates for every form kind and language the roster needs."""
+    languages = sorted({e.language for e in roster.employees})
+    return {
+        (kind, language): load_template(workspace.templates_dir, kind, language)
+        for kind in FORM_KINDS
+        for language in languages
+    }
+
+
+def plan_jobs(roster, templates, previous, cycle, forms_dir, ledger, secret, config, force, report):
+    """Return the forms that must be (re)written; count unchanged and protected ones."""
+    jobs = []
+    for employee in roster.employees:
+        manager = roster.manager_of(employee)
+        for kind in FORM_KINDS:
+            template = templates[(kind, employee.language)]
+            identity = FormIdentity(cycle, kind, employee.id, template.version)
+            token = identity.token(secret)
+            context = form_context(employee, manager, cycle, kind, token, previous, config)
+            inputs_hash = hash_inputs(template.version, context)
+            path = forms_dir / form_file_name(employee, kind, cycle)
+            record = ledger.form(employee.id, kind)
+            decision = decide(record, inputs_hash, forms_dir.parent, force)
+            if decision == "unchanged":
+                report.unchanged += 1
+                continue
+            if decision == "handed_out":
+                report.kept_handed_out.append(record.path)
+                report.warnings.append(handed_out_warning(employee, kind, record))
+                continue
+            overwrite = keep_replaced_copy(record, path, forms_dir)
+            jobs.append(
+                FormJob(
+                    employee.id,
+                    kind,
+                    employee.language,
+                    path,
+                    context,
+                    {PROPERTY: token},
+                    inputs_hash,
+                    overwrite,
+                )
+            )
+    return jobs
+
+
+def decide(record: FormRecord | None, inputs_hash: str, cycle_dir: Path, force: bool) -> str:
+    """Return 'write', 'unchanged' or 'handed_out' for one form."""
+    if record is None:
+        return "write"
+    existing = cycle_dir / record.path
+    if record.inputs_hash == inputs_hash and existing.exists():
+        return "unchanged"
+    if record.handed_out_at and not force and record.inputs_hash != inputs_hash:
+        return "handed_out"
+    return "write"
+
+
+def keep_replaced_copy(record: FormRecord | None, path: Path, forms_dir: Path) -> bool:
+    """Return True when ``path`` may be replaced; a handed-out form is first copied aside."""
+    if not path.exists():
+        return False
+    if record is not None and record.handed_out_at:
+        replaced = ensure_private_dir(forms_dir / "replaced")
+        stamp = now_iso().replace(":", "")
+        shutil.copy2(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
+    return True
+
+
+def handed_out_warning(employee: Employee, kind: str, record: FormRecord) -> Problem:
+    """Return the warning for a changed form that was already handed out."""
+    return Problem(
+        record.path,
+        f"the {kind} form of {employee.name} ({employee.id}) changed but was already handed out "
+        f"({record.handed_out_at}); it was left as it is",
+        "run generate --force to replace it (the old file is kept under forms/replaced/)",
+    )
+
+
+def form_context(employee, manager, cycle, kind, token, previous, config) -> dict:
+    """Return the template variables of one form."""
+    return {
+        "employee": person(employee),
+        "manager": person(manager),
+        "cycle": cycle,
+        "language": employee.language,
+        "organisation": config.organisation,
+        "deadline": format_deadline(config.mail.deadline, employee.language),
+        "form_id": token,
+        "form_kind": kind,
+        "previous": previous.context_for(employee.id),
+    }
+
+
+def person(employee: Employee | None) -> dict[str, str]:
+    """Return an employee as template variables (empty strings when there is nobody)."""
+    if employee is None:
+        return dict.fromkeys(("id", "name", "email", "department", "title", "start_date"), "")
+    start = employee.start_date.strftime("%d.%m.%Y") if employee.start_date else ""
+    return {
+        "id": employee.id,
+        "name": employee.name,
+        "email": employee.email,
+        "department": employee.department,
+        "title": employee.title,
+        "start_date": start,
+    }
+
+
+def format_deadline(deadline: str, language: str) -> str:
+    """Return the configured deadline (ISO) as the form's language writes dates."""
+    if len(deadline) == 10 and deadline[4] == "-" and language == "nb":
+        year, month, day = deadline.split("-")
+        return f"{day}.{month}.{year}"
+    return deadline
+
+
+def hash_inputs(template_version: str, context: dict) -> str:
+    """Return a hash of everything a form's bytes depend on."""
+    payload = json.dumps([template_version, context], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def form_file_name(employee: Employee, kind: str, cycle: int) -> str:
+    """Return a readable, safe file name with the employee id, name, form kind and cycle."""
+    label = KIND_LABELS.get(employee.language, KIND_LABELS["nb"])[kind]
+    return f"{safe_stem(employee.id, 20)}_{safe_stem(employee.name, 60)}_{label}_{cycle}.docx"
+
+
+# -- rendering, in parallel ----------------------------------------------------------------
+
+_TEMPLATES: dict[tuple[str, str], FormTemplate] = {}
+
+
+def render_jobs(jobs: list[FormJob], templates, workers: int | None, progress: Progress | None):
+    """Yield (job, sha256) for every job rendered and written, using all cores for big batches."""
+    global _TEMPLATES
+    _TEMPLATES = templates
+    total = len(jobs)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or total < PARALLEL_THRESHOLD:
+        results = map(render_and_write, jobs)
+        yield from report_progress(results, total, progress)
+        return
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, min(50, total // (workers * 4)))
+    with context.Pool(workers) as pool:
+        results = pool.imap(render_and_write, jobs, chunksize=chunk)
+        yield from report_progress(results, total, progress)
+
+
+def report_progress(results, total: int, progress: Progress | None):
+    """Yield results while telling ``progress`` how far we are."""
+    for done, result in enumerate(results, start=1):
+        if progress:
+            progress(done, total)
+        yield result
+
+
+def render_and_write(job: FormJob) -> tuple[FormJob, str]:
+    """Return the job and the SHA-256 of the form written for it."""
+    template = _TEMPLATES[(job.kind, job.language)]
+    data = template.render(job.context, job.properties)
+    write_private(job.path, data, overwrite=job.overwrite)
+    return job, hashlib.sha256(data).hexdigest()
+
+
+def record_generated(ledger: Ledger, job: FormJob, sha: str, templates, cycle_dir: Path) -> None:
+    """Store a freshly written form in the ledger."""
+    template = templates[(job.kind, job.language)]
+    ledger.record_form(
+        FormRecord(
+            employee_id=job.employee_id,
+            kind=job.kind,
+            path=str(job.path.relative_to(cycle_dir)),
+            sha256=sha,
+            inputs_hash=job.inputs_hash,
+            template_version=template.version,
+            language=job.language,
+            fields=json.dumps([asdict(f) for f in template.fields], ensure_ascii=False),
+            status="generated",
+            generated_at=now_iso(),
+            handed_out_at=None,  # a new version: not handed out yet
+        )
+    )
+
+
+def roster_leavers(ledger: Ledger, roster: Roster) -> list[Problem]:
+    """Return a warning for each form whose employee is no longer in the roster."""
+    gone = sorted({r.employee_id for r in ledger.forms() if r.employee_id not in roster.by_id})
+    return [
+        Problem(
+            str(roster.path),
+            f"employee {employee_id} has forms in this cycle but is no "
+            "longer in the roster; the forms were kept",
+            "nothing to do if they left",
+        )
+        for employee_id in gone
+    ]
+
+
+def count_statuses(ledger: Ledger) -> dict[str, int]:
+    """Return how many forms the ledger holds per status."""
+    rows = ledger.db.execute("SELECT status, COUNT(*) FROM forms GROUP BY status").fetchall()
+    return {status: count for status, count in rows}

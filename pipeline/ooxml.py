@@ -1,0 +1,493 @@
+"""Everything about the inside of a .docx: the zip package, safe XML, content controls, properties.
+
+No other module knows a namespace or an element name; they get plain dataclasses from here.
+Returned files are hostile: reading is bounded (size, entries, uncompressed bytes) and XML is
+parsed with entities, DTDs and network access off.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from .errors import Rejected
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+W15 = "http://schemas.microsoft.com/office/word/2012/wordml"
+CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+DOCUMENT_PART = "word/document.xml"
+CUSTOM_PART = "docProps/custom.xml"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MACRO_MARKERS = ("vbaproject.bin", "vbadata.xml", "macroenabled")
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def w(tag: str) -> str:
+    """Return the Clark name of a WordprocessingML element."""
+    return f"{{{W}}}{tag}"
+
+
+W_SDT, W_SDTPR, W_SDTCONTENT = w("sdt"), w("sdtPr"), w("sdtContent")
+W_P, W_R, W_T, W_TC, W_TAB, W_BR, W_CR = w("p"), w("r"), w("t"), w("tc"), w("tab"), w("br"), w("cr")
+W_VAL = w("val")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on a returned file, against zip bombs and oversized uploads."""
+
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_entries: int = 500
+    max_uncompressed_bytes: int = 100 * 1024 * 1024
+    max_part_bytes: int = 30 * 1024 * 1024
+    max_ratio: int = 200
+
+
+@dataclass(frozen=True)
+class Field:
+    """One content control as found in a document, with its value as plain data."""
+
+    key: str
+    title: str
+    type: str  # richtext | text | dropdown | combobox | checkbox | date | picture | other
+    value: str | bool | None
+    showing_placeholder: bool
+    options: tuple[str, ...] = ()
+    placeholder: str = ""
+    in_answer_cell: bool = False
+    part: str = DOCUMENT_PART
+    section: str = ""
+
+
+@dataclass
+class Package:
+    """The parts of a .docx read from a zip, bounded and checked."""
+
+    names: list[str]
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+    def part(self, name: str) -> bytes | None:
+        """Return the bytes of one part, or None when the package lacks it."""
+        return self.parts.get(name)
+
+
+# -- reading packages ------------------------------------------------------------------------
+
+
+def sniff(data: bytes) -> str:
+    """Return 'zip', 'ole' (encrypted or legacy Office) or 'other' from the first bytes."""
+    if data.startswith(ZIP_MAGIC) or data.startswith(b"PK\x05\x06"):
+        return "zip"
+    if data.startswith(OLE_MAGIC):
+        return "ole"
+    return "other"
+
+
+def read_package(data: bytes, limits: Limits = Limits(), wanted: tuple[str, ...] = ()) -> Package:
+    """Return the package's parts (all XML parts, or only ``wanted`` ones); raise Rejected."""
+    if len(data) > limits.max_file_bytes:
+        raise Rejected(
+            f"file is {len(data):,} bytes, more than the limit of {limits.max_file_bytes:,}",
+            "too_large",
+        )
+    kind = sniff(data)
+    if kind == "ole":
+        raise Rejected(
+            "the document is encrypted (password-protected) or an old .doc; "
+            "ask for the form saved again as a Word .docx without a password",
+            "encrypted",
+        )
+    if kind != "zip":
+        raise Rejected("not a Word .docx file (not a zip package)", "not_docx")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise Rejected(f"the file is damaged (corrupt or truncated zip: {exc})", "corrupt") from exc
+    check_zip_bounds(infos, len(data), limits)
+    names = [info.filename for info in infos]
+    check_no_macros(names)
+    package = Package(names=names)
+    for info in infos:
+        if wanted and info.filename not in wanted:
+            continue
+        if not wanted and not info.filename.endswith((".xml", ".rels")):
+            continue
+        package.parts[info.filename] = read_entry(archive, info, limits)
+    return package
+
+
+def check_zip_bounds(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> None:
+    """Raise Rejected when the zip has too many entries or expands too much."""
+    if len(infos) > limits.max_entries:
+        raise Rejected(
+            f"the zip holds {len(infos)} entries, more than the limit of {limits.max_entries}",
+            "zip_bomb",
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_uncompressed_bytes or total > max(size, 1) * limits.max_ratio:
+        raise Rejected(
+            f"the zip would expand to {total:,} bytes from {size:,} (zip bomb?)", "zip_bomb"
+        )
+
+
+def check_no_macros(names: list[str]) -> None:
+    """Raise Rejected when the package carries macros (VBA)."""
+    lowered = [name.lower() for name in names]
+    if any(marker in name for name in lowered for marker in MACRO_MARKERS):
+        raise Rejected(
+            "the document contains macros (VBA); ask for the form saved as a plain Word .docx",
+            "macros",
+        )
+
+
+def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+    """Return one zip entry's bytes, reading at most the part limit (declared sizes may lie)."""
+    if info.flag_bits & 0x1:
+        raise Rejected("the zip entries are encrypted; ask for an unprotected .docx", "encrypted")
+    try:
+        with archive.open(info) as handle:
+            data = handle.read(limits.max_part_bytes + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise Rejected(f"the file is damaged ({info.filename}: {exc})", "corrupt") from exc
+    if len(data) > limits.max_part_bytes:
+        raise Rejected(
+            f"{info.filename} expands beyond {limits.max_part_bytes:,} bytes", "zip_bomb"
+        )
+    return data
+
+
+# -- safe XML --------------------------------------------------------------------------------
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=False,
+)
+
+
+def parse_xml(data: bytes, name: str = "XML") -> etree._Element:
+    """Return the root of untrusted XML; raise Rejected for DTDs, entities or bad syntax."""
+    head = data[:2048].lstrip()
+    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in data.upper():
+        raise Rejected(f"{name} declares a DTD or entities (XXE / billion laughs)", "xml_entities")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise Rejected(f"{name} is not well-formed XML ({exc})", "corrupt") from exc
+    if root is None:
+        raise Rejected(f"{name} is empty", "corrupt")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise Rejected(f"{name} declares a DTD (XXE / billion laughs)", "xml_entities")
+    return root
+
+
+# -- content controls ------------------------------------------------------------------------
+
+
+HEADING_STYLE = re.compile(r"(?i)^(heading|overskrift|berschrift)\s*1$")
+
+
+def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
+    """Return every content control under ``root``, in document order, with its section."""
+    fields = []
+    section = ""
+    for element in root.iter(W_P, W_SDT):
+        if element.tag == W_P:
+            if HEADING_STYLE.match(paragraph_style(element)):
+                section = paragraph_text(element).strip()
+            continue
+        fields.append(read_field(element, part, section))
+    return fields
+
+
+def paragraph_style(paragraph: etree._Element) -> str:
+    """Return the style id of a paragraph, or ''."""
+    style = paragraph.find(f"{w('pPr')}/{w('pStyle')}")
+    return (style.get(W_VAL) or "") if style is not None else ""
+
+
+def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = "") -> Field:
+    """Return one content control as a Field."""
+    props = sdt.find(W_SDTPR)
+    props = props if props is not None else etree.Element(W_SDTPR)
+    kind = control_type(props)
+    cell = answer_cell(sdt)
+    showing = props.find(w("showingPlcHdr")) is not None
+    options = tuple(
+        item.get(w("value")) or item.get(w("displayText")) or ""
+        for item in props.iter(w("listItem"))
+    )
+    value = control_value(sdt, props, kind, cell)
+    return Field(
+        key=attr_val(props, w("tag")),
+        title=attr_val(props, w("alias")),
+        type=kind,
+        value=value,
+        showing_placeholder=showing,
+        options=options,
+        placeholder=content_text(sdt) if showing else "",
+        in_answer_cell=cell is not None,
+        part=part,
+        section=section,
+    )
+
+
+def attr_val(props: etree._Element, tag: str) -> str:
+    """Return the w:val of the child ``tag`` of sdtPr, or ''."""
+    child = props.find(tag)
+    return (child.get(W_VAL) or "") if child is not None else ""
+
+
+def control_type(props: etree._Element) -> str:
+    """Return the kind of a content control from its properties."""
+    for tag, kind in (
+        (f"{{{W14}}}checkbox", "checkbox"),
+        (w("dropDownList"), "dropdown"),
+        (w("comboBox"), "combobox"),
+        (w("date"), "date"),
+        (w("text"), "text"),
+        (w("picture"), "picture"),
+        (w("richText"), "richtext"),
+    ):
+        if props.find(tag) is not None:
+            return kind
+    for tag in ("docPartObj", "docPartList", "group", "citation", "bibliography", "equation"):
+        if props.find(w(tag)) is not None:
+            return "other"
+    if props.find(f"{{{W15}}}repeatingSection") is not None:
+        return "other"
+    return "richtext"
+
+
+def answer_cell(sdt: etree._Element) -> etree._Element | None:
+    """Return the table cell this control sits alone in, or None."""
+    parent = sdt.getparent()
+    while parent is not None and parent.tag != W_TC:
+        if parent.tag in (W_SDT, w("tbl")):
+            return None
+        parent = parent.getparent()
+    if parent is None:
+        return None
+    controls = [c for c in parent.iter(W_SDT) if nearest_cell(c) is parent]
+    return parent if len(controls) == 1 else None
+
+
+def nearest_cell(element: etree._Element) -> etree._Element | None:
+    """Return the closest enclosing table cell of ``element``."""
+    parent = element.getparent()
+    while parent is not None and parent.tag != W_TC:
+        parent = parent.getparent()
+    return parent
+
+
+def control_value(sdt, props, kind: str, cell) -> str | bool | None:
+    """Return the value a person entered in one control (text, bool, or ISO date)."""
+    if kind == "checkbox":
+        checked = props.find(f"{{{W14}}}checkbox/{{{W14}}}checked")
+        return checked is not None and checked.get(f"{{{W14}}}val", "1") in ("1", "true", "on")
+    if kind in ("dropdown", "combobox"):
+        return dropdown_value(props, content_text(sdt).strip())
+    if kind == "date":
+        return date_value(props, content_text(sdt).strip())
+    if kind in ("richtext", "text") and cell is not None:
+        return element_text(cell)
+    return content_text(sdt)
+
+
+def dropdown_value(props: etree._Element, shown: str) -> str:
+    """Return the list value whose display text is shown (or the shown text itself)."""
+    for item in props.iter(w("listItem")):
+        if (item.get(w("displayText")) or "").strip() == shown:
+            return item.get(w("value")) or shown
+    return shown
+
+
+DATE_TEXT = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
+
+
+def date_value(props: etree._Element, shown: str) -> str:
+    """Return an ISO date from the control's full date or its shown dd.mm.yyyy text."""
+    match = DATE_TEXT.match(shown)
+    if match:
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    if re.match(r"^\d{4}-\d{2}-\d{2}", shown):
+        return shown[:10]
+    date = props.find(w("date"))
+    full = date.get(w("fullDate")) if date is not None else None
+    if full and shown:
+        return full[:10]
+    return shown
+
+
+def content_text(sdt: etree._Element) -> str:
+    """Return the text inside a control's sdtContent."""
+    content = sdt.find(W_SDTCONTENT)
+    return element_text(content) if content is not None else ""
+
+
+def element_text(element: etree._Element) -> str:
+    """Return the text of an element: paragraphs joined by newlines, breaks and tabs kept."""
+    paragraphs = []
+    if element.tag == W_P:
+        return paragraph_text(element)
+    for paragraph in element.iter(W_P):
+        if any(a.tag == W_P for a in paragraph.iterancestors()):
+            continue
+        paragraphs.append(paragraph_text(paragraph))
+    if not paragraphs:
+        return run_text(element)
+    return "\n".join(paragraphs)
+
+
+def paragraph_text(paragraph: etree._Element) -> str:
+    """Return one paragraph's text with line breaks and tabs."""
+    return run_text(paragraph)
+
+
+def run_text(element: etree._Element) -> str:
+    """Return the visible text of runs under ``element`` (deleted text and field codes skipped)."""
+    out: list[str] = []
+    for node in element.iter(W_T, W_TAB, W_BR, W_CR, w("noBreakHyphen")):
+        if node.tag == W_T:
+            out.append(node.text or "")
+        elif node.tag == W_TAB:
+            if node.getparent() is not None and node.getparent().tag == W_R:
+                out.append("\t")
+        elif node.tag in (W_BR, W_CR):
+            if node.get(w("type")) in (None, "textWrapping"):
+                out.append("\n")
+        else:
+            out.append("-")
+    return "".join(out)
+
+
+def text_outside_fields(root: etree._Element) -> list[str]:
+    """Return the text of every paragraph that is not part of a content control or answer cell."""
+    excluded: set[etree._Element] = set()
+    for sdt in root.iter(W_SDT):
+        cell = answer_cell(sdt)
+        excluded.add(cell if cell is not None else sdt)
+    lines = []
+    for paragraph in root.iter(W_P):
+        if any(anc in excluded for anc in paragraph.iterancestors()):
+            continue
+        lines.append(run_text_outside(paragraph, excluded))
+    return lines
+
+
+def run_text_outside(paragraph: etree._Element, excluded: set) -> str:
+    """Return a paragraph's text skipping inline controls."""
+    out: list[str] = []
+    for node in paragraph.iter(W_T, W_TAB, W_BR):
+        if any(anc in excluded for anc in node.iterancestors()):
+            continue
+        out.append(node.text or "" if node.tag == W_T else ("\t" if node.tag == W_TAB else "\n"))
+    return "".join(out)
+
+
+def all_text(root: etree._Element) -> str:
+    """Return all visible text of a part."""
+    return run_text(root)
+
+
+# -- custom document properties --------------------------------------------------------------
+
+
+def read_custom_properties(data: bytes | None) -> dict[str, str]:
+    """Return the custom document properties (name → text value) of docProps/custom.xml."""
+    if not data:
+        return {}
+    root = parse_xml(data, CUSTOM_PART)
+    props = {}
+    for prop in root.iter(f"{{{CUSTOM}}}property"):
+        value = next(iter(prop), None)
+        props[prop.get("name", "")] = (value.text or "") if value is not None else ""
+    return props
+
+
+def custom_properties_xml(properties: dict[str, str]) -> bytes:
+    """Return docProps/custom.xml holding ``properties`` as text values."""
+    items = "".join(
+        f'<property fmtid="{CUSTOM_FMTID}" pid="{pid}" name={quoteattr(name)}>'
+        f"<vt:lpwstr>{escape(value)}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(properties.items(), start=2)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Properties xmlns="{CUSTOM}" xmlns:vt="{VT}">{items}</Properties>'
+    ).encode()
+
+
+def with_custom_properties(parts: dict[str, bytes], properties: dict[str, str]) -> dict[str, bytes]:
+    """Return ``parts`` with custom properties merged in (content type and relation added)."""
+    merged = {**read_custom_properties(parts.get(CUSTOM_PART)), **properties}
+    out = dict(parts)
+    out[CUSTOM_PART] = custom_properties_xml(merged)
+    types = out["[Content_Types].xml"].decode("utf-8")
+    if "/docProps/custom.xml" not in types:
+        override = f'<Override PartName="/{CUSTOM_PART}" ContentType="{CUSTOM_CT}"/>'
+        out["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+    rels = out["_rels/.rels"].decode("utf-8")
+    if CUSTOM_REL not in rels:
+        relation = (
+            f'<Relationship Id="rIdSamtaleCustom" Type="{CUSTOM_REL}" Target="{CUSTOM_PART}"/>'
+        )
+        out["_rels/.rels"] = rels.replace(
+            "</Relationships>", relation + "</Relationships>"
+        ).encode()
+    return out
+
+
+# -- writing text into XML -------------------------------------------------------------------
+
+
+def clean_xml_text(text: str) -> str:
+    """Return ``text`` without the characters XML 1.0 forbids."""
+    return XML_FORBIDDEN.sub("", text)
+
+
+def text_to_runs_markup(text: str) -> str:
+    """Return escaped run content for text placed inside a ``<w:t>``: newlines and tabs kept."""
+    safe = escape(clean_xml_text(text).replace("\r\n", "\n").replace("\r", "\n"))
+    safe = safe.replace('"', "&quot;")
+    safe = safe.replace("\n", '</w:t><w:br/><w:t xml:space="preserve">')
+    return safe.replace("\t", '</w:t><w:tab/><w:t xml:space="preserve">')
+
+
+def header_footer_parts(names: list[str]) -> list[str]:
+    """Return the names of header and footer parts of a package."""
+    return sorted(n for n in names if re.fullmatch(r"word/(header|footer)\d*\.xml", n))
+
+
+def write_package(parts: dict[str, bytes], order: list[str]) -> bytes:
+    """Return a .docx zip of ``parts`` in ``order`` ([Content_Types].xml first)."""
+    buffer = io.BytesIO()
+    names = ["[Content_Types].xml"] + [n for n in order if n != "[Content_Types].xml"]
+    names += [n for n in parts if n not in names]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for name in names:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            archive.writestr(info, parts[name])
+    return buffer.getvalue()

@@ -161,3 +161,99 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
 def main() -> None:
     """Run the command line interface."""
     cli(prog_name="samtale")
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder where HR saved the returned files (default: input/returned).",
+)
+@roster_options
+@cycle_option
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Processes to use (default: all cores)."
+)
+@click.pass_obj
+def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
+    """Screen returned forms (.docx, .eml), keep exact copies, update the answers workbook."""
+    from .collect import collect_returned
+
+    source = source or workspace.input_dir / "returned"
+    with click.progressbar(length=1, label="Screening returned files", file=sys.stderr) as bar:
+
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        report = collect_returned(
+            workspace,
+            cycle,
+            source,
+            roster_path=roster,
+            sheet=sheet,
+            workers=workers,
+            progress=progress,
+        )
+    for source_name, reason in report.quarantined:
+        click.echo(f"Quarantined: {source_name}: {reason}")
+    for note in report.versions:
+        click.echo(f"Versions: {note}")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}")
+    for ignored in report.ignored:
+        click.echo(f"Ignored: {ignored}")
+    workbook = report.workbook
+    for conflict in workbook.conflicts:
+        click.echo(
+            f"Conflict: sheet {conflict.sheet}, employee {conflict.employee_id}, "
+            f"field {conflict.key}: {conflict.reason}"
+        )
+    click.echo(
+        f"Found {report.found} file(s): {report.new} new, {report.already_collected} "
+        f"already collected; accepted {len(report.accepted)}, quarantined "
+        f"{len(report.quarantined)}."
+    )
+    click.echo(
+        f"Answers workbook: {workbook.path} ({workbook.updated_cells} cell(s) updated, "
+        f"{workbook.kept_hr_edits} HR edit(s) kept, {len(workbook.conflicts)} conflict(s))."
+    )
+
+
+@cli.command()
+@roster_options
+@cycle_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON for scripts.")
+@click.pass_obj
+def status(workspace: Workspace, roster, sheet, cycle, as_json):
+    """Show forms generated, returned, missing and quarantined, per manager and department."""
+    from .status import cycle_status
+
+    report = cycle_status(workspace, cycle, roster, sheet)
+    if as_json:
+        click.echo(report.to_json())
+        return
+    click.echo(
+        f"Cycle {report.cycle}: {report.employees} employees, {report.forms_generated} "
+        f"forms; returned: {report.returned.get('employee', 0)} employee, "
+        f"{report.returned.get('manager', 0)} manager; quarantined files: "
+        f"{report.quarantined}."
+    )
+    for title, groups in (
+        ("Per manager", report.by_manager),
+        ("Per department", report.by_department),
+    ):
+        click.echo(f"\n{title}:")
+        click.echo(f"  {'':38} {'people':>6} {'empl.':>6} {'mgr.':>6} {'warn.':>6}")
+        for group in groups:
+            click.echo(
+                f"  {group.name[:38]:38} {group.employees:>6} "
+                f"{group.returned_employee:>6} {group.returned_manager:>6} "
+                f"{group.with_warnings:>6}"
+            )
+    missing = [line for group in report.by_manager for line in group.missing]
+    if missing:
+        click.echo("\nMissing:")
+        for line in missing:
+            click.echo(f"  {line}")

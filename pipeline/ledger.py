@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS returned_files (
     sent_at TEXT NOT NULL DEFAULT '', -- email date when it came by mail
     file_time TEXT NOT NULL DEFAULT '',
     collected_at TEXT NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]'  -- JSON list of screening warnings (never answer text)
+    warnings TEXT NOT NULL DEFAULT '[]', -- JSON list of screening warnings (never answer text)
+    answers TEXT NOT NULL DEFAULT '{}'   -- JSON of the extracted answers (accepted files only)
 );
 CREATE TABLE IF NOT EXISTS emails (
     message_id TEXT PRIMARY KEY,

@@ -1,0 +1,205 @@
+"""``samtale collect``: returned files in, screened copies kept, answers into the workbook."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answers import AnswerRow, MergeReport, Question, update_answers_workbook
+from .errors import WorkspaceError
+from .intake import Progress, discover, known_hashes, limits_default, screen_all, store_outcome
+from .ledger import Ledger
+from .roster import Roster, read_roster
+from .workspace import ALL_FORM_KINDS, Workspace
+
+
+@dataclass(frozen=True)
+class ReturnedVersion:
+    """One accepted returned file of a form, as the ledger holds it."""
+
+    employee_id: str
+    kind: str
+    source: str
+    stored_path: str
+    returned_at: str
+    answers: dict
+    warnings: list[str]
+
+
+@dataclass
+class CollectReport:
+    """What a collect run found, kept, turned away and wrote."""
+
+    source_dir: Path
+    found: int = 0
+    new: int = 0
+    already_collected: int = 0
+    accepted: list[str] = field(default_factory=list)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    workbook: MergeReport | None = None
+
+
+def collect_returned(
+    workspace: Workspace,
+    cycle: int,
+    source_dir: Path,
+    *,
+    roster_path: Path | None = None,
+    sheet: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> CollectReport:
+    """Return the report of screening ``source_dir`` and updating the answers workbook."""
+    source_dir = Path(source_dir)
+    if not source_dir.is_dir():
+        raise WorkspaceError(f"{source_dir}: no such folder; save the returned files there first")
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    cycle_dir = workspace.cycle_dir(cycle)
+    report = CollectReport(source_dir)
+    intake = discover(source_dir)
+    report.found, report.ignored = len(intake.candidates), intake.ignored
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        seen = known_hashes(ledger)
+        fresh, duplicates_in_batch = [], set()
+        for candidate in intake.candidates:
+            if candidate.sha256 in seen or candidate.sha256 in duplicates_in_batch:
+                report.already_collected += 1
+            else:
+                duplicates_in_batch.add(candidate.sha256)
+                fresh.append(candidate)
+        report.new = len(fresh)
+        context = {
+            "secret": workspace.secret(),
+            "cycle": cycle,
+            "limits": limits_default(),
+            "forms": sent_form_paths(ledger, cycle_dir),
+        }
+        for outcome in screen_all(fresh, context, workers, progress):
+            with ledger.transaction():
+                store_outcome(outcome, cycle_dir, ledger)
+            note_outcome(report, outcome)
+        versions = accepted_versions(ledger)
+        winners = newest_versions(versions, report)
+        for employee_id, kind in winners:
+            ledger.set_form_status(employee_id, kind, "returned")
+        sheets = answer_sheets(ledger, roster, versions, winners)
+        report.workbook = update_answers_workbook(workspace.answers_path(cycle), sheets, ledger)
+    return report
+
+
+def sent_form_paths(ledger: Ledger, cycle_dir: Path) -> dict[tuple[str, str], str]:
+    """Return the path of every generated form by (employee id, kind)."""
+    return {(r.employee_id, r.kind): str(cycle_dir / r.path) for r in ledger.forms()}
+
+
+def note_outcome(report: CollectReport, outcome) -> None:
+    """Add one screening outcome to the report (warnings carry no answer text)."""
+    source = outcome.candidate.source
+    if outcome.screened:
+        identity = outcome.screened.identity
+        report.accepted.append(f"{source} ({identity.kind} form of {identity.employee_id})")
+        report.warnings += [f"{source}: {w}" for w in outcome.screened.warnings]
+    else:
+        report.quarantined.append((source, outcome.rejected.reason))
+
+
+def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
+    """Return every accepted returned file of the cycle."""
+    rows = ledger.db.execute(
+        "SELECT employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
+        " answers, warnings FROM returned_files WHERE outcome = 'accepted'"
+    ).fetchall()
+    return [
+        ReturnedVersion(
+            row["employee_id"],
+            row["kind"],
+            row["source"],
+            row["stored_path"],
+            row["sent_at"] or row["file_time"] or row["collected_at"],
+            json.loads(row["answers"]),
+            json.loads(row["warnings"]),
+        )
+        for row in rows
+    ]
+
+
+def newest_versions(versions: list[ReturnedVersion], report: CollectReport) -> dict:
+    """Return the newest version per (employee id, kind), noting forms returned several times."""
+    grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
+    for version in versions:
+        grouped.setdefault((version.employee_id, version.kind), []).append(version)
+    winners = {}
+    for key, group in sorted(grouped.items()):
+        group.sort(key=lambda v: (v.returned_at, v.stored_path))
+        winners[key] = group[-1]
+        if len(group) > 1:
+            report.versions.append(
+                f"{key[1]} form of {key[0]}: {len(group)} versions kept; the newest "
+                f"({group[-1].source}, {group[-1].returned_at}) is used"
+            )
+    return winners
+
+
+def questions_of(ledger: Ledger, kind: str) -> list[Question]:
+    """Return the questions of a form kind from the fields of its generated forms."""
+    records = sorted(ledger.forms(kind), key=lambda r: r.language != "nb")
+    if not records:
+        return []
+    return [
+        Question(f["key"], f.get("section", ""), f["title"], f["type"])
+        for f in json.loads(records[0].fields)
+        if f["key"]
+    ]
+
+
+def answer_sheets(ledger: Ledger, roster: Roster, versions, winners) -> dict:
+    """Return the workbook sheets: per form kind, its questions and one row per employee."""
+    counts: dict[tuple[str, str], int] = {}
+    for version in versions:
+        counts[(version.employee_id, version.kind)] = (
+            counts.get((version.employee_id, version.kind), 0) + 1
+        )
+    generated = {(r.employee_id, r.kind) for r in ledger.forms()}
+    sheets = {}
+    for kind in ALL_FORM_KINDS:
+        questions = questions_of(ledger, kind)
+        if not questions:
+            continue
+        rows = [
+            answer_row(
+                e,
+                kind,
+                winners.get((e.id, kind)),
+                counts.get((e.id, kind), 0),
+                (e.id, kind) in generated,
+            )
+            for e in roster.employees
+        ]
+        sheets[kind] = (questions, rows)
+    return sheets
+
+
+def answer_row(
+    employee, kind: str, winner: ReturnedVersion | None, count: int, generated: bool
+) -> AnswerRow:
+    """Return one employee's row of a form kind's sheet."""
+    if winner is None:
+        status = "missing" if generated else "not generated"
+        return AnswerRow(
+            employee.id, employee.name, employee.department, employee.manager_id, status, "", "", {}
+        )
+    status = "returned" if count == 1 else f"returned ({count} versions)"
+    return AnswerRow(
+        employee.id,
+        employee.name,
+        employee.department,
+        employee.manager_id,
+        status,
+        winner.returned_at,
+        winner.source,
+        winner.answers,
+    )

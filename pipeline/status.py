@@ -1,0 +1,121 @@
+"""``samtale status``: where the cycle's forms are, per manager and per department."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .ledger import Ledger
+from .roster import Employee, Roster, read_roster
+from .workspace import FORM_KINDS, Workspace
+
+
+@dataclass
+class GroupStatus:
+    """Counts for the direct reports of one manager, or for one department."""
+
+    name: str
+    employees: int = 0
+    generated: int = 0
+    returned_employee: int = 0
+    returned_manager: int = 0
+    with_warnings: int = 0
+    missing: list[str] = field(default_factory=list)  # "Name (id): employee form, manager form"
+
+
+@dataclass
+class StatusReport:
+    """The whole cycle's state."""
+
+    cycle: int
+    employees: int
+    forms_generated: int
+    returned: dict[str, int]
+    quarantined: int
+    by_manager: list[GroupStatus]
+    by_department: list[GroupStatus]
+
+    def to_json(self) -> str:
+        """Return the report as JSON for scripts."""
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+
+def cycle_status(
+    workspace: Workspace, cycle: int, roster_path: Path | None = None, sheet: str | None = None
+) -> StatusReport:
+    """Return the status of the cycle from its ledger and the roster."""
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
+        returned = returned_forms(ledger)
+        warned = warned_employees(ledger)
+        quarantined = ledger.db.execute(
+            "SELECT COUNT(*) FROM returned_files WHERE outcome = 'quarantined'"
+        ).fetchone()[0]
+    by_manager = [
+        group_status(label_of(roster, manager_id), reports, forms, returned, warned)
+        for manager_id, reports in grouped(roster, lambda e: e.manager_id).items()
+    ]
+    by_department = [
+        group_status(department, members, forms, returned, warned)
+        for department, members in grouped(roster, lambda e: e.department).items()
+    ]
+    return StatusReport(
+        cycle=cycle,
+        employees=len(roster.employees),
+        forms_generated=len(forms),
+        returned={kind: sum(1 for k in returned if k[1] == kind) for kind in FORM_KINDS},
+        quarantined=quarantined,
+        by_manager=by_manager,
+        by_department=by_department,
+    )
+
+
+def returned_forms(ledger: Ledger) -> set[tuple[str, str]]:
+    """Return (employee id, kind) of every form with an accepted returned file."""
+    rows = ledger.db.execute(
+        "SELECT DISTINCT employee_id, kind FROM returned_files WHERE outcome = 'accepted'"
+    )
+    return {(row[0], row[1]) for row in rows}
+
+
+def warned_employees(ledger: Ledger) -> set[str]:
+    """Return the ids of employees whose accepted files carry screening warnings."""
+    rows = ledger.db.execute(
+        "SELECT DISTINCT employee_id FROM returned_files"
+        " WHERE outcome = 'accepted' AND warnings != '[]'"
+    )
+    return {row[0] for row in rows}
+
+
+def grouped(roster: Roster, key) -> dict[str, list[Employee]]:
+    """Return the roster's employees grouped by ``key``, groups in order of first appearance."""
+    groups: dict[str, list[Employee]] = {}
+    for employee in roster.employees:
+        groups.setdefault(key(employee), []).append(employee)
+    return groups
+
+
+def label_of(roster: Roster, manager_id: str) -> str:
+    """Return a manager's display label, or the label for the top of the organisation."""
+    manager = roster.by_id.get(manager_id)
+    return f"{manager.name} ({manager.id})" if manager else "(no manager)"
+
+
+def group_status(name, employees, forms, returned, warned) -> GroupStatus:
+    """Return the counts and missing people of one group."""
+    group = GroupStatus(name, employees=len(employees))
+    for employee in employees:
+        group.generated += sum(1 for kind in FORM_KINDS if (employee.id, kind) in forms)
+        group.returned_employee += (employee.id, "employee") in returned
+        group.returned_manager += (employee.id, "manager") in returned
+        group.with_warnings += employee.id in warned
+        missing = [
+            kind
+            for kind in FORM_KINDS
+            if (employee.id, kind) in forms and (employee.id, kind) not in returned
+        ]
+        if missing:
+            group.missing.append(f"{employee.name} ({employee.id}): {' and '.join(missing)} form")
+    return group

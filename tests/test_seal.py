@@ -1,0 +1,486 @@
+"""Sealing the final minutes: attachments, metadata, PAdES seal, and catching tampering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils.generic import NameObject as HankoName
+from pyhanko.pdf_utils.generic import TextStringObject as HankoText
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pypdf import PdfReader, PdfWriter
+from pypdf.annotations import FreeText
+
+from pipeline.errors import SealError
+from pipeline.seal import (
+    DEMO_CERT_NAME,
+    PASSWORD_ENV,
+    Attachment,
+    PdfInfo,
+    attachments_of,
+    check_seal,
+    create_demo_certificate,
+    load_seal,
+    prepare_pdf,
+    seal_password,
+    seal_pdf,
+)
+
+PASSWORD = "Fjellstue-Ørnereir 2025!"
+ORGANISATION = "Bølgeby kommune"
+LINES = ["Referat fra medarbeidersamtale 2025", "Ærlig tilbakemelding, ønsker og mål for året."]
+INFO = PdfInfo(
+    title="Referat – Åse Øvrebø-Lindqvist",
+    author="HR, Bølgeby kommune",
+    subject="Medarbeidersamtale 2025: endelig referat",
+    keywords=["medarbeidersamtale", "2025", "referat", "Øvrebø-Lindqvist"],
+)
+ANSWERS = json.dumps(
+    {"employee": "Åse Øvrebø-Lindqvist", "goals": "Lære å lede møter på nynorsk"},
+    ensure_ascii=False,
+).encode()
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ATTACHMENTS = [
+    Attachment("svar.json", ANSWERS, "Svarene som JSON", "application/json"),
+    Attachment(
+        "Forberedelse – Åse Øvrebø-Lindqvist (ansatt).docx", os.urandom(3000), "Ansatt", DOCX
+    ),
+    Attachment("Forberedelse – Bjørn Ærlig-Håkonsen (leder).docx", b"PK\x03\x04\x00\xff", "", DOCX),
+]
+XMP_PDFA = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+<pdfaid:part>{part}</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">Gammel tittel</rdf:li></rdf:Alt></dc:title>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def minutes_pdf(lines: list[str] = LINES, xmp: str | None = None) -> bytes:
+    """Return a one-page PDF showing ``lines`` (Helvetica, WinAnsi), optionally with XMP."""
+    text = (
+        b"BT /F1 12 Tf 72 760 Td 16 TL "
+        + b" ".join(b"(" + line.encode("cp1252") + b") '" for line in lines)
+        + b" ET"
+    )
+    catalog = b"<< /Type /Catalog /Pages 2 0 R" + (b" /Metadata 6 0 R" if xmp else b"") + b" >>"
+    objects = [
+        catalog,
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    if xmp:
+        data = xmp.encode()
+        objects.append(
+            b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(data)
+            + data
+            + b"\nendstream"
+        )
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def demo_p12(tmp_path_factory) -> Path:
+    return create_demo_certificate(
+        tmp_path_factory.mktemp("seal") / "demo-seal.p12", PASSWORD, ORGANISATION
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_seal(demo_p12):
+    return load_seal(demo_p12, PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def sealed(demo_seal) -> bytes:
+    prepared = prepare_pdf(minutes_pdf(), INFO, ATTACHMENTS)
+    return seal_pdf(prepared, demo_seal, reason="Endelig referat", location="Bølgeby")
+
+
+def pdfsig(tmp_path: Path, pdf: bytes) -> str:
+    path = tmp_path / "sjekk.pdf"
+    path.write_bytes(pdf)
+    result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
+
+
+def flip_byte(pdf: bytes, inside: bytes) -> bytes:
+    """Return ``pdf`` with one byte of the unique occurrence of ``inside`` changed."""
+    assert pdf.count(inside) == 1
+    at = pdf.index(inside) + 1
+    return pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+
+
+# --- a good seal -------------------------------------------------------------------------------
+
+
+def test_sealed_minutes_pass_the_check(sealed, demo_seal):
+    check = check_seal(sealed, expected_certificate_sha256=demo_seal.certificate_sha256)
+    assert check.problems == []
+    assert (check.ok, check.intact, check.covers_whole_file) == (True, True, True)
+    assert check.certificate_sha256 == demo_seal.certificate_sha256
+    assert check.subject == demo_seal.subject and DEMO_CERT_NAME in check.subject
+    signed_at = dt.datetime.fromisoformat(check.signed_at)
+    assert abs(dt.datetime.now(dt.UTC) - signed_at) < dt.timedelta(minutes=5)
+
+
+def test_pdfsig_reports_a_valid_pades_seal(sealed, tmp_path):
+    report = pdfsig(tmp_path, sealed)
+    assert "Signature Validation: Signature is Valid." in report
+    assert "Signature Type: ETSI.CAdES.detached" in report
+    assert "Signing Hash Algorithm: SHA-256" in report
+    assert "Total document signed" in report
+    assert f"{ORGANISATION} – DEMO seal (not valid)" in report
+
+
+def test_pdftotext_still_reads_the_minutes(sealed, tmp_path):
+    path = tmp_path / "referat.pdf"
+    path.write_bytes(sealed)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    for line in LINES:
+        assert line in text
+
+
+def test_attachments_round_trip_byte_for_byte(sealed):
+    assert attachments_of(sealed) == {a.name: a.data for a in ATTACHMENTS}
+
+
+def test_attachments_carry_description_type_and_pdfa3_relationship(sealed):
+    reader = PdfReader(io.BytesIO(sealed))
+    found = {entry.name: entry for entry in reader.attachment_list}
+    answers = found["svar.json"]
+    assert answers.description == "Svarene som JSON"
+    assert answers.subtype == "/application/json"
+    assert answers.associated_file_relationship == "/Data"
+    assert answers.size == len(ANSWERS)
+    docx = found[ATTACHMENTS[1].name]
+    assert docx.alternative_name == ATTACHMENTS[1].name  # /UF as well as /F
+    assert docx.associated_file_relationship == "/Source"
+    assert len(reader.root_object["/AF"]) == len(ATTACHMENTS)
+
+
+def test_metadata_reads_back_from_info_and_xmp(sealed):
+    reader = PdfReader(io.BytesIO(sealed))
+    meta = reader.metadata
+    assert (meta.title, meta.author, meta.subject) == (INFO.title, INFO.author, INFO.subject)
+    assert [k.strip() for k in meta["/Keywords"].split(",")] == INFO.keywords
+    xmp = reader.xmp_metadata
+    assert xmp.dc_title == {"x-default": INFO.title}
+    assert xmp.dc_creator == [INFO.author]
+    assert xmp.dc_description == {"x-default": INFO.subject}
+    assert sorted(xmp.dc_subject) == sorted(INFO.keywords)
+    assert xmp.pdf_keywords == meta["/Keywords"]
+    assert xmp.pdf_producer == meta.producer  # PDF/A: Info and XMP must agree
+
+
+@pytest.mark.parametrize(("declared", "expected"), [("2", "3"), ("3", "3"), ("1", None)])
+def test_pdfa_claim_stays_honest_with_attachments(demo_seal, declared, expected):
+    prepared = prepare_pdf(minutes_pdf(xmp=XMP_PDFA.format(part=declared)), INFO, ATTACHMENTS)
+    sealed = seal_pdf(prepared, demo_seal, reason="Endelig referat")
+    xmp = PdfReader(io.BytesIO(sealed)).xmp_metadata
+    assert xmp.pdfaid_part == expected
+    assert xmp.dc_title == {"x-default": INFO.title}  # the old title is replaced, not doubled
+    assert check_seal(sealed).ok
+
+
+def test_pdfa2_without_attachments_keeps_its_claim(demo_seal):
+    prepared = prepare_pdf(minutes_pdf(xmp=XMP_PDFA.format(part="2")), INFO, [])
+    assert PdfReader(io.BytesIO(prepared)).xmp_metadata.pdfaid_part == "2"
+    assert attachments_of(prepared) == {}
+
+
+# --- tampering ---------------------------------------------------------------------------------
+
+
+def test_one_byte_change_in_signed_content_is_caught(sealed, demo_seal, tmp_path):
+    tampered = flip_byte(sealed, b"Referat fra medarbeidersamtale")
+    check = check_seal(tampered, expected_certificate_sha256=demo_seal.certificate_sha256)
+    assert not check.ok and not check.intact
+    assert check.covers_whole_file  # same length: only the digest gives it away
+    assert any("modified after sealing" in problem for problem in check.problems)
+    assert "Signature Validation: Digest Mismatch." in pdfsig(tmp_path, tampered)
+
+
+def _append_info_change(sealed: bytes) -> bytes:
+    writer = PdfWriter(io.BytesIO(sealed), incremental=True)
+    writer.add_metadata({"/Title": "Referat – endret etterpå"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _append_annotation(sealed: bytes) -> bytes:
+    writer = PdfWriter(io.BytesIO(sealed), incremental=True)
+    writer.add_annotation(0, FreeText(text="Tillegg", rect=(50, 50, 200, 80)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _append_with_pyhanko(sealed: bytes) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed))
+    writer.root[HankoName("/Lang")] = HankoText("nn-NO")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "append",
+    [
+        _append_info_change,
+        _append_annotation,
+        _append_with_pyhanko,
+        lambda pdf: pdf + b"% lagt til etterpaa\n",
+    ],
+    ids=["pypdf-info", "pypdf-annotation", "pyhanko-catalog", "raw-bytes"],
+)
+def test_appended_update_is_caught(sealed, demo_seal, append):
+    updated = append(sealed)
+    assert updated.startswith(sealed) and len(updated) > len(sealed)
+    check = check_seal(updated, expected_certificate_sha256=demo_seal.certificate_sha256)
+    assert check.intact  # the signed bytes themselves are untouched …
+    assert not check.covers_whole_file and not check.ok  # … but more was added
+    assert any("appended after sealing" in problem for problem in check.problems)
+
+
+def test_seal_by_another_certificate_is_caught(tmp_path, demo_seal):
+    other_p12 = create_demo_certificate(tmp_path / "other.p12", "annet", "Annen etat")
+    other = load_seal(other_p12, "annet")
+    sealed = seal_pdf(prepare_pdf(minutes_pdf(), INFO, []), other, reason="Endelig referat")
+    assert check_seal(sealed).ok  # fine on its own …
+    check = check_seal(sealed, expected_certificate_sha256=demo_seal.certificate_sha256)
+    assert not check.ok and check.intact  # … but not the configured seal
+    assert check.certificate_sha256 == other.certificate_sha256
+    assert any("another certificate" in problem for problem in check.problems)
+
+
+def test_non_pades_signature_is_reported(demo_seal):
+    meta = signers.PdfSignatureMetadata(
+        field_name="Seal", md_algorithm="sha256", subfilter=SigSeedSubFilter.ADOBE_PKCS7_DETACHED
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(minutes_pdf()))
+    signed = signers.PdfSigner(meta, signer=demo_seal.signer).sign_pdf(writer).getvalue()
+    check = check_seal(signed, expected_certificate_sha256=demo_seal.certificate_sha256)
+    assert check.intact and check.covers_whole_file and not check.ok
+    assert any("not a PAdES seal" in problem for problem in check.problems)
+
+
+@pytest.mark.parametrize(
+    ("pdf", "says"),
+    [
+        (minutes_pdf(), "no seal"),
+        (b"", "cannot be parsed"),
+        (b"dette er ingen PDF", "cannot be parsed"),
+    ],
+    ids=["unsigned", "empty", "not-a-pdf"],
+)
+def test_check_reports_instead_of_raising(pdf, says):
+    check = check_seal(pdf)
+    assert not check.ok and not check.intact
+    assert any(says in problem for problem in check.problems)
+
+
+def test_truncated_seal_is_reported(sealed):
+    check = check_seal(sealed[: len(sealed) // 2])
+    assert not check.ok and check.problems
+
+
+def test_sealing_twice_and_preparing_a_sealed_pdf_are_refused(sealed, demo_seal):
+    with pytest.raises(SealError, match="already sealed"):
+        seal_pdf(sealed, demo_seal, reason="igjen")
+    with pytest.raises(SealError, match="already signed"):
+        prepare_pdf(sealed, INFO, [])
+
+
+def test_broken_input_and_duplicate_attachment_names_are_refused(demo_seal):
+    with pytest.raises(SealError, match="cannot be read"):
+        prepare_pdf(b"%PDF-1.7 halvferdig", INFO, [])
+    with pytest.raises(SealError, match="appears twice"):
+        prepare_pdf(minutes_pdf(), INFO, [ATTACHMENTS[0], ATTACHMENTS[0]])
+    with pytest.raises(SealError, match="could not be sealed"):
+        seal_pdf(b"ingen pdf", demo_seal, reason="x")
+
+
+def test_encrypted_minutes_are_refused():
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minutes_pdf())))
+    writer.encrypt(user_password="", owner_password="eier", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(SealError, match="encrypted"):
+        prepare_pdf(out.getvalue(), INFO, [])
+
+
+# --- certificate and password ------------------------------------------------------------------
+
+
+def test_demo_certificate_is_private_named_demo_and_may_seal(demo_p12):
+    assert stat.S_IMODE(demo_p12.stat().st_mode) == 0o600
+    _key, cert, _chain = pkcs12.load_key_and_certificates(demo_p12.read_bytes(), PASSWORD.encode())
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    org = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    assert cn == f"{ORGANISATION} – DEMO seal (not valid)"
+    assert DEMO_CERT_NAME in org
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc > dt.timedelta(days=3600)
+
+
+def test_demo_certificate_is_never_overwritten(demo_p12):
+    before = demo_p12.read_bytes()
+    with pytest.raises(SealError, match="refusing to overwrite"):
+        create_demo_certificate(demo_p12, "nytt passord", ORGANISATION)
+    assert demo_p12.read_bytes() == before
+
+
+def test_demo_certificate_fits_a_long_organisation_name(tmp_path):
+    name = "Interkommunalt Samarbeid for Helse-, Omsorgs- og Velferdstjenester i Nord-Østerdalen"
+    path = create_demo_certificate(tmp_path / "lang.p12", "pw", name, days=30)
+    seal = load_seal(path, "pw")
+    assert "DEMO seal (not valid)" in seal.subject and DEMO_CERT_NAME in seal.subject
+
+
+def test_wrong_password_is_named_without_echoing_it(demo_p12):
+    with pytest.raises(SealError, match="wrong password") as caught:
+        load_seal(demo_p12, "feil-passord-æøå")
+    assert str(demo_p12) in str(caught.value) and PASSWORD_ENV in str(caught.value)
+    assert "feil-passord" not in str(caught.value)
+
+
+def test_missing_or_foreign_certificate_file_is_explained(tmp_path):
+    with pytest.raises(SealError, match="not found.*make demo"):
+        load_seal(tmp_path / "finnes-ikke.p12", PASSWORD)
+    foreign = tmp_path / "sertifikat.pem"
+    foreign.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(SealError, match="not a PKCS#12"):
+        load_seal(foreign, PASSWORD)
+
+
+def _p12_with(tmp_path: Path, *, with_key: bool, days: tuple[int, int] = (-1, 30)) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Testsegl")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + dt.timedelta(days=days[0]))
+        .not_valid_after(now + dt.timedelta(days=days[1]))
+        .sign(key, hashes.SHA256())
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"test",
+        key if with_key else None,
+        cert,
+        None,
+        serialization.BestAvailableEncryption(b"pw"),
+    )
+    path = tmp_path / "segl.p12"
+    path.write_bytes(data)
+    return path
+
+
+def test_certificate_without_key_is_refused(tmp_path):
+    with pytest.raises(SealError, match="no private key"):
+        load_seal(_p12_with(tmp_path, with_key=False), "pw")
+
+
+def test_expired_certificate_is_refused(tmp_path):
+    with pytest.raises(SealError, match="expired"):
+        load_seal(_p12_with(tmp_path, with_key=True, days=(-60, -1)), "pw")
+
+
+def test_ec_seal_without_key_usage_also_works(tmp_path):
+    seal = load_seal(_p12_with(tmp_path, with_key=True), "pw")
+    sealed = seal_pdf(prepare_pdf(minutes_pdf(), INFO, []), seal, reason="Endelig referat")
+    check = check_seal(sealed, expected_certificate_sha256=seal.certificate_sha256)
+    assert check.ok, check.problems
+
+
+def test_seal_password_comes_from_the_environment_first():
+    asked = []
+    env = {PASSWORD_ENV: PASSWORD}
+    assert seal_password(env, prompt=lambda text: asked.append(text) or "ignored") == PASSWORD
+    assert asked == []
+
+
+def test_seal_password_is_asked_for_when_the_environment_has_none():
+    asked = []
+    assert seal_password({}, prompt=lambda text: asked.append(text) or "fra-terminal") == (
+        "fra-terminal"
+    )
+    assert seal_password({PASSWORD_ENV: ""}, prompt=lambda text: "tom-env") == "tom-env"
+    assert len(asked) == 1 and "password" in asked[0].lower()
+
+
+def test_seal_password_missing_everywhere_is_an_error():
+    with pytest.raises(SealError, match=PASSWORD_ENV):
+        seal_password({})
+    with pytest.raises(SealError, match=PASSWORD_ENV):
+        seal_password({}, prompt=lambda text: "")
+
+
+# --- real LibreOffice output -------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_pdfa_minutes_are_sealed_and_checked(tmp_path, demo_seal):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    source = tmp_path / "referat.txt"
+    source.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    export = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+    subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+         "--convert-to", export, "--outdir", str(tmp_path), str(source)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    rendered = (tmp_path / "referat.pdf").read_bytes()
+    sealed = seal_pdf(prepare_pdf(rendered, INFO, ATTACHMENTS), demo_seal, reason="Endelig")
+    check = check_seal(sealed, expected_certificate_sha256=demo_seal.certificate_sha256)
+    assert check.ok, check.problems
+    reader = PdfReader(io.BytesIO(sealed))
+    assert reader.xmp_metadata.pdfaid_part == "3"
+    assert reader.xmp_metadata.pdf_producer == reader.metadata.producer
+    assert "Signature Validation: Signature is Valid." in pdfsig(tmp_path, sealed)
+    assert attachments_of(sealed) == {a.name: a.data for a in ATTACHMENTS}

@@ -21,6 +21,8 @@ is then empty.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -38,35 +40,58 @@ CONNECT_POLL_SECONDS = 0.05
 NEVER_EXECUTE = 0  # com.sun.star.document.MacroExecMode.NEVER_EXECUTE
 NO_UPDATE = 0  # com.sun.star.document.UpdateDocMode.NO_UPDATE
 
+# LibreOffice puts its named pipes here whatever TMPDIR says; we only unlink our own names there.
+PIPE_FOLDERS = ("/tmp", "/var/tmp")  # noqa: S108
+
 _out_lock = threading.Lock()
 _soffice: subprocess.Popen | None = None
 _home = ""
+_pipe = ""
 
 
 def answer(message: dict) -> None:
-    """Write one JSON line to the parent."""
+    """Write one JSON line to the parent; stop everything when the parent is gone."""
     with _out_lock:
-        sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(json.dumps(message) + "\n")
+            sys.stdout.flush()
+        except OSError:  # BrokenPipeError: nobody listens any more
+            stop_soffice_and_exit(4)
+
+
+def profile_path() -> str:
+    """Return the profile folder of our soffice."""
+    return os.path.join(_home, "profile")
+
+
+def single_instance_pipe(profile: str) -> str:
+    """Return the name of the pipe soffice opens for its profile (MD5 of the profile URL)."""
+    url = uno.systemPathToFileUrl(profile)
+    digest = hashlib.md5(url.encode("utf-16-le"), usedforsecurity=False).digest()
+    return "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
+
+
+def remove_pipes() -> None:
+    """Remove the pipe files a killed soffice leaves behind."""
+    names = [_pipe, single_instance_pipe(profile_path())]
+    for folder in PIPE_FOLDERS:
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, f"OSL_PIPE_{os.getuid()}_{name}"))
 
 
 def stop_soffice_and_exit(status: int) -> None:
-    """Kill soffice's process group, remove the profile, and end this process at once."""
+    """Kill soffice's process group, remove its files and pipes, and end this process at once."""
     if _soffice is not None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(_soffice.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             _soffice.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        remove_pipes()
     if _home:
         shutil.rmtree(_home, ignore_errors=True)
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(os.path.dirname(_home))  # the pool's folder, once every converter is gone
-        except OSError:
-            pass
     os._exit(status)
 
 
@@ -86,8 +111,9 @@ def prop(name: str, value) -> PropertyValue:
     return item
 
 
-def start_soffice(soffice: str, profile: str, pipe: str) -> subprocess.Popen:
+def start_soffice(soffice: str, pipe: str) -> subprocess.Popen:
     """Return the running soffice, in a process group of its own, listening on ``pipe``."""
+    profile = profile_path()
     args = [
         soffice,
         "--headless",
@@ -106,6 +132,7 @@ def start_soffice(soffice: str, profile: str, pipe: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": _home},  # LibreOffice's temporary files go with the profile
     )
 
 
@@ -150,7 +177,7 @@ def convert(desktop, request: dict) -> None:
     source_url = uno.systemPathToFileUrl(request["source"])
     document = desktop.loadComponentFromURL(source_url, "_blank", 0, tuple(load))
     if document is None:
-        raise ValueError("LibreOffice could not open the file")
+        raise ValueError("it does not open as a document")
     try:
         store = [prop("FilterName", request["filter"]), prop("Overwrite", True)]
         if request.get("options"):
@@ -197,8 +224,16 @@ def serve(desktop) -> None:
 
 
 def main() -> None:
+    """Run the converter; whatever ends it (end of input, error, signal) also ends soffice."""
+    try:
+        run()
+    finally:
+        stop_soffice_and_exit(0)  # the profile is thrown away, so no graceful shutdown is needed
+
+
+def run() -> None:
     """Start soffice, connect, then convert what the parent asks for."""
-    global _soffice, _home
+    global _soffice, _home, _pipe
     parser = argparse.ArgumentParser()
     parser.add_argument("--soffice", required=True)
     parser.add_argument("--home", required=True)
@@ -208,12 +243,15 @@ def main() -> None:
     args = parser.parse_args()
     os.umask(0o077)
     _home = args.home
+    _pipe = args.pipe
     signal.signal(signal.SIGTERM, lambda *_: stop_soffice_and_exit(143))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; Ctrl-C reaches it
     threading.Thread(target=watch_parent, args=(args.parent,), daemon=True).start()
     if os.getppid() != args.parent:
         stop_soffice_and_exit(3)
-    _soffice = start_soffice(args.soffice, os.path.join(args.home, "profile"), args.pipe)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # no SIGTERM before we know it
+    _soffice = start_soffice(args.soffice, args.pipe)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     answer({"event": "started", "soffice_pid": _soffice.pid})
     try:
         desktop = connect(args.pipe, time.monotonic() + args.startup_timeout)
@@ -222,7 +260,6 @@ def main() -> None:
         stop_soffice_and_exit(1)
     answer({"event": "ready"})
     serve(desktop)
-    stop_soffice_and_exit(0)  # the profile is thrown away, so no graceful shutdown is needed
 
 
 if __name__ == "__main__":

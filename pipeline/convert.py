@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import json
 import os
@@ -60,6 +61,8 @@ INSTALL_HINT = (
     "or run `make demo` as root, or set SAMTALE_SOFFICE to the soffice program"
 )
 LOG_TAIL = 600
+# LibreOffice puts its named pipes here whatever TMPDIR says; we only unlink our own names there.
+PIPE_FOLDERS = ("/tmp", "/var/tmp")  # noqa: S108
 
 _pool_numbers = itertools.count(1)
 
@@ -128,6 +131,7 @@ class _Job:
     """One document to convert, checked and ready for a converter."""
 
     source: Path
+    given: Path
     target: Path
     filter: str
     in_filter: str
@@ -189,6 +193,42 @@ def _kill_group(pgid: int | None, tag: str) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
+def single_instance_pipe(profile: Path) -> str:
+    """Return the name of the pipe soffice opens for its profile (MD5 of the profile URL)."""
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()
+    return "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
+
+
+def _remove_pipes(names: Iterable[str]) -> None:
+    """Remove the pipe files a killed soffice left behind (a clean exit removes them itself)."""
+    uid = os.getuid()
+    for folder in PIPE_FOLDERS:
+        for name in names:
+            with contextlib.suppress(OSError):
+                Path(folder, f"OSL_PIPE_{uid}_{name}").unlink()
+
+
+def _soffice_env(home: Path) -> dict[str, str]:
+    """Return the environment for a soffice whose temporary files belong in ``home``."""
+    return {**_worker_env(), "TMPDIR": str(home)}
+
+
+def _kill_leftovers(home: Path) -> None:
+    """SIGKILL every process still running with ``home`` in its command line (Linux /proc)."""
+    markers = (f"{home}/".encode(), f"--home={home}\0".encode())
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                cmdline = Path(entry.path, "cmdline").read_bytes()
+            except OSError:
+                continue
+            if any(marker in cmdline for marker in markers):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+
+
 def _read_tail(path: Path) -> str:
     """Return the last lines of a converter log, or "" when there is none."""
     try:
@@ -212,6 +252,7 @@ class _UnoConverter:
         self.soffice_pgid: int | None = None
         self.ready = False
         self.home: Path | None = None
+        self.pipe = ""
         self.log: Path | None = None
         self.buffer = b""
         self.served = 0
@@ -234,7 +275,8 @@ class _UnoConverter:
                 return
             self.generation += 1
             name = f"{self.state.tag}_w{self.index}_{self.generation}"
-            self.home = self.state.root / name
+            self.pipe = name
+            self.home = self.state.root / f"w{self.index}_{self.generation}"
             self.home.mkdir(mode=PRIVATE_DIR)
             (self.home / "out").mkdir(mode=PRIVATE_DIR)
             self.log = self.home / "worker.log"
@@ -274,12 +316,15 @@ class _UnoConverter:
                 process.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+            if self.home is not None:
+                _kill_leftovers(self.home)  # a soffice whose group we never learned
             for stream in (process.stdin, process.stdout):
                 with contextlib.suppress(OSError):
                     stream.close()
             self.soffice_pgid = None
             self.ready = False
             if self.home is not None:
+                _remove_pipes([self.pipe, single_instance_pipe(self.home / "profile")])
                 shutil.rmtree(self.home, ignore_errors=True)
 
     def _receive(self, deadline: float) -> dict | None:
@@ -320,7 +365,7 @@ class _UnoConverter:
         except OSError as exc:
             raise _Failure(f"converter is gone ({exc})", lost=True) from exc
 
-    def _ensure_ready(self) -> None:
+    def ensure_ready(self) -> None:
         """Start the converter if needed and wait until its soffice accepts requests."""
         if self.process is not None and self.served >= RECYCLE_AFTER:
             self.kill()
@@ -341,7 +386,7 @@ class _UnoConverter:
     def convert(self, job: _Job, staged: Path, timeout: float) -> None:
         """Convert ``job.source`` into ``staged``; raise ``_Failure`` (converter killed if lost)."""
         try:
-            self._ensure_ready()
+            self.ensure_ready()
             number = next(self.requests)
             self._send(
                 {
@@ -390,7 +435,7 @@ class _CliConverter:
                 raise _Closed
             if self.home is None:
                 self.generation += 1
-                self.home = self.state.root / f"{self.state.tag}_c{self.index}_{self.generation}"
+                self.home = self.state.root / f"c{self.index}_{self.generation}"
                 self.home.mkdir(mode=PRIVATE_DIR)
                 (self.home / "out").mkdir(mode=PRIVATE_DIR)
             return self.home / "out"
@@ -407,6 +452,9 @@ class _CliConverter:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=10)
             if self.home is not None:
+                _kill_leftovers(self.home)
+            if self.home is not None:
+                _remove_pipes([single_instance_pipe(self.home / "profile")])
                 shutil.rmtree(self.home, ignore_errors=True)
                 self.home = None
 
@@ -417,14 +465,15 @@ class _CliConverter:
             self._run(job, outdir, timeout)
             produced = outdir / (job.source.stem + staged.suffix)
             if not produced.is_file():
-                raise _Failure("LibreOffice could not open the file")
+                raise _Failure("it does not open as a document")
             produced.rename(staged)
         finally:
             shutil.rmtree(outdir, ignore_errors=True)
 
     def _run(self, job: _Job, outdir: Path, timeout: float) -> None:
         """Run soffice --convert-to for ``job`` into ``outdir`` within ``timeout`` seconds."""
-        profile = self.staging.parent / "profile"
+        home = self.staging.parent
+        profile = home / "profile"
         spec = f"{TARGET_EXTENSIONS[staged_suffix(job)]}:{job.filter}"
         if job.options:
             typed = {
@@ -456,7 +505,7 @@ class _CliConverter:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
-                env={**os.environ, "SAMTALE_POOL": self.state.tag},
+                env=_soffice_env(home),
                 umask=0o077,
             )
             process = self.process
@@ -472,6 +521,16 @@ class _CliConverter:
 def staged_suffix(job: _Job) -> str:
     """Return the suffix of the file the job produces."""
     return job.target.suffix.lower()
+
+
+def _start(converter) -> None:
+    """Start ``converter`` and wait until it is ready (a no-op for per-document soffice)."""
+    if isinstance(converter, _UnoConverter):
+        try:
+            converter.ensure_ready()
+        except _Failure:
+            converter.kill()
+            raise
 
 
 def _shutdown(state: _State, converters: list) -> None:
@@ -541,6 +600,18 @@ class ConverterPool:
         """Stop every converter and remove the profiles; safe to call twice."""
         self._finalizer()
 
+    def warm_up(self) -> None:
+        """Wait until every converter is ready; raise ``ConversionError`` if one cannot start."""
+        converters = [self._acquire() for _ in self._converters]
+        try:
+            with ThreadPoolExecutor(max_workers=len(converters)) as executor:
+                list(executor.map(_start, converters))
+        except _Failure as failure:
+            raise ConversionError(f"LibreOffice could not start: {failure.error}") from failure
+        finally:
+            for converter in converters:
+                self._idle.put(converter)
+
     def convert(
         self,
         source: Path,
@@ -567,7 +638,7 @@ class ConverterPool:
         pdfa: bool = False,
         overwrite: bool = False,
     ) -> list[Conversion]:
-        """Return one ``Conversion`` per (source, target), in order; one bad document never raises."""
+        """Return one ``Conversion`` per (source, target), in order; a bad document never raises."""
         jobs = [(Path(source), Path(target)) for source, target in jobs]
         if self._state.closed:
             raise ConversionError("the LibreOffice converter pool is closed; start a new one")
@@ -611,6 +682,7 @@ class ConverterPool:
             raise ConversionError(f"{target} already exists; refusing to overwrite it")
         return _Job(
             source=source.resolve(),
+            given=source,
             target=target,
             filter=TARGET_FILTERS[suffix],
             in_filter=SOURCE_FILTERS.get(source.suffix.lower(), ""),
@@ -670,7 +742,7 @@ class ConverterPool:
         """Return the Conversion record for ``job``."""
         seconds = round(time.monotonic() - started, 3)
         target = job.target if ok else None
-        return Conversion(job.source, target, ok, error, attempts, seconds, self.mode)
+        return Conversion(job.given, target, ok, error, attempts, seconds, self.mode)
 
     @staticmethod
     def _explain(job: _Job, failure: _Failure, timeout: float) -> str:

@@ -75,16 +75,59 @@ def generate_forms(
     """Return the report of writing both preparation forms for every employee of the roster."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     previous = read_previous(previous_path) if previous_path else PreviousCycle("")
-    templates = load_templates(workspace, roster)
+    report = write_forms(
+        workspace,
+        cycle,
+        roster,
+        FORM_KINDS,
+        previous=previous,
+        force=force,
+        workers=workers,
+        progress=progress,
+    )
+    report.warnings[:0] = previous.warnings
+    return report
+
+
+ExtraContext = Callable[[Employee, str], dict]
+
+
+def write_forms(
+    workspace: Workspace,
+    cycle: int,
+    roster: Roster,
+    kinds: tuple[str, ...],
+    *,
+    previous: PreviousCycle | None = None,
+    only: set[str] | None = None,
+    extra: ExtraContext | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> GenerateReport:
+    """Return the report of (re)writing forms of ``kinds`` for the roster (or ``only`` some)."""
+    employees = [e for e in roster.employees if only is None or e.id in only]
+    templates = load_templates(workspace, employees, kinds)
     forms_dir = workspace.forms_dir(cycle)
-    report = GenerateReport(cycle, forms_dir, employees=len(roster.employees))
-    report.warnings += previous.warnings
-    config = workspace.config()
-    secret = workspace.secret()
+    report = GenerateReport(cycle, forms_dir, employees=len(employees))
+    setup = JobSetup(
+        cycle=cycle,
+        forms_dir=forms_dir,
+        secret=workspace.secret(),
+        config=workspace.config(),
+        previous=previous or PreviousCycle(""),
+        extra=extra,
+        force=force,
+    )
     with Ledger(workspace.ledger_path(cycle)) as ledger:
-        jobs = plan_jobs(
-            roster, templates, previous, cycle, forms_dir, ledger, secret, config, force, report
-        )
+        jobs = []
+        for employee in employees:
+            for kind in kinds:
+                job = plan_job(
+                    employee, roster.manager_of(employee), kind, templates, setup, ledger, report
+                )
+                if job:
+                    jobs.append(job)
         for job, sha in render_jobs(jobs, templates, workers, progress):
             record_generated(ledger, job, sha, templates, workspace.cycle_dir(cycle))
             report.written.append(job.path.name)
@@ -93,51 +136,61 @@ def generate_forms(
     return report
 
 
-def load_templates(workspace: Workspace, roster: Roster) -> dict[tuple[str, str], FormTemplate]:
-    """Return the compiled templates for every form kind and language the roster needs."""
-    languages = sorted({e.language for e in roster.employees})
+@dataclass(frozen=True)
+class JobSetup:
+    """What every form of one run shares."""
+
+    cycle: int
+    forms_dir: Path
+    secret: bytes
+    config: object
+    previous: PreviousCycle
+    extra_context: ExtraContext | None
+    force: bool
+
+
+def load_templates(workspace: Workspace, employees, kinds) -> dict[tuple[str, str], FormTemplate]:
+    """Return the compiled templates for every form kind and language the employees need."""
+    languages = sorted({e.language for e in employees})
     return {
         (kind, language): load_template(workspace.templates_dir, kind, language)
-        for kind in FORM_KINDS
+        for kind in kinds
         for language in languages
     }
 
 
-def plan_jobs(roster, templates, previous, cycle, forms_dir, ledger, secret, config, force, report):
-    """Return the forms that must be (re)written; count unchanged and protected ones."""
-    jobs = []
-    for employee in roster.employees:
-        manager = roster.manager_of(employee)
-        for kind in FORM_KINDS:
-            template = templates[(kind, employee.language)]
-            identity = FormIdentity(cycle, kind, employee.id, template.version)
-            token = identity.token(secret)
-            context = form_context(employee, manager, cycle, kind, token, previous, config)
-            inputs_hash = hash_inputs(template.version, context)
-            path = forms_dir / form_file_name(employee, kind, cycle)
-            record = ledger.form(employee.id, kind)
-            decision = decide(record, inputs_hash, forms_dir.parent, force)
-            if decision == "unchanged":
-                report.unchanged += 1
-                continue
-            if decision == "handed_out":
-                report.kept_handed_out.append(record.path)
-                report.warnings.append(handed_out_warning(employee, kind, record))
-                continue
-            overwrite = keep_replaced_copy(record, path, forms_dir)
-            jobs.append(
-                FormJob(
-                    employee.id,
-                    kind,
-                    employee.language,
-                    path,
-                    context,
-                    {PROPERTY: token},
-                    inputs_hash,
-                    overwrite,
-                )
-            )
-    return jobs
+def plan_job(employee, manager, kind, templates, setup: JobSetup, ledger, report) -> FormJob | None:
+    """Return the job for one form, or None when it is unchanged or protected."""
+    template = templates[(kind, employee.language)]
+    identity = FormIdentity(setup.cycle, kind, employee.id, template.version)
+    token = identity.token(setup.secret)
+    context = form_context(
+        employee, manager, setup.cycle, kind, token, setup.previous, setup.config
+    )
+    if setup.extra_context:
+        context.update(setup.extra_context(employee, kind))
+    inputs_hash = hash_inputs(template.version, context)
+    path = setup.forms_dir / form_file_name(employee, kind, setup.cycle)
+    record = ledger.form(employee.id, kind)
+    decision = decide(record, inputs_hash, setup.forms_dir.parent, setup.force)
+    if decision == "unchanged":
+        report.unchanged += 1
+        return None
+    if decision == "handed_out":
+        report.kept_handed_out.append(record.path)
+        report.warnings.append(handed_out_warning(employee, kind, record))
+        return None
+    overwrite = keep_replaced_copy(record, path, setup.forms_dir)
+    return FormJob(
+        employee.id,
+        kind,
+        employee.language,
+        path,
+        context,
+        {PROPERTY: token},
+        inputs_hash,
+        overwrite,
+    )
 
 
 def decide(record: FormRecord | None, inputs_hash: str, cycle_dir: Path, force: bool) -> str:

@@ -68,7 +68,7 @@ _ALIASES = {
     "first_name": "Fornavn | First name | Given name",
     "last_name": "Etternavn | Last name | Surname | Family name",
     "email": "E-post | E-postadresse | E-mail | Email address | Mail",
-    "manager_id": "Leder | Leders ansattnr | Leders ansattnummer | Leder ansattnr | Leder-ID | "
+    "manager_id": "Leders ansattnr | Leder | Leders ansattnummer | Leder ansattnr | Leder-ID | "
     "Nærmeste leder | Manager ID | Manager | Manager employee ID | Manager's employee ID",
     "department": "Avdeling | Department | Dept",
     "title": "Stilling | Stillingstittel | Tittel | Title | Job title | Position",
@@ -99,7 +99,7 @@ FIELD_LABELS = {
     "language": "language",
 }
 
-# Language cell values (after _language_key) and the form language they mean.
+# Language cell values (case-folded, "_" read as "-") and the form language they mean.
 _LANGUAGE_NAMES = {
     "nb": "nb nob no nor norsk bokmål bokmal norwegian nb-no no-nb no-no",
     "en": "en eng engelsk english en-gb en-us",
@@ -508,21 +508,17 @@ class _RowReader:
 
     def name(self) -> str:
         """Return the employee's name, from one name column or first and last name."""
-        if "name" in self.columns:
-            name = self.text("name")
-        else:
-            parts = [self.text(part) for part in ("first_name", "last_name")]
-            name = " ".join(part for part in parts if part)
-        if not name and _has_name(self.columns):
-            where = "name" if "name" in self.columns else "first_name"
-            self.problem(where, "the name is blank", "write the employee's full name")
+        parts = ["name"] if "name" in self.columns else ["first_name", "last_name"]
+        parts = [part for part in parts if part in self.columns]
+        usable = [part for part in parts if self.usable(part)]
+        name = " ".join(_clean(self.raw(part)) for part in usable).strip()
+        if not name and usable == parts and _has_name(self.columns):
+            self.problem(parts[0], "the name is blank", "write the employee's full name")
         return name
 
     def text(self, name: str) -> str:
         """Return a text cell with whitespace trimmed and collapsed ("" when blank)."""
-        if not self.usable(name):
-            return ""
-        return " ".join(_cell_text(self.raw(name)).split())
+        return _clean(self.raw(name)) if self.usable(name) else ""
 
     def email(self) -> str:
         """Return the email address, trimmed; blank is allowed (send reports it)."""
@@ -571,6 +567,11 @@ def _read_employees(data: _Sheet, header: _Header, problems: _Problems) -> list[
 def _is_blank(value: Any) -> bool:
     """Return True for an empty cell or one holding only spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _clean(value: Any) -> str:
+    """Return a cell value as text with whitespace trimmed and collapsed."""
+    return " ".join(_cell_text(value).split())
 
 
 def _cell_text(value: Any) -> str:
@@ -651,7 +652,7 @@ def _check_unique(employees: list[Employee], header: _Header, problems: _Problem
             first = seen.setdefault(value, employee) if value else employee
             if first is not employee:
                 message = (
-                    f"the {FIELD_LABELS[name]} is used by two rows: {first.row} and {employee.row}"
+                    f"the {FIELD_LABELS[name]} is used twice: rows {first.row} and {employee.row}"
                 )
                 fix = FIX_DUPLICATE_ID if name == "id" else FIX_DUPLICATE_EMAIL
                 shown = employee.id if name == "id" else employee.email

@@ -2,10 +2,11 @@
 # Install what samtale needs outside Python: LibreOffice (headless Writer + its Python UNO
 # bridge) for conversions and poppler-utils (pdfsig, pdftotext) for checking PDFs.
 set -euo pipefail
-PACKAGES="libreoffice-writer-nogui python3-uno poppler-utils fonts-crosextra-carlito fonts-dejavu-core"
+PACKAGES="libreoffice-writer-nogui libreoffice-calc-nogui python3-uno poppler-utils fonts-crosextra-carlito fonts-dejavu-core"
 
 have_all() {
     command -v soffice >/dev/null 2>&1 &&
+    [ -e /usr/lib/libreoffice/program/libsclo.so ] &&
     command -v pdfsig >/dev/null 2>&1 &&
     command -v pdftotext >/dev/null 2>&1 &&
     /usr/bin/python3 -c "import uno" >/dev/null 2>&1

@@ -1,0 +1,783 @@
+"""Emailing the forms: the plan, .eml drafts, and a real SMTP server (aiosmtpd) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import smtplib
+import socket
+import time
+from collections import Counter
+from email import policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from pipeline import mail
+from pipeline.errors import ConfigError, MailError, TemplateError
+from pipeline.ledger import FormRecord, Ledger, now_iso
+from pipeline.mail import SmtpSettings, parse_smtp_address, plan_emails, send_emails
+from pipeline.roster import Employee, Roster
+from pipeline.workspace import Workspace, write_private
+
+REPO = Path(__file__).resolve().parents[1]
+CYCLE = 2027
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PASSWORD = "Fjord-hemmelig-42"
+CONFIG = """\
+[organisation]
+name = "Fjordlys Energi AS"
+
+[mail]
+sender_name = "HR i Fjordlys Energi – Åsgård"
+sender_address = "hr@fjordlys.example"
+reply_to = "medarbeidersamtale@fjordlys.example"
+deadline = 2027-01-29
+hr_contact = "Ingrid Løvås-Brekke (ingrid.lovas-brekke@fjordlys.example)"
+rate_per_second = 0
+"""
+# id, name, manager, email, language
+PEOPLE = [
+    ("1000", "Åse Marit Fjellheim-Østby", "", "ase.fjellheim-ostby@fjordlys.example", "nb"),
+    ("1001", "Kari Nordmann", "1000", "kari.nordmann@fjordlys.example", "nb"),
+    ("1002", "Ola Ødegård", "1001", "ola.odegard@fjordlys.example", "nb"),
+    ("1003", "Bjørn-Åge Sæther Kvalsvik-Lindqvist", "1001", "bjorn-age@fjordlys.example", "nb"),
+    ("1004", "Priya Raman", "1001", "priya.raman@fjordlys.example", "en"),
+    ("1005", "Tor Ærlig", "1000", "", "nb"),
+]
+FORM_WORD = {"employee": "medarbeider", "manager": "leder", "minutes": "referat"}
+
+
+# fixtures ---------------------------------------------------------------------------------------
+
+
+class Cycle:
+    """A workspace with a roster and generated forms recorded in the ledger."""
+
+    def __init__(self, root: Path, people=PEOPLE, config: str = CONFIG):
+        root.mkdir(parents=True, exist_ok=True)
+        self.ws = Workspace.at(root, templates_dir=REPO / "templates")
+        (root / "samtale.toml").write_text(config, encoding="utf-8")
+        employees = tuple(
+            Employee(i, n, e, m, "Drift", "Rådgiver", None, lang, row)
+            for row, (i, n, m, e, lang) in enumerate(people, start=2)
+        )
+        self.roster = Roster(root / "roster.xlsx", "Ansatte", employees, {e.id: e for e in employees})
+        self.forms: dict[tuple[str, str], bytes] = {}
+        self.paths: dict[tuple[str, str], str] = {}
+        self.cycle_dir = self.ws.cycle_dir(CYCLE)
+
+    def add_form(self, employee_id: str, kind: str) -> bytes:
+        """Write a small fake .docx for one form and record it as generated."""
+        person = self.roster.by_id.get(employee_id)
+        name = person.name if person else employee_id
+        rel = f"forms/{kind}/Medarbeidersamtale {CYCLE} – {name} ({FORM_WORD[kind]}).docx"
+        data = b"PK\x03\x04" + f"{kind}:{employee_id}:".encode() + os.urandom(48)
+        write_private(self.cycle_dir / rel, data)
+        sha = hashlib.sha256(data).hexdigest()
+        record = FormRecord(
+            employee_id, kind, rel, sha, "in", "v1", "nb", "[]", "generated", now_iso(), None
+        )
+        with Ledger(self.ws.ledger_path(CYCLE)) as ledger:
+            ledger.record_form(record)
+        self.forms[(employee_id, kind)] = data
+        self.paths[(employee_id, kind)] = rel
+        return data
+
+    def add_prep_forms(self) -> None:
+        """Add employee and manager forms for everyone who has a manager."""
+        for person in self.roster.employees:
+            if person.manager_id:
+                self.add_form(person.id, "employee")
+                self.add_form(person.id, "manager")
+
+    def ledger_rows(self) -> list[dict]:
+        """Return the emails table."""
+        with Ledger(self.ws.ledger_path(CYCLE)) as ledger:
+            return [dict(r) for r in ledger.db.execute("SELECT * FROM emails ORDER BY message_id")]
+
+    def form_record(self, employee_id: str, kind: str) -> FormRecord:
+        """Return one form's ledger record."""
+        with Ledger(self.ws.ledger_path(CYCLE)) as ledger:
+            return ledger.form(employee_id, kind)
+
+    def set_status(self, employee_id: str, kind: str, status: str) -> None:
+        """Set one form's status (as intake would when it comes back)."""
+        with Ledger(self.ws.ledger_path(CYCLE)) as ledger:
+            ledger.set_form_status(employee_id, kind, status)
+
+    def send(self, kind="prep", **kwargs) -> mail.SendReport:
+        """Run send_emails for this cycle."""
+        kwargs.setdefault("env", {})
+        return send_emails(self.ws, CYCLE, self.roster, kind, **kwargs)
+
+    def plan(self, kind="prep", **kwargs) -> list[mail.PlannedEmail]:
+        """Run plan_emails for this cycle."""
+        return plan_emails(self.ws, CYCLE, self.roster, kind, **kwargs)
+
+
+@pytest.fixture
+def cyc(tmp_path) -> Cycle:
+    """Return a cycle with prep forms for everyone below the top manager."""
+    c = Cycle(tmp_path)
+    c.add_prep_forms()
+    return c
+
+
+class Recorder:
+    """aiosmtpd handler that keeps what it accepted and misbehaves when told to."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.refuse: dict[str, str] = {}  # recipient -> reply to RCPT, for every attempt
+        self.data_replies: dict[int, str] = {}  # n-th DATA (1-based) -> reply, or "drop"
+        self.down = False  # every MAIL FROM gets 421 (the server is going away)
+        self.data_count = 0
+        self.rcpt_attempts: Counter[str] = Counter()
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.down:
+            return "421 4.3.2 Service not available, closing channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_attempts[address] += 1
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_count += 1
+        action = self.data_replies.get(self.data_count)
+        if action in ("drop", "drop-and-stay-down"):
+            self.down = action == "drop-and-stay-down"
+            server.transport.close()  # the client never hears back: nothing was accepted
+            return "421 gone"
+        if action:
+            return action
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 Ok: queued"
+
+    def parsed(self) -> list[email.message.EmailMessage]:
+        """Return the accepted messages, parsed."""
+        return [email.message_from_bytes(raw, policy=policy.default) for _, raw in self.messages]
+
+    def message_ids(self) -> Counter[str]:
+        """Return how often each Message-ID arrived."""
+        return Counter(str(m["Message-ID"]) for m in self.parsed())
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(handler, **kwargs) -> Controller:
+    """Start aiosmtpd on 127.0.0.1 and return its controller."""
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), server_hostname="smtp.test", **kwargs
+    )
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def server():
+    """Yield (recorder, settings) for a plain SMTP server on 127.0.0.1."""
+    recorder = Recorder()
+    controller = start_server(recorder)
+    settings = SmtpSettings(
+        "127.0.0.1", controller.port, tls="none", max_retries=2, backoff_seconds=0.01
+    )
+    yield recorder, settings
+    controller.stop()
+
+
+def attachments_of(msg) -> dict[str, bytes]:
+    """Return {file name: bytes} of a parsed message's attachments."""
+    return {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
+
+
+def expected_emails(c: Cycle) -> dict[str, set[tuple[str, str]]]:
+    """Return, per address, the attachment sets each prep email must carry (as form keys)."""
+    return {
+        "kari.nordmann@fjordlys.example": {("1001", "employee")},
+        "ola.odegard@fjordlys.example": {("1002", "employee")},
+        "bjorn-age@fjordlys.example": {("1003", "employee")},
+        "priya.raman@fjordlys.example": {("1004", "employee")},
+        "ase.fjellheim-ostby@fjordlys.example": {("1001", "manager"), ("1005", "manager")},
+        "kari.nordmann@fjordlys.example/manager": {
+            ("1002", "manager"),
+            ("1003", "manager"),
+            ("1004", "manager"),
+        },
+    }
+
+
+# the plan ---------------------------------------------------------------------------------------
+
+
+def test_plan_groups_forms_per_recipient_and_reports_missing_addresses(cyc):
+    plan = cyc.plan()
+    by_recipient = [(e.recipient_id, e.for_manager, {a.path for a in e.attachments}) for e in plan]
+    kari_reports = {cyc.paths[(i, "manager")] for i in ("1002", "1003", "1004")}
+    assert ("1001", True, kari_reports) in by_recipient
+    assert ("1001", False, {cyc.paths[("1001", "employee")]}) in by_recipient
+    top = {cyc.paths[("1001", "manager")], cyc.paths[("1005", "manager")]}
+    assert ("1000", True, top) in by_recipient
+    assert len(plan) == 7  # five own forms (one without address) + two managers
+    [tor] = [e for e in plan if e.problem]
+    assert tor.recipient_id == "1005" and "no email address" in tor.problem
+    assert "row 7" in tor.problem
+    assert [e.number for e in plan] == list(range(1, 8))
+    assert all(e.status == "new" for e in plan)
+
+
+def test_message_ids_are_stable_and_distinct(cyc):
+    first = [e.message_id for e in cyc.plan()]
+    second = [e.message_id for e in cyc.plan()]
+    assert first == second
+    ids = [i for i in first if i]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith(f"<samtale.{CYCLE}.prep.") for i in ids)
+    assert all(i.endswith("@fjordlys.example>") for i in ids)
+
+
+def test_texts_follow_the_recipient_language_and_greet_by_first_name(cyc):
+    plan = {(e.recipient_id, e.for_manager): e for e in cyc.plan()}
+    ola, priya, kari_mgr = plan[("1002", False)], plan[("1004", False)], plan[("1001", True)]
+    assert ola.body.startswith("Hei Ola,\n") and "fredag 29. januar 2027" in ola.body
+    assert "Kari Nordmann" in ola.body  # the employee's manager, by name
+    assert priya.body.startswith("Hi Priya,\n") and "Friday 29 January 2027" in priya.body
+    assert "Ingrid Løvås-Brekke" in priya.body and "medarbeidersamtale@fjordlys.example" in ola.body
+    for name in ("Ola Ødegård", "Bjørn-Åge Sæther Kvalsvik-Lindqvist", "Priya Raman"):
+        assert name in kari_mgr.body
+    assert "3 medarbeidere" in kari_mgr.subject
+    for planned in plan.values():
+        if not planned.problem:
+            assert "{" not in planned.body + planned.subject and "\n\n\n" not in planned.body
+            assert "\n" not in planned.subject
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2027-02-12", dt.date(2027, 2, 12)),
+        ("12.02.2027", dt.date(2027, 2, 12)),
+        (dt.date(2027, 3, 1), dt.date(2027, 3, 1)),
+        (None, dt.date(2027, 1, 29)),  # from the config
+    ],
+)
+def test_deadline_comes_from_the_option_or_the_config(cyc, value, expected):
+    [ola] = [e for e in cyc.plan(deadline=value) if e.recipient_id == "1002"]
+    assert mail.format_deadline(expected, "nb") in ola.body
+
+
+def test_bad_or_missing_deadline_is_an_error(tmp_path):
+    with pytest.raises(MailError, match="not a date"):
+        Cycle(tmp_path / "a").plan(deadline="neste fredag")
+    config = CONFIG.replace("deadline = 2027-01-29\n", "")
+    c = Cycle(tmp_path / "b", config=config)
+    c.add_prep_forms()
+    with pytest.raises(MailError, match="--deadline"):
+        c.plan()
+    c = Cycle(tmp_path / "c", config=CONFIG.replace("2027-01-29", '"snart"'))
+    with pytest.raises(ConfigError, match=r"\[mail\] deadline"):
+        c.plan()
+
+
+def test_a_cycle_without_forms_is_an_error_and_creates_nothing(tmp_path):
+    ws = Workspace.at(tmp_path, templates_dir=REPO / "templates")
+    (tmp_path / "samtale.toml").write_text(CONFIG, encoding="utf-8")
+    roster = Roster(tmp_path / "r.xlsx", "Ansatte", ())
+    with pytest.raises(MailError, match="generate"):
+        send_emails(ws, 2031, roster, "prep", dry_run=True)
+    assert not (tmp_path / "output" / "2031").exists()
+
+
+def test_forms_nobody_can_receive_are_reported(tmp_path):
+    c = Cycle(tmp_path)
+    c.add_form("1000", "manager")  # the top of the organisation has no manager
+    c.add_form("9999", "employee")  # not in the roster
+    problems = sorted(e.problem for e in c.plan())
+    assert "has no manager in the roster" in problems[0]
+    assert "9999, who is not in the roster" in problems[1]
+    report = c.send(dry_run=True)
+    assert len(report.failed) == 2 and not report.pending
+
+
+def test_broken_email_template_names_the_file(cyc, tmp_path):
+    templates = tmp_path / "tpl"
+    shutil.copytree(REPO / "templates" / "email", templates / "email")
+    broken = templates / "email" / "prep.nb.txt"
+    broken.write_text("Subject: Hei {{ recipient.nickname }}\n\nTekst\n", encoding="utf-8")
+    ws = Workspace.at(cyc.ws.root, templates_dir=templates)
+    with pytest.raises(TemplateError) as caught:
+        plan_emails(ws, CYCLE, cyc.roster, "prep")
+    assert str(broken) in str(caught.value) and "nickname" in str(caught.value)
+    broken.write_text("Hei {{ recipient.first_name }}\n", encoding="utf-8")
+    with pytest.raises(TemplateError, match="Subject"):
+        plan_emails(ws, CYCLE, cyc.roster, "prep")
+
+
+# outbox -----------------------------------------------------------------------------------------
+
+
+def test_outbox_drafts_parse_carry_x_unsent_and_are_not_rewritten(cyc):
+    report = cyc.send()
+    outbox = cyc.cycle_dir / "outbox"
+    assert report.outbox == outbox and report.mode == "outbox"
+    assert len(report.drafted) == 6 and [o.email.recipient_id for o in report.failed] == ["1005"]
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) == 6
+    names = [f.name for f in files]
+    assert "0002-prep-1001-kari-nordmann.eml" in names
+    assert any(n.endswith("-prep-1003-bjorn-age-saether-kvalsvik-lindqvist.eml") for n in names)
+    seen = Counter()
+    for path in files:
+        assert path.stat().st_mode & 0o077 == 0
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert msg["X-Unsent"] == "1" and msg["Bcc"] is None
+        for name, data in attachments_of(msg).items():
+            key = next(k for k, p in cyc.paths.items() if Path(p).name == name)
+            assert data == cyc.forms[key]
+            seen[key] += 1
+    assert seen == Counter({k: 1 for k in cyc.forms if k != ("1005", "employee")})
+    assert cyc.form_record("1002", "manager").handed_out_at is not None
+    assert cyc.form_record("1005", "employee").handed_out_at is None
+    rows = {r["status"] for r in cyc.ledger_rows()}
+    assert rows == {"drafted", "failed"}
+
+    before = {p.name: p.read_bytes() for p in files}
+    again = cyc.send()
+    assert not again.drafted and len(again.skipped) == 6 and len(again.failed) == 1
+    assert {p.name: p.read_bytes() for p in outbox.glob("*.eml")} == before
+
+
+def test_outbox_finds_its_draft_again_after_a_crash(cyc, monkeypatch):
+    real_record = mail._record
+
+    def crash_on_drafted(ledger, planned, status, detail):
+        if status == "drafted":
+            raise KeyboardInterrupt
+        real_record(ledger, planned, status, detail)
+
+    monkeypatch.setattr(mail, "_record", crash_on_drafted)
+    with pytest.raises(KeyboardInterrupt):
+        cyc.send()
+    monkeypatch.setattr(mail, "_record", real_record)
+    assert len(list((cyc.cycle_dir / "outbox").glob("*.eml"))) == 1
+    report = cyc.send()
+    assert len(report.drafted) == 6
+    assert len(list((cyc.cycle_dir / "outbox").glob("*.eml"))) == 6
+
+
+def test_dry_run_sends_nothing_and_writes_nothing(cyc, server):
+    recorder, settings = server
+
+    def snapshot():
+        return {
+            p.relative_to(cyc.ws.root): p.read_bytes()
+            for p in cyc.ws.root.rglob("*")
+            if p.is_file() and not p.name.endswith(("-wal", "-shm"))
+        }
+
+    before = snapshot()
+    for smtp in (None, settings):
+        report = cyc.send(smtp=smtp, dry_run=True)
+        assert report.dry_run and len(report.pending) == 6 and len(report.failed) == 1
+        assert not report.sent and not report.drafted
+    assert snapshot() == before
+    assert recorder.data_count == 0 and not recorder.rcpt_attempts
+    assert cyc.ledger_rows() == []
+    assert "Kari Nordmann <kari.nordmann@fjordlys.example>" in report.pending[0].describe()
+
+
+# SMTP -------------------------------------------------------------------------------------------
+
+
+def test_smtp_delivers_every_form_once_in_correct_mime(cyc, server):
+    recorder, settings = server
+    report = cyc.send(smtp=settings)
+    assert report.ok is False  # Tor has no address
+    assert [o.email.recipient_id for o in report.failed] == ["1005"]
+    assert len(report.sent) == 6 and not report.stopped
+
+    messages = recorder.parsed()
+    assert sorted(r for rcpts, _ in recorder.messages for r in rcpts) == sorted(
+        a.split("/")[0] for a in expected_emails(cyc)
+    )
+    got = {}
+    for (rcpts, raw), msg in zip(recorder.messages, messages, strict=True):
+        keys = set()
+        for part in msg.iter_attachments():
+            assert part.get_content_type() == DOCX
+            name = part.get_filename()
+            key = next(k for k, p in cyc.paths.items() if Path(p).name == name)
+            assert part.get_content() == cyc.forms[key]
+            keys.add(key)
+        suffix = "/manager" if any(k[1] == "manager" for k in keys) else ""
+        got[rcpts[0] + suffix] = keys
+        assert msg["To"].addresses[0].addr_spec == rcpts[0]
+        assert msg["Reply-To"] == "medarbeidersamtale@fjordlys.example"
+        assert msg["Date"].datetime is not None and msg["Auto-Submitted"] is None
+        assert msg["From"].addresses[0].display_name == "HR i Fjordlys Energi – Åsgård"
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert head.isascii() and b"=?utf-8?" in head  # encoded subject and display names
+    assert got == expected_emails(cyc)
+
+    bjorn = next(m for m in messages if "bjorn-age" in str(m["To"]))
+    assert str(bjorn["To"].addresses[0].display_name) == "Bjørn-Åge Sæther Kvalsvik-Lindqvist"
+    assert "forberedelsesskjemaet ditt" in str(bjorn["Subject"])
+    raw = next(raw for rcpts, raw in recorder.messages if rcpts == ["bjorn-age@fjordlys.example"])
+    assert b"filename*" in raw and b"utf-8''" in raw  # RFC 2231
+    assert "Bjørn-Åge Sæther" in next(iter(attachments_of(bjorn)))
+
+    plan_ids = {e.message_id for e in cyc.plan() if not e.problem}
+    assert set(recorder.message_ids()) == plan_ids
+    rows = {r["message_id"]: r for r in cyc.ledger_rows()}
+    assert all(rows[i]["status"] == "sent" for i in plan_ids)
+    paths = json.loads(rows[next(iter(plan_ids))]["attachments"])
+    assert all(p.startswith("forms/") for p in paths)
+    assert cyc.form_record("1003", "manager").handed_out_at is not None
+
+    again = cyc.send(smtp=settings)
+    assert not again.sent and len(again.skipped) == 6
+    assert len(recorder.messages) == 6
+
+
+def test_dropped_connection_is_reconnected_within_the_run(cyc, server):
+    recorder, settings = server
+    recorder.data_replies = {3: "drop", 5: "451 4.3.0 try again later"}
+    report = cyc.send(smtp=settings)
+    assert len(report.sent) == 6 and not report.stopped
+    assert max(recorder.message_ids().values()) == 1 and len(recorder.messages) == 6
+
+
+def test_server_gone_mid_batch_then_rerun_sends_each_email_exactly_once(cyc, server):
+    recorder, settings = server
+    recorder.data_replies = {3: "drop-and-stay-down"}
+    first = cyc.send(smtp=settings)
+    assert len(first.sent) == 2 and "lost the connection" in first.stopped
+    assert len(first.failed) == 5  # the dropped one, three after it, and Tor without address
+    not_sent = [o for o in first.failed if o.email.recipient_id != "1005"]
+    assert all("run send again" in o.detail for o in not_sent)
+
+    recorder.down = False
+    second = cyc.send(smtp=settings)
+    assert len(second.sent) == 4 and len(second.skipped) == 2
+    counts = recorder.message_ids()
+    assert set(counts.values()) == {1}
+    assert set(counts) == {e.message_id for e in cyc.plan() if not e.problem}
+
+
+def test_temporary_failure_beyond_retries_then_rerun(cyc, server):
+    recorder, settings = server
+    recorder.refuse["priya.raman@fjordlys.example"] = "452 4.2.2 Mailbox full"
+    first = cyc.send(smtp=settings)
+    [priya] = [o for o in first.failed if o.email.recipient_id == "1004"]
+    assert "452 4.2.2 Mailbox full" in priya.detail
+    assert recorder.rcpt_attempts["priya.raman@fjordlys.example"] == settings.max_retries + 1
+    assert len(first.sent) == 5 and not first.stopped
+
+    del recorder.refuse["priya.raman@fjordlys.example"]
+    second = cyc.send(smtp=settings)
+    assert [o.email.recipient_id for o in second.sent] == ["1004"]
+    assert set(recorder.message_ids().values()) == {1} and len(recorder.messages) == 6
+
+
+def test_permanent_failure_is_reported_for_that_recipient_only(cyc, server):
+    recorder, settings = server
+    recorder.refuse["ola.odegard@fjordlys.example"] = "550 5.1.1 No such user here"
+    recorder.data_replies = {4: "554 5.6.0 Message rejected"}
+    report = cyc.send(smtp=settings)
+    failed = {o.email.recipient_id: o.detail for o in report.failed}
+    assert "550 5.1.1 No such user here" in failed["1002"]
+    assert recorder.rcpt_attempts["ola.odegard@fjordlys.example"] == 1  # no retry of a 5xx
+    assert any("554 5.6.0 Message rejected" in d for d in failed.values())
+    assert len(report.sent) == 4 and len(report.failed) == 3
+    assert cyc.form_record("1002", "employee").handed_out_at is None
+    statuses = Counter(r["status"] for r in cyc.ledger_rows())
+    assert statuses == Counter({"sent": 4, "failed": 3})
+
+
+def test_crash_mid_batch_then_rerun_sends_the_rest(cyc, server):
+    recorder, settings = server
+
+    def crash_after_three(done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cyc.send(smtp=settings, progress=crash_after_three)
+    assert len(recorder.messages) == 3
+    calls = []
+    report = cyc.send(smtp=settings, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert len(report.sent) == 3 and set(recorder.message_ids().values()) == {1}
+    assert len(recorder.messages) == 6
+
+
+def test_crash_between_accept_and_ledger_resends_with_the_same_message_id(cyc, server, monkeypatch):
+    """The documented window: the copy comes twice, but under one Message-ID."""
+    recorder, settings = server
+    real_record = mail._record
+
+    def crash_on_sent(ledger, planned, status, detail):
+        if status == "sent":
+            raise KeyboardInterrupt
+        real_record(ledger, planned, status, detail)
+
+    monkeypatch.setattr(mail, "_record", crash_on_sent)
+    with pytest.raises(KeyboardInterrupt):
+        cyc.send(smtp=settings)
+    monkeypatch.setattr(mail, "_record", real_record)
+    [first_id] = recorder.message_ids()
+    assert [r["status"] for r in cyc.ledger_rows() if r["message_id"] == first_id] == ["planned"]
+    cyc.send(smtp=settings)
+    counts = recorder.message_ids()
+    assert counts[first_id] == 2 and len(counts) == 6
+    assert sum(counts.values()) == 7
+
+
+def test_rate_limit_spaces_messages(cyc, server):
+    recorder, settings = server
+    slow = SmtpSettings("127.0.0.1", settings.port, tls="none", rate_per_second=20)
+    started = time.monotonic()
+    report = cyc.send(smtp=slow)
+    assert len(report.sent) == 6
+    assert time.monotonic() - started >= 5 / 20
+
+
+def test_reminders_go_to_those_whose_forms_are_not_back(cyc, server):
+    recorder, settings = server
+    cyc.send(smtp=settings)
+    cyc.set_status("1002", "employee", "returned")
+    cyc.set_status("1003", "manager", "returned")
+    day = dt.date(2027, 1, 25)
+    report = cyc.send("reminder", smtp=settings, today=day)
+    got = {
+        (o.email.recipient_id, o.email.for_manager): {(a.employee_id, a.form_kind) for a in o.email.attachments}
+        for o in report.sent
+    }  # fmt: skip
+    assert got == {
+        ("1000", True): {("1001", "manager"), ("1005", "manager")},
+        ("1001", False): {("1001", "employee")},
+        ("1001", True): {("1002", "manager"), ("1004", "manager")},
+        ("1003", False): {("1003", "employee")},
+        ("1004", False): {("1004", "employee")},
+    }
+    assert all(".reminder.20270125." in o.email.message_id for o in report.sent)
+    reminder = next(m for m in recorder.parsed() if "Påminnelse" in str(m["Subject"]))
+    assert "vennlig påminnelse" in reminder.get_body().get_content()
+    assert cyc.form_record("1002", "employee").status == "returned"
+
+    again = cyc.send("reminder", smtp=settings, today=day)
+    assert not again.sent and len(again.skipped) == 5
+    next_round = cyc.plan("reminder", today=day + dt.timedelta(days=7))
+    assert all(e.status == "new" for e in next_round)
+
+
+def test_minutes_go_to_the_manager_once_each(tmp_path, server):
+    recorder, settings = server
+    c = Cycle(tmp_path)
+    c.add_form("1002", "minutes")
+    c.add_form("1003", "minutes")
+    first = c.send("minutes", smtp=settings)
+    [kari] = first.sent
+    assert kari.email.recipient_id == "1001" and len(kari.email.attachments) == 2
+    assert "referatskjema for 2 medarbeidere" in kari.email.subject
+    c.add_form("1004", "minutes")
+    second = c.send("minutes", smtp=settings)
+    [later] = second.sent
+    assert [a.employee_id for a in later.email.attachments] == ["1004"]
+    assert len(second.skipped) == 1
+    received = [set(attachments_of(m).values()) for m in recorder.parsed()]
+    assert received == [
+        {c.forms[("1002", "minutes")], c.forms[("1003", "minutes")]},
+        {c.forms[("1004", "minutes")]},
+    ]
+
+
+def test_outbox_drafts_are_not_sent_again_by_smtp(cyc, server):
+    recorder, settings = server
+    cyc.send()
+    report = cyc.send(smtp=settings)
+    assert not report.sent and len(report.skipped) == 6
+    assert all("outbox/" in o.detail for o in report.skipped)
+    assert recorder.data_count == 0
+
+
+# TLS and login ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """Return (cert file, key file) of a self-signed certificate for 127.0.0.1."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smtp.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def server_tls_context(certificate):
+    """Return the server side TLS context."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+class Authenticator:
+    """Accept one user and password; remember every attempt."""
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        self.recorder.logins.append((auth_data.login, auth_data.password))
+        ok = auth_data.login == b"hr@fjordlys.example" and auth_data.password == PASSWORD.encode()
+        return AuthResult(success=ok)
+
+
+def test_starttls_with_login_from_the_environment(cyc, certificate, caplog):
+    recorder = Recorder()
+    controller = start_server(
+        recorder,
+        tls_context=server_tls_context(certificate),
+        require_starttls=True,
+        authenticator=Authenticator(recorder),
+        auth_required=True,
+    )
+    try:
+        settings = SmtpSettings(
+            "127.0.0.1", controller.port, tls="starttls", ca_file=str(certificate[0])
+        )
+        env = {"SAMTALE_SMTP_USER": "hr@fjordlys.example", "SAMTALE_SMTP_PASSWORD": PASSWORD}
+        with caplog.at_level(logging.DEBUG, logger="pipeline"):
+            report = cyc.send(smtp=settings, env=env)
+        assert len(report.sent) == 6 and recorder.logins == [
+            (b"hr@fjordlys.example", PASSWORD.encode())
+        ]  # one connection, reused for all six messages
+
+        recorder.logins.clear()
+        cyc.add_form("1002", "minutes")
+        wrong = {**env, "SAMTALE_SMTP_PASSWORD": "feil-passord"}
+        refused = cyc.send("minutes", smtp=settings, env=wrong)
+        assert "login refused" in refused.stopped and "SAMTALE_SMTP_PASSWORD" in refused.stopped
+        assert len(recorder.logins) == 1  # a refused login is not retried
+        texts = [refused.stopped] + [o.detail for o in refused.failed]
+        texts += [r.getMessage() for r in caplog.records] + [str(r) for r in cyc.ledger_rows()]
+        assert not any(PASSWORD in t or "feil-passord" in t for t in texts)
+    finally:
+        controller.stop()
+
+
+def test_implicit_tls(cyc, certificate):
+    recorder = Recorder()
+    controller = start_server(recorder, ssl_context=server_tls_context(certificate))
+    try:
+        settings = SmtpSettings("127.0.0.1", controller.port, tls="ssl", ca_file=str(certificate[0]))
+        assert len(cyc.send(smtp=settings).sent) == 6
+        untrusted = SmtpSettings("127.0.0.1", controller.port, tls="ssl")
+        cyc.add_form("1002", "minutes")
+        report = cyc.send("minutes", smtp=untrusted)
+        assert "certificate is not trusted" in report.stopped and not report.sent
+        assert len(recorder.messages) == 6
+    finally:
+        controller.stop()
+
+
+def test_user_without_password_is_an_error_before_sending(cyc, server):
+    recorder, settings = server
+    with pytest.raises(MailError, match="SAMTALE_SMTP_PASSWORD"):
+        cyc.send(smtp=settings, env={"SAMTALE_SMTP_USER": "hr"})
+    assert recorder.data_count == 0 and cyc.ledger_rows() == []
+
+
+@pytest.mark.parametrize("host", ["smtp.fjordlys.example", "192.0.2.10", "10.0.0.1", "::2"])
+def test_plain_text_to_another_machine_is_refused_without_connecting(host, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("must not connect")
+
+    monkeypatch.setattr(smtplib, "SMTP", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    with pytest.raises(MailError, match="only allowed for a server on this machine"):
+        SmtpSettings(host, 25, tls="none")
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "::1"])
+def test_plain_text_to_this_machine_is_allowed(host):
+    assert SmtpSettings(host, 2525, tls="none").tls == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("smtp.fjordlys.example:587", ("smtp.fjordlys.example", 587)),
+        ("127.0.0.1:2525", ("127.0.0.1", 2525)),
+        ("[::1]:25", ("::1", 25)),
+        (" mail.fjordlys.example:465 ", ("mail.fjordlys.example", 465)),
+    ],
+)
+def test_parse_smtp_address(text, expected):
+    assert parse_smtp_address(text) == expected
+
+
+@pytest.mark.parametrize("text", ["smtp.fjordlys.example", "host:", ":25", "host:99999", "a b:25"])
+def test_parse_smtp_address_rejects_bad_input(text):
+    with pytest.raises(MailError, match="host:port|out of range"):
+        parse_smtp_address(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("Kari Nordmann", "kari-nordmann"), ("Bjørn-Åge Sæther", "bjorn-age-saether"), ("", "x")],
+)
+def test_ascii_slug(name, slug):
+    assert mail.ascii_slug(name) == slug

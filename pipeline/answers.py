@@ -336,7 +336,7 @@ def merge_sheet(
         target.write_row(row)
     merge.report.rows[kind] = len(rows)
     keys = [*FIXED_COLUMNS, *(q.key for q in questions)]
-    format_sheet(sheet, [columns[k] for k in keys])
+    format_sheet(sheet, [columns[k] for k in keys], {columns[k] for k in keys} - target.old)
 
 
 class SheetMerge:
@@ -345,6 +345,7 @@ class SheetMerge:
     def __init__(self, sheet, kind, questions, columns, merge: _Merge):
         self.sheet, self.kind, self.questions, self.merge = sheet, kind, questions, merge
         self.old_columns = set(columns)
+        self.old = set(columns.values())
         add_columns(sheet, columns, [*FIXED_COLUMNS, *(q.key for q in questions)])
         self.columns = columns
         self.row_of = employee_rows(sheet, columns["employee_id"])
@@ -383,9 +384,9 @@ class SheetMerge:
         report, where = self.merge.report, (self.kind, employee_id, question.key)
         current = None if fresh else cell_value(cell)
         decision = merge_cell(current, NEVER if fresh else self.merge.last.get(where, NEVER), new)
-        if decision == "write" and normalize(new) != normalize(current):
-            report.updated_cells += 1
-            put(cell, None if new == "" else new)
+        if decision == "write":
+            report.updated_cells += normalize(new) != normalize(current)
+            put(cell, None if new == "" else new)  # also restores a type another program changed
             if was_cut(row.answers.get(question.key), new):
                 report.conflicts.append(Conflict(*where, TRUNCATED_REASON))
         elif decision == "kept":
@@ -440,7 +441,7 @@ def employee_rows(sheet: Worksheet, column: int) -> dict[str, int]:
 # formatting ------------------------------------------------------------------------------------
 
 
-def format_sheet(sheet: Worksheet, ours: list[int]) -> None:
+def format_sheet(sheet: Worksheet, ours: list[int], new: set[int]) -> None:
     """Bold frozen header, filter over the used range, and our columns as wide as their text."""
     sheet.freeze_panes = "A2"
     last = get_column_letter(sheet.max_column)
@@ -450,17 +451,17 @@ def format_sheet(sheet: Worksheet, ours: list[int]) -> None:
         header = sheet.cell(1, column)
         header.font = HEADER_FONT
         header.alignment = TOP
-        set_width(sheet, column, (value for (value,) in cells))
+        set_width(sheet, column, (value for (value,) in cells), column in new)
 
 
-def set_width(sheet: Worksheet, column: int, values: Iterable[object]) -> None:
-    """Widen a column to fit its longest line (12–50 characters); never narrow HR's width."""
+def set_width(sheet: Worksheet, column: int, values: Iterable[object], new: bool) -> None:
+    """Size a column to its longest line (12–50 characters); an old column is never narrowed."""
     lines = (line for v in values if v is not None for line in str(v).split("\n"))
     longest = max(map(len, lines), default=0)
     wanted = min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
     dimension = sheet.column_dimensions[get_column_letter(column)]
-    if dimension.customWidth and dimension.width and dimension.width >= wanted:
-        return
+    if not new and dimension.width and dimension.width >= wanted:
+        return  # HR may have widened it
     dimension.width = wanted
 
 
@@ -487,7 +488,8 @@ def write_questions_sheet(workbook: Workbook, sheets: dict) -> None:
             cell = sheet.cell(number, column)
             put(cell, clean_value(value) or None)
             cell.alignment = WRAPPED
-    format_sheet(sheet, list(range(1, len(QUESTIONS_HEADER) + 1)))
+    everything = list(range(1, len(QUESTIONS_HEADER) + 1))
+    format_sheet(sheet, everything, set(everything))
 
 
 def order_sheets(workbook: Workbook) -> None:

@@ -127,7 +127,7 @@ def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
     ]
 
 
-def newest_versions(versions: list[ReturnedVersion], report: CollectReport) -> dict:
+def newest_versions(versions: list[ReturnedVersion], report: CollectReport | None) -> dict:
     """Return the newest version per (employee id, kind), noting forms returned several times."""
     grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
     for version in versions:
@@ -136,7 +136,7 @@ def newest_versions(versions: list[ReturnedVersion], report: CollectReport) -> d
     for key, group in sorted(grouped.items()):
         group.sort(key=lambda v: (v.returned_at, v.stored_path))
         winners[key] = group[-1]
-        if len(group) > 1:
+        if len(group) > 1 and report is not None:
             report.versions.append(
                 f"{key[1]} form of {key[0]}: {len(group)} versions kept; the newest "
                 f"({group[-1].source}, {group[-1].returned_at}) is used"

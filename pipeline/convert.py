@@ -161,7 +161,15 @@ class _State:
         self.root = root
         self.tag = root.name
         self.closed = False
+        self.owner = os.getpid()  # a forked child must not stop its parent's converters
         self.lock = threading.Lock()
+
+
+def _cpu_count() -> int:
+    """Return the number of CPUs this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _python_flags(python: str) -> list[str]:
@@ -258,13 +266,6 @@ class _UnoConverter:
         self.served = 0
         self.requests = itertools.count(1)
         self.lock = threading.Lock()
-
-    @property
-    def staging(self) -> Path:
-        """Return the folder soffice writes into before the result is moved to its target."""
-        if self.home is None:
-            raise _Failure("converter is not running", lost=True)
-        return self.home / "out"
 
     def launch(self) -> None:
         """Start the worker and its soffice (no waiting); it builds a fresh profile."""
@@ -383,11 +384,12 @@ class _UnoConverter:
             elif event == "failed":
                 raise _Failure(f"LibreOffice did not start: {message['error']}", lost=True)
 
-    def convert(self, job: _Job, staged: Path, timeout: float) -> None:
-        """Convert ``job.source`` into ``staged``; raise ``_Failure`` (converter killed if lost)."""
+    def convert(self, job: _Job, timeout: float) -> bytes:
+        """Return ``job.source`` converted; raise ``_Failure`` (the converter is killed if lost)."""
         try:
             self.ensure_ready()
             number = next(self.requests)
+            staged = self.home / "out" / f"{number}{job.target.suffix.lower()}"
             self._send(
                 {
                     "id": number,
@@ -407,11 +409,15 @@ class _UnoConverter:
             if failure.lost:
                 self.kill()
             raise
+        except BaseException:  # Ctrl-C mid-request: its answer must never reach the next one
+            self.kill()
+            raise
         self.served += 1
         if not answer["ok"]:
             if answer.get("fatal"):
                 self.kill()
             raise _Failure(answer["error"], lost=bool(answer.get("fatal")))
+        return _take(staged)
 
 
 class _CliConverter:
@@ -427,9 +433,8 @@ class _CliConverter:
         self.process: subprocess.Popen | None = None
         self.lock = threading.Lock()
 
-    @property
-    def staging(self) -> Path:
-        """Return the folder soffice writes into before the result is moved to its target."""
+    def _ensure_home(self) -> Path:
+        """Return this slot's folder (profile and output), created on first use."""
         with self.lock:
             if self.state.closed:
                 raise _Closed
@@ -438,7 +443,7 @@ class _CliConverter:
                 self.home = self.state.root / f"c{self.index}_{self.generation}"
                 self.home.mkdir(mode=PRIVATE_DIR)
                 (self.home / "out").mkdir(mode=PRIVATE_DIR)
-            return self.home / "out"
+            return self.home
 
     def launch(self) -> None:
         """Do nothing: each document starts its own soffice."""
@@ -458,23 +463,23 @@ class _CliConverter:
                 shutil.rmtree(self.home, ignore_errors=True)
                 self.home = None
 
-    def convert(self, job: _Job, staged: Path, timeout: float) -> None:
-        """Convert ``job.source`` into ``staged`` with one soffice run; raise ``_Failure``."""
-        outdir = Path(tempfile.mkdtemp(dir=staged.parent))
+    def convert(self, job: _Job, timeout: float) -> bytes:
+        """Return ``job.source`` converted by one soffice run; raise ``_Failure``."""
+        home = self._ensure_home()
+        outdir = Path(tempfile.mkdtemp(dir=home / "out"))
         try:
-            self._run(job, outdir, timeout)
-            produced = outdir / (job.source.stem + staged.suffix)
+            self._run(job, home, outdir, timeout)
+            produced = outdir / f"{job.source.stem}{job.target.suffix.lower()}"
             if not produced.is_file():
                 raise _Failure("it does not open as a document")
-            produced.rename(staged)
+            return _take(produced)
         finally:
             shutil.rmtree(outdir, ignore_errors=True)
 
-    def _run(self, job: _Job, outdir: Path, timeout: float) -> None:
+    def _run(self, job: _Job, home: Path, outdir: Path, timeout: float) -> None:
         """Run soffice --convert-to for ``job`` into ``outdir`` within ``timeout`` seconds."""
-        home = self.staging.parent
         profile = home / "profile"
-        spec = f"{TARGET_EXTENSIONS[staged_suffix(job)]}:{job.filter}"
+        spec = f"{TARGET_EXTENSIONS[job.target.suffix.lower()]}:{job.filter}"
         if job.options:
             typed = {
                 key: {"type": "long", "value": str(value)} for key, value in job.options.items()
@@ -499,28 +504,42 @@ class _CliConverter:
         with self.lock:
             if self.state.closed:
                 raise _Closed
-            self.process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                env=_soffice_env(home),
-                umask=0o077,
-            )
+            try:
+                self.process = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    env=_soffice_env(home),
+                    umask=0o077,
+                )
+            except OSError as exc:
+                raise _Failure(f"soffice could not be started ({exc})") from exc
             process = self.process
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             self.kill()
             raise _Failure(f"no answer within {timeout:g} s", timed_out=True, lost=True) from exc
+        except BaseException:
+            self.kill()
+            raise
         with self.lock:
             self.process = None
 
 
-def staged_suffix(job: _Job) -> str:
-    """Return the suffix of the file the job produces."""
-    return job.target.suffix.lower()
+def _take(path: Path) -> bytes:
+    """Return the bytes soffice wrote to ``path`` and remove the file; raise ``_Failure``."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _Failure("LibreOffice wrote no file") from exc
+    finally:
+        path.unlink(missing_ok=True)
+    if not data:
+        raise _Failure("LibreOffice wrote an empty file")
+    return data
 
 
 def _start(converter) -> None:
@@ -535,6 +554,8 @@ def _start(converter) -> None:
 
 def _shutdown(state: _State, converters: list) -> None:
     """Stop every converter of a pool and remove its private folder (also run at exit)."""
+    if os.getpid() != state.owner:
+        return
     with state.lock:
         state.closed = True
     for converter in converters:
@@ -563,7 +584,7 @@ class ConverterPool:
         if mode == "uno" and python is None:
             raise LibreOfficeMissing(f"no Python with the UNO bridge was found; {INSTALL_HINT}")
         self.mode = "uno" if python else "cli"
-        count = workers or os.cpu_count() or 1
+        count = workers or _cpu_count()
         root = Path(tempfile.mkdtemp(prefix=f"samtale_lo_{os.getpid()}_{next(_pool_numbers)}_"))
         self._state = _State(self.soffice, root)
         if python:
@@ -602,12 +623,15 @@ class ConverterPool:
 
     def warm_up(self) -> None:
         """Wait until every converter is ready; raise ``ConversionError`` if one cannot start."""
-        converters = [self._acquire() for _ in self._converters]
+        converters = []
         try:
+            converters += [self._acquire() for _ in self._converters]
             with ThreadPoolExecutor(max_workers=len(converters)) as executor:
                 list(executor.map(_start, converters))
         except _Failure as failure:
             raise ConversionError(f"LibreOffice could not start: {failure.error}") from failure
+        except _Closed as exc:
+            raise ConversionError("the LibreOffice converter pool is closed") from exc
         finally:
             for converter in converters:
                 self._idle.put(converter)
@@ -723,20 +747,17 @@ class ConverterPool:
         """Convert ``job`` once on an idle converter and move the result to its target."""
         converter = self._acquire()
         try:
-            staged = converter.staging / f"{os.urandom(8).hex()}{job.target.suffix.lower()}"
-            converter.convert(job, staged, timeout)
-            try:
-                data = staged.read_bytes()
-            finally:
-                staged.unlink(missing_ok=True)
+            data = converter.convert(job, timeout)
         finally:
             self._idle.put(converter)
-        if not data:
-            raise _Failure("LibreOffice wrote an empty file")
         try:
             write_private(job.target, data, overwrite=job.overwrite)
         except WorkspaceError as exc:
             raise ConversionError(str(exc)) from exc
+        except OSError as exc:
+            raise ConversionError(
+                f"{job.target}: cannot be written ({exc.strerror}); check the folder's permissions"
+            ) from exc
 
     def _result(self, job: _Job, ok: bool, error: str, attempts: int, started: float) -> Conversion:
         """Return the Conversion record for ``job``."""
@@ -756,7 +777,7 @@ class ConverterPool:
             )
         return (
             f"{job.source}: LibreOffice could not convert it to {kind} ({failure.error}). "
-            "Open it in Word, check it is a real .docx, and save it again."
+            "Open it in Word, check it is a real Word document, and save it again."
         )
 
 

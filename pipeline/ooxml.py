@@ -598,3 +598,69 @@ def replace_part(data: bytes, name: str, content: bytes) -> bytes:
         parts = {n: archive.read(n) for n in order}
     parts[name] = content
     return write_package(parts, order)
+
+
+# -- flattening (final minutes: the agreed text as plain text, no form fields) ---------------
+
+
+def flatten_controls(document_xml: bytes) -> bytes:
+    """Return document.xml with every content control replaced by its plain content.
+
+    Controls still showing their placeholder become empty, so no instruction text ends up in
+    the archived minutes.
+    """
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    for sdt in reversed(list(root.iter(W_SDT))):
+        props = sdt.find(W_SDTPR)
+        content = sdt.find(W_SDTCONTENT)
+        showing = props is not None and props.find(w("showingPlcHdr")) is not None
+        parent = sdt.getparent()
+        position = parent.index(sdt)
+        children = [] if content is None else list(content)
+        if showing:
+            children = [strip_runs(child) for child in children if child.tag in (W_P, w("tbl"))]
+        for offset, child in enumerate(children):
+            parent.insert(position + offset, child)
+        parent.remove(sdt)
+    ensure_cells_have_paragraphs(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def strip_runs(element: etree._Element) -> etree._Element:
+    """Return a paragraph emptied of its runs (its formatting kept)."""
+    for run in element.findall(f".//{W_R}"):
+        run.getparent().remove(run)
+    return element
+
+
+def ensure_cells_have_paragraphs(root: etree._Element) -> None:
+    """Give every table cell the paragraph Word requires."""
+    for cell in root.iter(W_TC):
+        if cell.find(W_P) is None and cell.find(w("tbl")) is None:
+            etree.SubElement(cell, W_P)
+
+
+def append_paragraphs(
+    document_xml: bytes, paragraphs: list[tuple[str, str]], page_break: bool = True
+) -> bytes:
+    """Return document.xml with (style id, text) paragraphs added at the end of the body."""
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    body = root.find(w("body"))
+    section = body.find(w("sectPr"))
+    new = []
+    if page_break:
+        p = etree.Element(W_P)
+        etree.SubElement(etree.SubElement(p, W_R), W_BR).set(w("type"), "page")
+        new.append(p)
+    for style, text in paragraphs:
+        p = etree.Element(W_P)
+        if style:
+            etree.SubElement(etree.SubElement(p, w("pPr")), w("pStyle")).set(W_VAL, style)
+        append_run(p, text, None)
+        new.append(p)
+    for element in new:
+        if section is not None:
+            section.addprevious(element)
+        else:
+            body.append(element)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

@@ -71,6 +71,23 @@ def single_instance_pipe(profile: str) -> str:
     return "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
 
 
+def kill_leftovers() -> None:
+    """SIGKILL every process still running with our profile in its command line."""
+    marker = os.path.join(_home, "profile").encode()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                with open(os.path.join(entry.path, "cmdline"), "rb") as handle:
+                    cmdline = handle.read()
+            except OSError:
+                continue
+            if marker in cmdline:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+
+
 def remove_pipes() -> None:
     """Remove the pipe files a killed soffice leaves behind."""
     names = [_pipe, single_instance_pipe(profile_path())]
@@ -87,8 +104,9 @@ def stop_soffice_and_exit(status: int) -> None:
             os.killpg(_soffice.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             _soffice.wait(timeout=5)
-        remove_pipes()
     if _home:
+        kill_leftovers()  # also a soffice started a moment before we knew its pid
+        remove_pipes()
         shutil.rmtree(_home, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.rmdir(os.path.dirname(_home))  # the pool's folder, once every converter is gone
@@ -249,9 +267,7 @@ def run() -> None:
     threading.Thread(target=watch_parent, args=(args.parent,), daemon=True).start()
     if os.getppid() != args.parent:
         stop_soffice_and_exit(3)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # no SIGTERM before we know it
     _soffice = start_soffice(args.soffice, args.pipe)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     answer({"event": "started", "soffice_pid": _soffice.pid})
     try:
         desktop = connect(args.pipe, time.monotonic() + args.startup_timeout)

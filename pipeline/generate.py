@@ -116,7 +116,7 @@ def write_forms(
         secret=workspace.secret(),
         config=workspace.config(),
         previous=previous or PreviousCycle(""),
-        extra=extra,
+        extra_context=extra,
         force=force,
     )
     with Ledger(workspace.ledger_path(cycle)) as ledger:

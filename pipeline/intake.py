@@ -233,7 +233,8 @@ def store_outcome(outcome: Outcome, cycle_dir: Path, ledger: Ledger) -> str:
     candidate = outcome.candidate
     sha = candidate.sha256
     stem = safe_stem(Path(candidate.name).stem, 60)
-    suffix = safe_stem(Path(candidate.name).suffix, 10) if Path(candidate.name).suffix else ""
+    raw_suffix = Path(candidate.name).suffix
+    suffix = "." + safe_stem(raw_suffix[1:], 10) if len(raw_suffix) > 1 else ""
     if outcome.screened:
         identity = outcome.screened.identity
         folder = cycle_dir / "returned" / safe_stem(identity.employee_id, 20)

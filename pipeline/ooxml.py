@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
@@ -215,13 +215,29 @@ def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
     """Return every content control under ``root``, in document order, with its section."""
     fields = []
     section = ""
+    inherited: dict[etree._Element, Field] = {}
     for element in root.iter(W_P, W_SDT):
         if element.tag == W_P:
             if HEADING_STYLE.match(paragraph_style(element)):
                 section = paragraph_text(element).strip()
             continue
-        fields.append(read_field(element, part, section))
+        field = read_field(element, part, section)
+        inner = sole_nested_control(element)
+        if inner is not None and field.type == "richtext":
+            inherited[inner] = field  # a wrapper LibreOffice put around a typed control
+            continue
+        outer = inherited.get(element)
+        if outer is not None:
+            field = replace(field, key=field.key or outer.key, title=field.title or outer.title)
+        fields.append(field)
     return fields
+
+
+def sole_nested_control(sdt: etree._Element) -> etree._Element | None:
+    """Return the only control nested in ``sdt`` when it wraps exactly one, else None."""
+    content = sdt.find(W_SDTCONTENT)
+    nested = list(content.iter(W_SDT)) if content is not None else []
+    return nested[0] if len(nested) == 1 else None
 
 
 def paragraph_style(paragraph: etree._Element) -> str:

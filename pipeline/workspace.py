@@ -149,8 +149,10 @@ def current_cycle() -> int:
 def ensure_private_dir(path: Path) -> Path:
     """Return ``path`` after creating it (and missing parents) readable by the owner only."""
     if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        os.chmod(path, PRIVATE_DIR)
+        missing = [path, *(p for p in path.parents if not p.exists())]
+        for folder in reversed(missing):
+            folder.mkdir(exist_ok=True, mode=PRIVATE_DIR)
+            os.chmod(folder, PRIVATE_DIR)
     return path
 
 

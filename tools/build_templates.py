@@ -129,21 +129,24 @@ class Chrome:
     instructions: tuple[T, ...]
     closing: T  # the seed's reason why both parties prepare
     description: T  # core property "comments": a note to whoever edits the template
-    info: tuple[tuple[T, str], ...] = field(
-        default=(
-            (T("Navn", "Name"), "{{ employee.name }}"),
-            (T("Ansattnr.", "Employee no."), "{{ employee.id }}"),
-            (T("Avdeling", "Department"), '{{ employee.department or "–" }}'),
-            (T("Stilling", "Job title"), '{{ employee.title or "–" }}'),
-            (T("Leder", "Manager"), '{{ manager.name or "–" }}'),
-            (T("Syklus", "Cycle"), "{{ cycle }}"),
-        )
-    )
+    info: tuple[tuple[T, str], ...] = field(default_factory=lambda: info_rows(T("Navn", "Name")))
     instructions_heading: T = T("Slik fyller du ut skjemaet", "How to fill in this form")
     header: T = T("{{ organisation }} · Fortrolig", "{{ organisation }} · Confidential")
     footer: T = T("Skjema-ID: {{ form_id }}", "Form ID: {{ form_id }}")
     page: T = T("Side", "Page")
     of: T = T("av", "of")
+
+
+def info_rows(name_label: T) -> tuple[tuple[T, str], ...]:
+    """Return the identity table's rows: label and the Jinja value shown beside it."""
+    return (
+        (name_label, "{{ employee.name }}"),
+        (T("Ansattnr.", "Employee no."), "{{ employee.id }}"),
+        (T("Avdeling", "Department"), '{{ employee.department or "–" }}'),
+        (T("Stilling", "Job title"), '{{ employee.title or "–" }}'),
+        (T("Leder", "Manager"), '{{ manager.name or "–" }}'),
+        (T("Syklus", "Cycle"), "{{ cycle }}"),
+    )
 
 
 def text(key: str, question: T, alias: T, placeholder: T, lines: int = 3) -> Field:
@@ -199,7 +202,12 @@ def previous_agreements() -> Grid:
     rows = tuple(
         (
             Static(T(str(n), str(n)), muted=True),
-            Static(T(f'{{{{ previous.agreement_{n} or "–" }}}}', f'{{{{ previous.agreement_{n} or "–" }}}}')),
+            Static(
+                T(
+                    f'{{{{ previous.agreement_{n} or "–" }}}}',
+                    f'{{{{ previous.agreement_{n} or "–" }}}}',
+                )
+            ),
             dropdown(
                 f"prev_agreement_{n}_status",
                 None,
@@ -310,7 +318,10 @@ EMPLOYEE_SECTIONS = (
         (
             text(
                 "results",
-                T("Hvilke resultater har du oppnådd i perioden?", "What results have you achieved?"),
+                T(
+                    "Hvilke resultater har du oppnådd i perioden?",
+                    "What results have you achieved?",
+                ),
                 ALIAS["results"],
                 T(
                     "Skriv de viktigste resultatene og bidragene dine siden forrige samtale.",
@@ -320,7 +331,10 @@ EMPLOYEE_SECTIONS = (
             ),
             text(
                 "strengths",
-                T("Hva er dine viktigste styrker i jobben?", "What are your main strengths at work?"),
+                T(
+                    "Hva er dine viktigste styrker i jobben?",
+                    "What are your main strengths at work?",
+                ),
                 ALIAS["strengths"],
                 T(
                     "Beskriv hva du mestrer godt, gjerne med eksempler.",
@@ -338,7 +352,10 @@ EMPLOYEE_SECTIONS = (
             ),
             dropdown(
                 "period_rating",
-                T("Hvordan vil du samlet vurdere perioden?", "How would you rate the period overall?"),
+                T(
+                    "Hvordan vil du samlet vurdere perioden?",
+                    "How would you rate the period overall?",
+                ),
                 ALIAS["period_rating"],
                 T("Velg en vurdering", "Choose a rating"),
                 PERIOD_SCALE,
@@ -458,7 +475,10 @@ EMPLOYEE_SECTIONS = (
         (
             dropdown(
                 "wellbeing_score",
-                T("Hvordan trives du i jobben, alt i alt?", "How happy are you at work, all in all?"),
+                T(
+                    "Hvordan trives du i jobben, alt i alt?",
+                    "How happy are you at work, all in all?",
+                ),
                 ALIAS["wellbeing_score"],
                 T("Velg 1–5", "Choose 1–5"),
                 WELLBEING_SCALE,
@@ -557,8 +577,8 @@ EMPLOYEE_SECTIONS = (
                 ),
                 ALIAS["feedback_manager"],
                 T(
-                    "Skriv ærlig og konkret hva som fungerer, og hva du ønsker mer eller mindre av.",
-                    "Write honestly and concretely what works, and what you want more or less of.",
+                    "Skriv ærlig og konkret hva som fungerer, og hva lederen kan gjøre annerledes.",
+                    "Write honestly and concretely what works and what could be done differently.",
                 ),
                 lines=4,
             ),
@@ -751,8 +771,8 @@ MANAGER_SECTIONS = (
                 ),
                 ALIAS["competence_needs"],
                 T(
-                    "Skriv hvilke ferdigheter eller kunnskaper som vil styrke medarbeideren i jobben.",
-                    "Write which skills or knowledge would strengthen the employee in the job.",
+                    "Skriv hvilke ferdigheter eller kunnskaper som vil styrke medarbeideren.",
+                    "Write which skills or knowledge would strengthen the employee.",
                 ),
             ),
             text(
@@ -798,7 +818,10 @@ MANAGER_SECTIONS = (
             ),
             text(
                 "motivation",
-                T("Hva tror du motiverer medarbeideren?", "What do you think motivates the employee?"),
+                T(
+                    "Hva tror du motiverer medarbeideren?",
+                    "What do you think motivates the employee?",
+                ),
                 ALIAS["motivation"],
                 T(
                     "Skriv hva du ser gir engasjement, og hva som kan trekke ned.",
@@ -889,8 +912,7 @@ MANAGER_SECTIONS = (
                 T(
                     "Skriv hva du vil gjøre mer av eller annerledes, og hva du ønsker "
                     "tilbakemelding på.",
-                    "Write what you will do more of or differently, and what you want "
-                    "feedback on.",
+                    "Write what you will do more of or differently, and what you want feedback on.",
                 ),
                 lines=4,
             ),
@@ -974,6 +996,7 @@ EMPLOYEE_CHROME = Chrome(
 MANAGER_CHROME = Chrome(
     title=T("Medarbeidersamtale {{ cycle }}", "Employee review {{ cycle }}"),
     subtitle=T("Forberedelse – leder", "Preparation – manager"),
+    info=info_rows(T("Medarbeider", "Employee")),
     instructions=(
         FILL_IN,
         KEEP_TEXT,
@@ -1049,9 +1072,7 @@ def E(tag: str, *children, **attrs):
     return element
 
 
-def run(
-    content: str, *, style: str = "", bold: bool = False, color: str = "", size: int = 0
-):
+def run(content: str, *, style: str = "", bold: bool = False, color: str = "", size: int = 0):
     """Return a ``w:r`` holding ``content`` in one ``w:t`` (so Jinja never splits)."""
     props = [
         E("w:rStyle", val=style) if style else None,
@@ -1174,8 +1195,16 @@ def table(widths: Iterable[int], rows: Iterable, *, margins=(60, 113, 60, 113)):
             E("w:bottom", w=bottom, type="dxa"),
             E("w:right", w=right, type="dxa"),
         ),
-        E("w:tblLook", val="0000", firstRow=0, lastRow=0, firstColumn=0, lastColumn=0, noHBand=1,
-          noVBand=1),
+        E(
+            "w:tblLook",
+            val="0000",
+            firstRow=0,
+            lastRow=0,
+            firstColumn=0,
+            lastColumn=0,
+            noHBand=1,
+            noVBand=1,
+        ),
     )
     grid = E("w:tblGrid", *(E("w:gridCol", w=w) for w in widths))
     return E("w:tbl", tblpr, grid, *rows)
@@ -1193,6 +1222,7 @@ def sdt_properties(f: Field, language: str, *type_elements):
         E("w:alias", val=f.alias.get(language)),
         E("w:tag", val=f.key),
         E("w:id", val=control_id(f.key)),
+        E("w:lock", val="sdtLocked"),  # the answer can be edited, the field not deleted
         E("w:showingPlcHdr"),
         *type_elements,
     )
@@ -1238,8 +1268,8 @@ def checkbox_control(f: Field, language: str):
         E("w14:uncheckedState", val="2610", font=CHECKBOX_FONT),
     )
     props = sdt_properties(f, language, box)
-    props.insert(0, E("w:rPr", checkbox_fonts(), E("w:sz", val=26), E("w:szCs", val=26)))
-    glyph = run("☐", style="PlaceholderText", color=INK, size=26)
+    props.insert(0, E("w:rPr", checkbox_fonts(), E("w:sz", val=28), E("w:szCs", val=28)))
+    glyph = run("☐", style="PlaceholderText", color=INK, size=28)
     glyph.find(qn("w:rPr")).insert(1, checkbox_fonts())
     return E("w:sdt", props, E("w:sdtContent", glyph))
 
@@ -1247,7 +1277,11 @@ def checkbox_control(f: Field, language: str):
 def checkbox_fonts():
     """Return the ``w:rFonts`` Word uses for checkbox glyphs."""
     return E(
-        "w:rFonts", ascii=CHECKBOX_FONT, eastAsia=CHECKBOX_FONT, hAnsi=CHECKBOX_FONT, hint="eastAsia"
+        "w:rFonts",
+        ascii=CHECKBOX_FONT,
+        eastAsia=CHECKBOX_FONT,
+        hAnsi=CHECKBOX_FONT,
+        hint="eastAsia",
     )
 
 
@@ -1336,7 +1370,9 @@ def grid_table(grid: Grid, language: str):
                 cells.append(answer_cell(item, language, w, valign="top"))
             else:
                 style = "FormNote" if item.muted else "FormCell"
-                cells.append(cell(para(run(item.text.get(language)), style=style), width=w, line=RULE))
+                cells.append(
+                    cell(para(run(item.text.get(language)), style=style), width=w, line=RULE)
+                )
         body.append(row(*cells, height=box_height(grid.lines)))
     return table(grid.widths, [head, *body])
 
@@ -1464,8 +1500,15 @@ def ppr(*, before: int = 0, after: int = 0, keep_next: bool = False, extra=()):
 
 
 def style(
-    styles, style_id: str, name: str, *, kind: str = "paragraph", based_on: str = "Normal",
-    p=None, r=None, hidden: bool = False,
+    styles,
+    style_id: str,
+    name: str,
+    *,
+    kind: str = "paragraph",
+    based_on: str = "Normal",
+    p=None,
+    r=None,
+    hidden: bool = False,
 ):
     """Replace (or add) style ``style_id`` in the ``w:styles`` element."""
     for old in styles.findall(qn("w:style")):
@@ -1506,7 +1549,9 @@ def install_styles(document, language: str) -> None:
             ),
         )
     )
-    defaults.append(E("w:pPrDefault", E("w:pPr", E("w:spacing", after=80, line=264, lineRule="auto"))))
+    defaults.append(
+        E("w:pPrDefault", E("w:pPr", E("w:spacing", after=80, line=264, lineRule="auto")))
+    )
     style(styles, "Normal", "Normal", based_on="", p=ppr(after=80), r=rpr())
     style(styles, "Title", "Title", p=ppr(after=0), r=rpr(size=24, color=ACCENT, bold=True))
     style(styles, "Subtitle", "Subtitle", p=ppr(after=200), r=rpr(size=13, color=MUTED))
@@ -1556,16 +1601,41 @@ def install_styles(document, language: str) -> None:
     style(styles, "FormAnswer", "Form Answer", p=ppr(after=40), r=rpr())
     style(styles, "FormCell", "Form Cell", p=ppr(after=0), r=rpr())
     style(styles, "FormLabel", "Form Label", p=ppr(after=0), r=rpr(bold=True, color=ACCENT))
-    style(styles, "FormTableHead", "Form Table Head", p=ppr(after=0),
-          r=rpr(size=9.5, bold=True, color=ACCENT))
-    style(styles, "FormNote", "Form Note", p=ppr(before=40, after=80), r=rpr(size=9.5, color=MUTED,
-          italic=True))
-    style(styles, "FormBoxHeading", "Form Box Heading", p=ppr(after=60, keep_next=True),
-          r=rpr(size=11, bold=True, color=ACCENT))
-    style(styles, "FormBoxText", "Form Box Text", p=ppr(before=60, after=0), r=rpr(size=9.5,
-          color="374151"))
-    style(styles, "FormSpacer", "Form Spacer", p=E("w:pPr", E("w:spacing", before=0, after=0,
-          line=120, lineRule="exact")), r=rpr(size=4))
+    style(
+        styles,
+        "FormTableHead",
+        "Form Table Head",
+        p=ppr(after=0),
+        r=rpr(size=9.5, bold=True, color=ACCENT),
+    )
+    style(
+        styles,
+        "FormNote",
+        "Form Note",
+        p=ppr(before=40, after=80),
+        r=rpr(size=9.5, color=MUTED, italic=True),
+    )
+    style(
+        styles,
+        "FormBoxHeading",
+        "Form Box Heading",
+        p=ppr(after=60, keep_next=True),
+        r=rpr(size=11, bold=True, color=ACCENT),
+    )
+    style(
+        styles,
+        "FormBoxText",
+        "Form Box Text",
+        p=ppr(before=60, after=0),
+        r=rpr(size=9.5, color="374151"),
+    )
+    style(
+        styles,
+        "FormSpacer",
+        "Form Spacer",
+        p=E("w:pPr", E("w:spacing", before=0, after=0, line=120, lineRule="exact")),
+        r=rpr(size=4),
+    )
     tab = E("w:tabs", E("w:tab", val="right", pos=TEXT_W))
     style(styles, "Header", "header", p=ppr(after=0, extra=(tab,)), r=rpr(size=8.5, color=MUTED))
     style(styles, "Footer", "footer", p=ppr(after=0, extra=(tab,)), r=rpr(size=8.5, color=MUTED))
@@ -1586,7 +1656,8 @@ def install_bullets(document) -> None:
     num = next(n for n in numbering.findall(qn("w:num")) if n.get(qn("w:numId")) == "1")
     abstract_id = num.find(qn("w:abstractNumId")).get(qn("w:val"))
     abstract = next(
-        a for a in numbering.findall(qn("w:abstractNum"))
+        a
+        for a in numbering.findall(qn("w:abstractNum"))
         if a.get(qn("w:abstractNumId")) == abstract_id
     )
     for old in abstract.findall(qn("w:lvl")):
@@ -1661,7 +1732,10 @@ def drop_leftovers(document) -> None:
     """Drop the default template's thumbnail and stale ``stylesWithEffects`` part."""
     for rels, reltype in (
         (document.part.package.rels, RT.THUMBNAIL),
-        (document.part.rels, "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"),
+        (
+            document.part.rels,
+            "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects",
+        ),
     ):
         for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
             rels.pop(rid)

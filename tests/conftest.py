@@ -1,0 +1,46 @@
+"""Shared fixtures: a workspace with the shipped templates and sample roster, forms generated."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.generate import generate_forms
+from pipeline.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+CYCLE = 2027
+
+
+def make_workspace(folder: Path) -> Workspace:
+    """Return a workspace in ``folder`` with copies of the shipped templates, roster and config."""
+    shutil.copytree(ROOT / "templates", folder / "templates")
+    (folder / "input").mkdir()
+    shutil.copy(ROOT / "input" / "roster.xlsx", folder / "input" / "roster.xlsx")
+    if (ROOT / "samtale.toml").exists():
+        shutil.copy(ROOT / "samtale.toml", folder / "samtale.toml")
+    return Workspace.at(folder)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """Return a fresh workspace (nothing generated yet)."""
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Workspace:
+    """Return a module-wide workspace whose 2027 prep forms are generated (treat as read-only)."""
+    ws = make_workspace(tmp_path_factory.mktemp("generated") / "ws")
+    generate_forms(ws, CYCLE, workers=1)
+    return ws
+
+
+@pytest.fixture
+def generated_copy(generated: Workspace, tmp_path: Path) -> Workspace:
+    """Return a private copy of the generated workspace, free to change."""
+    target = tmp_path / "copy"
+    shutil.copytree(generated.root, target)
+    return Workspace.at(target)

@@ -542,6 +542,11 @@ def save_atomically(
         raise WorkbookLockedError(
             f"{path}: cannot replace the workbook ({exc.strerror}); " + LOCKED_FIX
         ) from exc
+    except OSError as exc:
+        raise WorkbookError(
+            f"{path}: cannot write the workbook ({exc.strerror}); it is unchanged. Free disk "
+            "space or fix the folder, then run collect again"
+        ) from exc
     finally:
         temporary.unlink(missing_ok=True)
     sync_folder(path.parent)

@@ -39,7 +39,9 @@ class FormJob:
     context: dict
     properties: dict[str, str]
     inputs_hash: str
-    overwrite: bool
+    previous_sha: str = ""  # the form already on disk at ``path``, if any
+    protected: bool = False  # handed out: never replaced without --force
+    keep_copy: bool = False  # handed out and forced: copy the old file aside first
 
 
 @dataclass
@@ -128,9 +130,8 @@ def write_forms(
                 )
                 if job:
                     jobs.append(job)
-        for job, sha in render_jobs(jobs, templates, workers, progress):
-            record_generated(ledger, job, sha, templates, workspace.cycle_dir(cycle))
-            report.written.append(job.path.name)
+        for job, sha, outcome in render_jobs(jobs, templates, workers, progress):
+            note_rendered(ledger, report, job, sha, outcome, templates, workspace.cycle_dir(cycle))
         report.warnings += roster_leavers(ledger, roster)
         report.status_counts = count_statuses(ledger)
     return report
@@ -176,11 +177,7 @@ def plan_job(employee, manager, kind, templates, setup: JobSetup, ledger, report
     if decision == "unchanged":
         report.unchanged += 1
         return None
-    if decision == "handed_out":
-        report.kept_handed_out.append(record.path)
-        report.warnings.append(handed_out_warning(employee, kind, record))
-        return None
-    overwrite = keep_replaced_copy(record, path, setup.forms_dir)
+    same_file = record is not None and setup.forms_dir.parent / record.path == path
     return FormJob(
         employee.id,
         kind,
@@ -189,7 +186,9 @@ def plan_job(employee, manager, kind, templates, setup: JobSetup, ledger, report
         context,
         {PROPERTY: token},
         inputs_hash,
-        overwrite,
+        previous_sha=record.sha256 if same_file and path.exists() else "",
+        protected=decision == "handed_out",
+        keep_copy=bool(record and record.handed_out_at),
     )
 
 
@@ -205,22 +204,19 @@ def decide(record: FormRecord | None, inputs_hash: str, cycle_dir: Path, force: 
     return "write"
 
 
-def keep_replaced_copy(record: FormRecord | None, path: Path, forms_dir: Path) -> bool:
-    """Return True when ``path`` may be replaced; a handed-out form is first copied aside."""
-    if not path.exists():
-        return False
-    if record is not None and record.handed_out_at:
-        replaced = ensure_private_dir(forms_dir / "replaced")
-        stamp = now_iso().replace(":", "")
-        shutil.copy2(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
-    return True
+def keep_replaced_copy(path: Path) -> None:
+    """Copy a handed-out form aside (forms/replaced/) before it is replaced with --force."""
+    replaced = ensure_private_dir(path.parent / "replaced")
+    stamp = now_iso().replace(":", "")
+    shutil.copy2(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
 
 
-def handed_out_warning(employee: Employee, kind: str, record: FormRecord) -> Problem:
+def handed_out_warning(job: FormJob, record: FormRecord) -> Problem:
     """Return the warning for a changed form that was already handed out."""
+    name = job.context["employee"]["name"]
     return Problem(
         record.path,
-        f"the {kind} form of {employee.name} ({employee.id}) changed but was already handed out "
+        f"the {job.kind} form of {name} ({job.employee_id}) changed but was already handed out "
         f"({record.handed_out_at}); it was left as it is",
         "run generate --force to replace it (the old file is kept under forms/replaced/)",
     )
@@ -306,12 +302,40 @@ def report_progress(results, total: int, progress: Progress | None):
         yield result
 
 
-def render_and_write(job: FormJob) -> tuple[FormJob, str]:
-    """Return the job and the SHA-256 of the form written for it."""
+def render_and_write(job: FormJob) -> tuple[FormJob, str, str]:
+    """Return the job, the SHA-256 of its form, and 'written', 'unchanged' or 'protected'."""
     template = _TEMPLATES[(job.kind, job.language)]
     data = template.render(job.context, job.properties)
-    write_private(job.path, data, overwrite=job.overwrite)
-    return job, hashlib.sha256(data).hexdigest()
+    sha = hashlib.sha256(data).hexdigest()
+    if sha == job.previous_sha:
+        return job, sha, "unchanged"
+    if job.protected:
+        return job, sha, "protected"
+    exists = job.path.exists()
+    if exists and job.keep_copy:
+        keep_replaced_copy(job.path)
+    write_private(job.path, data, overwrite=exists)
+    return job, sha, "written"
+
+
+def note_rendered(
+    ledger, report, job: FormJob, sha: str, outcome: str, templates, cycle_dir
+) -> None:
+    """Update the ledger and the report with what happened to one rendered form."""
+    if outcome == "protected":
+        record = ledger.form(job.employee_id, job.kind)
+        report.kept_handed_out.append(record.path)
+        report.warnings.append(handed_out_warning(job, record))
+        return
+    if outcome == "unchanged":
+        report.unchanged += 1
+        ledger.db.execute(
+            "UPDATE forms SET inputs_hash = ? WHERE employee_id = ? AND kind = ?",
+            (job.inputs_hash, job.employee_id, job.kind),
+        )
+        return
+    record_generated(ledger, job, sha, templates, cycle_dir)
+    report.written.append(job.path.name)
 
 
 def record_generated(ledger: Ledger, job: FormJob, sha: str, templates, cycle_dir: Path) -> None:

@@ -36,7 +36,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
 import jinja2
@@ -480,7 +480,7 @@ def _group_forms(
             if row["status"] in ("planned", "drafted", "sent"):
                 paths = json.loads(row["attachments"])
                 if row["status"] == "planned":
-                    claimed.update(paths)  # resent as it was, with the same Message-ID
+                    pass  # resent as it was, with the same Message-ID
                 records = [by_path[p] for p in paths if p in by_path]
                 rid = row["recipient_id"]
                 for_manager = any(r.kind != "employee" for r in records)
@@ -693,19 +693,22 @@ def _write_outbox(report, ledger, config, cycle_dir, progress) -> None:
     outbox = report.outbox
     existing = _drafts_by_message_id(outbox)
     for done, email in enumerate(report.pending, start=1):
-        path = existing.get(email.message_id)
-        if path is None:
-            try:
-                data = build_message(email, config, cycle_dir, draft=True).as_bytes()
-            except MailError as exc:
-                _fail(report, ledger, email, str(exc))
-                continue
-            path = write_private(unique_path(ensure_private_dir(outbox) / _draft_name(email)), data)
-        relative = path.relative_to(cycle_dir).as_posix()
-        _record(ledger, email, "drafted", relative)
-        report.drafted.append(Outcome(email, relative))
+        try:
+            path = existing.get(email.message_id) or _write_draft(email, config, cycle_dir, outbox)
+        except MailError as exc:
+            _fail(report, ledger, email, str(exc))
+        else:
+            relative = path.relative_to(cycle_dir).as_posix()
+            _record(ledger, email, "drafted", relative)
+            report.drafted.append(Outcome(email, relative))
         if progress:
             progress(done, len(report.pending))
+
+
+def _write_draft(email: PlannedEmail, config: Config, cycle_dir: Path, outbox: Path) -> Path:
+    """Return the path of a new unsent draft (.eml, owner-only) of ``email``."""
+    data = build_message(email, config, cycle_dir, draft=True).as_bytes()
+    return write_private(unique_path(ensure_private_dir(outbox) / _draft_name(email)), data)
 
 
 def _drafts_by_message_id(outbox: Path) -> dict[str, Path]:
@@ -805,7 +808,7 @@ class _SmtpSession:
             except (smtplib.SMTPException, OSError) as exc:
                 nature, detail = _classify(exc)
                 if nature in (CONNECTION, FATAL) or smtp.sock is None:
-                    self.close()
+                    self.close(polite=False)
                 if nature == PERMANENT:
                     return False, f"refused by {self._where()}: {detail}"
                 if nature == FATAL:
@@ -815,21 +818,24 @@ class _SmtpSession:
             return False, f"{self._where()} answered {detail} {tries} time(s); run send again later"
         raise _RunStopped(f"lost the connection to {self._where()} ({detail}) after {tries} tries")
 
-    def close(self) -> None:
-        """Close the connection politely, if one is open."""
+    def close(self, *, polite: bool = True) -> None:
+        """Close the connection, if one is open (QUIT first when it still works)."""
         smtp, self.smtp = self.smtp, None
         if smtp is None:
             return
         try:
-            smtp.quit()
+            if polite and smtp.sock is not None:
+                smtp.quit()
         except (smtplib.SMTPException, OSError):
+            pass
+        finally:
             smtp.close()
 
     def _open(self) -> smtplib.SMTP:
         """Return the open connection, connecting (TLS, login) when there is none."""
         if self.smtp is not None and self.smtp.sock is not None:
             return self.smtp
-        self.close()
+        self.close(polite=False)
         s = self.settings
         context = ssl.create_default_context(cafile=s.ca_file) if s.tls != "none" else None
         if s.tls == "ssl":
@@ -919,6 +925,12 @@ def _sender_domain(config: Config, config_path: Path) -> str:
         raise ConfigError(
             f"{config_path}: [mail] sender_address {address!r} is not an email address; "
             "write it like hr@fjordlys.example"
+        )
+    reply_to = config.mail.reply_to
+    if reply_to and not _ADDRESS.match(parseaddr(reply_to)[1]):
+        raise ConfigError(
+            f"{config_path}: [mail] reply_to {reply_to!r} is not an email address; write it "
+            "like medarbeidersamtale@fjordlys.example, or leave it out"
         )
     return address.rsplit("@", 1)[1].lower()
 

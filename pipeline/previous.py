@@ -123,4 +123,7 @@ def text_of(value: object) -> str:
         return ""
     if hasattr(value, "strftime"):
         return value.strftime("%d.%m.%Y")
-    return str(value).strip()
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return f"{text[8:10]}.{text[5:7]}.{text[:4]}"
+    return text

@@ -443,18 +443,26 @@ def test_lock_file_stops_the_update_and_loses_nothing(path, ledger, lock_name):
     assert extracted_rows(ledger) == remembered
 
 
-def test_permission_error_on_replace_is_a_locked_workbook(path, ledger, monkeypatch):
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (PermissionError(13, "The process cannot access the file"), WorkbookLockedError),
+        (OSError(28, "No space left on device"), WorkbookError),
+    ],
+)
+def test_failed_replace_loses_nothing(path, ledger, monkeypatch, error, expected):
     update_answers_workbook(path, sheets_of([row("1001", first_answers())]), ledger)
     before, remembered = path.read_bytes(), extracted_rows(ledger)
 
     def refuse(source, target):
-        raise PermissionError(13, "The process cannot access the file")
+        raise error
 
     monkeypatch.setattr(answers_module.os, "replace", refuse)
-    with pytest.raises(WorkbookLockedError, match="answers.xlsx"):
+    with pytest.raises(expected, match="answers.xlsx") as caught:
         update_answers_workbook(
             path, sheets_of([row("1001", first_answers(wellbeing="Ny"))]), ledger
         )
+    assert error.strerror in str(caught.value)
     assert path.read_bytes() == before
     assert extracted_rows(ledger) == remembered
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(".answers-")] == []

@@ -70,7 +70,9 @@ class Cycle:
             Employee(i, n, e, m, "Drift", "Rådgiver", None, lang, row)
             for row, (i, n, m, e, lang) in enumerate(people, start=2)
         )
-        self.roster = Roster(root / "roster.xlsx", "Ansatte", employees, {e.id: e for e in employees})
+        self.roster = Roster(
+            root / "roster.xlsx", "Ansatte", employees, {e.id: e for e in employees}
+        )
         self.forms: dict[tuple[str, str], bytes] = {}
         self.paths: dict[tuple[str, str], str] = {}
         self.cycle_dir = self.ws.cycle_dir(CYCLE)
@@ -142,7 +144,7 @@ class Recorder:
         self.down = False  # every MAIL FROM gets 421 (the server is going away)
         self.data_count = 0
         self.rcpt_attempts: Counter[str] = Counter()
-        self.logins: list[tuple[bytes, bytes]] = []
+        self.logins: list[tuple[str, bytes, bytes]] = []
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.down:
@@ -212,6 +214,11 @@ def attachments_of(msg) -> dict[str, bytes]:
     return {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
 
 
+def form_keys(planned: mail.PlannedEmail) -> set[tuple[str, str]]:
+    """Return the (employee id, form kind) of each attachment of a planned email."""
+    return {(a.employee_id, a.form_kind) for a in planned.attachments}
+
+
 def expected_emails(c: Cycle) -> dict[str, set[tuple[str, str]]]:
     """Return, per address, the attachment sets each prep email must carry (as form keys)."""
     return {
@@ -219,7 +226,7 @@ def expected_emails(c: Cycle) -> dict[str, set[tuple[str, str]]]:
         "ola.odegard@fjordlys.example": {("1002", "employee")},
         "bjorn-age@fjordlys.example": {("1003", "employee")},
         "priya.raman@fjordlys.example": {("1004", "employee")},
-        "ase.fjellheim-ostby@fjordlys.example": {("1001", "manager"), ("1005", "manager")},
+        "ase.fjellheim-ostby@fjordlys.example/manager": {("1001", "manager"), ("1005", "manager")},
         "kari.nordmann@fjordlys.example/manager": {
             ("1002", "manager"),
             ("1003", "manager"),
@@ -313,9 +320,10 @@ def test_forms_nobody_can_receive_are_reported(tmp_path):
     c = Cycle(tmp_path)
     c.add_form("1000", "manager")  # the top of the organisation has no manager
     c.add_form("9999", "employee")  # not in the roster
-    problems = sorted(e.problem for e in c.plan())
-    assert "has no manager in the roster" in problems[0]
-    assert "9999, who is not in the roster" in problems[1]
+    problems = [e.problem for e in c.plan()]
+    assert len(problems) == 2
+    assert any("has no manager in the roster" in p for p in problems)
+    assert any("9999, who is not in the roster" in p for p in problems)
     report = c.send(dry_run=True)
     assert len(report.failed) == 2 and not report.pending
 
@@ -332,6 +340,60 @@ def test_broken_email_template_names_the_file(cyc, tmp_path):
     broken.write_text("Hei {{ recipient.first_name }}\n", encoding="utf-8")
     with pytest.raises(TemplateError, match="Subject"):
         plan_emails(ws, CYCLE, cyc.roster, "prep")
+
+
+@pytest.mark.parametrize("kind", mail.EMAIL_KINDS)
+@pytest.mark.parametrize("language", ["nb", "en"])
+@pytest.mark.parametrize(("for_manager", "count"), [(False, 1), (True, 1), (True, 3)])
+def test_every_email_template_renders_cleanly(kind, language, for_manager, count):
+    forms = [{"employee": f"Ærlig Person {i}", "file": f"skjema-{i}.docx"} for i in range(count)]
+    context = {
+        "recipient": {"id": "1", "name": "Kari Nordmann", "first_name": "Kari", "email": "k@x.no"},
+        "manager_name": "Åse Østby",
+        "for_manager": for_manager,
+        "forms": forms,
+        "deadline": "fredag 29. januar 2027",
+        "cycle": CYCLE,
+        "organisation": "Fjordlys Energi AS",
+        "hr_contact": "Ingrid i HR",
+        "sender_name": "HR",
+        "return_address": "svar@fjordlys.example",
+    }
+    texts = mail.EmailTemplates(REPO / "templates" / "email")
+    subject, body = texts.render(kind, language, context)
+    assert subject and str(CYCLE) in subject and "\n" not in subject
+    assert body.startswith(("Hei Kari,\n\n", "Hi Kari,\n\n"))
+    for needle in ("fredag 29. januar 2027", "Ingrid i HR", "svar@fjordlys.example", ".docx"):
+        assert needle in body
+    assert "{" not in body and "\n\n\n" not in body and body.endswith("Fjordlys Energi AS\n")
+    if for_manager or kind == "minutes":
+        assert all(f["employee"] in body for f in forms)
+
+
+def test_bad_addresses_and_missing_files_are_reported(tmp_path):
+    people = [*PEOPLE[:3], ("1006", "Liv Brå", "1001", "liv.bra@fjordlys", "nb")]
+    c = Cycle(tmp_path, people=people)
+    c.add_form("1002", "employee")
+    c.add_form("1006", "employee")
+    (c.cycle_dir / c.paths[("1002", "employee")]).unlink()
+    problems = {e.recipient_id: e.problem for e in c.plan()}
+    assert "invalid email address 'liv.bra@fjordlys'" in problems["1006"]
+    assert "missing" in problems["1002"] and "Ola Ødegård" in problems["1002"]
+    report = c.send()
+    assert not report.drafted and len(report.failed) == 2
+    assert {r["status"] for r in c.ledger_rows()} == {"failed"}
+
+
+def test_config_must_name_a_real_sender_before_anything_goes_out(tmp_path):
+    c = Cycle(tmp_path, config="[mail]\ndeadline = 2027-01-29\n")
+    c.add_prep_forms()
+    assert len(c.send(dry_run=True).pending) == 6  # the plan works with the defaults
+    with pytest.raises(ConfigError, match="sender_address"):
+        c.send()
+    assert c.ledger_rows() == [] and not (c.cycle_dir / "outbox").exists()
+    c = Cycle(tmp_path / "b", config=CONFIG.replace('"medarbeidersamtale@', '"ikke en adresse '))
+    with pytest.raises(ConfigError, match="reply_to"):
+        c.plan()
 
 
 # outbox -----------------------------------------------------------------------------------------
@@ -404,7 +466,9 @@ def test_dry_run_sends_nothing_and_writes_nothing(cyc, server):
     assert snapshot() == before
     assert recorder.data_count == 0 and not recorder.rcpt_attempts
     assert cyc.ledger_rows() == []
-    assert "Kari Nordmann <kari.nordmann@fjordlys.example>" in report.pending[0].describe()
+    assert report.pending[1].describe() == (
+        "Kari Nordmann (1001) <kari.nordmann@fjordlys.example>: employee form of Kari Nordmann"
+    )
 
 
 # SMTP -------------------------------------------------------------------------------------------
@@ -570,10 +634,7 @@ def test_reminders_go_to_those_whose_forms_are_not_back(cyc, server):
     cyc.set_status("1003", "manager", "returned")
     day = dt.date(2027, 1, 25)
     report = cyc.send("reminder", smtp=settings, today=day)
-    got = {
-        (o.email.recipient_id, o.email.for_manager): {(a.employee_id, a.form_kind) for a in o.email.attachments}
-        for o in report.sent
-    }  # fmt: skip
+    got = {(o.email.recipient_id, o.email.for_manager): form_keys(o.email) for o in report.sent}
     assert got == {
         ("1000", True): {("1001", "manager"), ("1005", "manager")},
         ("1001", False): {("1001", "employee")},
@@ -680,9 +741,9 @@ class Authenticator:
         self.recorder = recorder
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
-        self.recorder.logins.append((auth_data.login, auth_data.password))
+        self.recorder.logins.append((mechanism, auth_data.login, auth_data.password))
         ok = auth_data.login == b"hr@fjordlys.example" and auth_data.password == PASSWORD.encode()
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: send 535
 
 
 def test_starttls_with_login_from_the_environment(cyc, certificate, caplog):
@@ -701,16 +762,17 @@ def test_starttls_with_login_from_the_environment(cyc, certificate, caplog):
         env = {"SAMTALE_SMTP_USER": "hr@fjordlys.example", "SAMTALE_SMTP_PASSWORD": PASSWORD}
         with caplog.at_level(logging.DEBUG, logger="pipeline"):
             report = cyc.send(smtp=settings, env=env)
-        assert len(report.sent) == 6 and recorder.logins == [
-            (b"hr@fjordlys.example", PASSWORD.encode())
-        ]  # one connection, reused for all six messages
+        assert len(report.sent) == 6
+        # one connection (one login), reused for all six messages
+        assert recorder.logins == [("PLAIN", b"hr@fjordlys.example", PASSWORD.encode())]
 
         recorder.logins.clear()
         cyc.add_form("1002", "minutes")
         wrong = {**env, "SAMTALE_SMTP_PASSWORD": "feil-passord"}
         refused = cyc.send("minutes", smtp=settings, env=wrong)
         assert "login refused" in refused.stopped and "SAMTALE_SMTP_PASSWORD" in refused.stopped
-        assert len(recorder.logins) == 1  # a refused login is not retried
+        # one login() call (smtplib tries each offered mechanism once), no retry after it
+        assert [mechanism for mechanism, _, _ in recorder.logins] == ["PLAIN", "LOGIN"]
         texts = [refused.stopped] + [o.detail for o in refused.failed]
         texts += [r.getMessage() for r in caplog.records] + [str(r) for r in cyc.ledger_rows()]
         assert not any(PASSWORD in t or "feil-passord" in t for t in texts)
@@ -722,7 +784,9 @@ def test_implicit_tls(cyc, certificate):
     recorder = Recorder()
     controller = start_server(recorder, ssl_context=server_tls_context(certificate))
     try:
-        settings = SmtpSettings("127.0.0.1", controller.port, tls="ssl", ca_file=str(certificate[0]))
+        settings = SmtpSettings(
+            "127.0.0.1", controller.port, tls="ssl", ca_file=str(certificate[0])
+        )
         assert len(cyc.send(smtp=settings).sent) == 6
         untrusted = SmtpSettings("127.0.0.1", controller.port, tls="ssl")
         cyc.add_form("1002", "minutes")

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make demo`: a whole January review cycle on the invented sample data shipped in input/.
+# Replies and confirmations are a SIMULATION (tools/simulate_replies.py); nobody is emailed.
+set -euo pipefail
+CYCLE="${1:-2027}"
+SAMTALE=".venv/bin/samtale"
+PY=".venv/bin/python"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1. Check the roster and the templates"
+$SAMTALE check
+
+step "2. Generate the preparation forms (last year's agreements from input/answers-2026.xlsx)"
+$SAMTALE generate --cycle "$CYCLE" --previous input/answers-2026.xlsx
+
+step "3. Write the emails as drafts in the outbox (nothing is sent)"
+$SAMTALE send --cycle "$CYCLE" --kind prep
+
+step "4. SIMULATION: invented people fill in and return their forms, plus a few bad files"
+$PY tools/simulate_replies.py prep --cycle "$CYCLE"
+
+step "5. Collect the returned forms"
+$SAMTALE collect --cycle "$CYCLE"
+
+step "6. Status"
+$SAMTALE status --cycle "$CYCLE"
+
+step "7. Minutes forms for the managers"
+$SAMTALE minutes --cycle "$CYCLE"
+
+step "8. SIMULATION: managers confirm the minutes, then the employees"
+$PY tools/simulate_replies.py minutes --cycle "$CYCLE"
+$SAMTALE collect --cycle "$CYCLE" >/dev/null
+
+step "9. Seal the confirmed minutes with a DEMO certificate and archive them"
+export SAMTALE_SEAL_PASSWORD="${SAMTALE_SEAL_PASSWORD:-demo-only-password}"
+$PY tools/make_demo_certificate.py
+$SAMTALE finalize --cycle "$CYCLE"
+
+step "10. Verify the archive"
+$SAMTALE verify --cycle "$CYCLE"
+printf '\nSealed PDFs are in output/archive/%s/ (demo certificate: not a real seal).\n' "$CYCLE"

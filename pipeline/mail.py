@@ -208,6 +208,16 @@ class SendReport:
         """Return True when nothing failed."""
         return not self.failed and not self.stopped
 
+    @property
+    def problems(self) -> list[Outcome]:
+        """Return the failures HR fixes in the roster or forms (no address, no manager …)."""
+        return [o for o in self.failed if o.email.problem]
+
+    @property
+    def undelivered(self) -> list[Outcome]:
+        """Return the failures of delivery (server refused, connection gone); a re-run retries."""
+        return [o for o in self.failed if not o.email.problem]
+
 
 class _RunStopped(Exception):
     """The SMTP server cannot be used any more in this run."""
@@ -480,7 +490,7 @@ def _group_forms(
             if row["status"] in ("planned", "drafted", "sent"):
                 paths = json.loads(row["attachments"])
                 if row["status"] == "planned":
-                    pass  # resent as it was, with the same Message-ID
+                    claimed.update(paths)  # resent as it was, with the same Message-ID
                 records = [by_path[p] for p in paths if p in by_path]
                 rid = row["recipient_id"]
                 for_manager = any(r.kind != "employee" for r in records)
@@ -816,7 +826,8 @@ class _SmtpSession:
         tries = self.settings.max_retries + 1
         if nature == TEMPORARY:
             return False, f"{self._where()} answered {detail} {tries} time(s); run send again later"
-        raise _RunStopped(f"lost the connection to {self._where()} ({detail}) after {tries} tries")
+        where = self._where()
+        raise _RunStopped(f"no working connection to {where} after {tries} tries ({detail})")
 
     def close(self, *, polite: bool = True) -> None:
         """Close the connection, if one is open (QUIT first when it still works)."""
@@ -837,7 +848,9 @@ class _SmtpSession:
             return self.smtp
         self.close(polite=False)
         s = self.settings
-        context = ssl.create_default_context(cafile=s.ca_file) if s.tls != "none" else None
+        context = ssl.create_default_context() if s.tls != "none" else None
+        if context is not None and s.ca_file:
+            context.load_verify_locations(cafile=s.ca_file)
         if s.tls == "ssl":
             smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
         else:

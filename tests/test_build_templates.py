@@ -284,6 +284,12 @@ def test_every_control_has_alias_and_placeholder(name):
     styles = part_xml(TEMPLATES / name, "word/styles.xml")
     style_ids = {s.get(f"{{{W}}}styleId") for s in styles.iter(f"{{{W}}}style")}
     assert "PlaceholderText" in style_ids
+    defaults = {
+        s.get(f"{{{W}}}styleId")
+        for s in styles.iter(f"{{{W}}}style")
+        if s.get(f"{{{W}}}default") == "1"
+    }
+    assert "Normal" in defaults
     for control in controls(TEMPLATES / name):
         pr = control.element.find("w:sdtPr", NS)
         assert control.alias.strip(), control.key

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pipeline import ooxml
 from pipeline.extract import identify
 from pipeline.generate import form_file_name, generate_forms
-from pipeline.identity import PROPERTY, parse_token
+from pipeline.identity import PROPERTY
 from pipeline.ledger import Ledger
 from pipeline.roster import read_roster
 from pipeline.templates import load_template
@@ -52,13 +52,17 @@ def test_two_forms_per_employee_with_identity(generated):
 def test_forms_carry_the_employee_and_manager_and_language(generated):
     roster = read_roster(generated.roster_path)
     english = next(e for e in roster.employees if e.language == "en")
-    data = (generated.output_dir / str(CYCLE) / "forms" / form_file_name(english, "employee", CYCLE)).read_bytes()
+    data = (
+        generated.output_dir / str(CYCLE) / "forms" / form_file_name(english, "employee", CYCLE)
+    ).read_bytes()
     text = body_text(data)
     assert english.name in text
     assert roster.manager_of(english).name in text
     assert "Employee review" in text and "Medarbeidersamtale" not in text
     norwegian = next(e for e in roster.employees if e.language == "nb" and e.manager_id)
-    data = (generated.output_dir / str(CYCLE) / "forms" / form_file_name(norwegian, "manager", CYCLE)).read_bytes()
+    data = (
+        generated.output_dir / str(CYCLE) / "forms" / form_file_name(norwegian, "manager", CYCLE)
+    ).read_bytes()
     assert "Medarbeidersamtale" in body_text(data)
 
 
@@ -86,7 +90,10 @@ def test_ledger_records_every_form_with_its_hash(generated):
 
 
 def test_rerun_leaves_unchanged_forms_alone(generated_copy):
-    before = {p: p.stat().st_mtime_ns for p in (generated_copy.output_dir / str(CYCLE) / "forms").iterdir()}
+    before = {
+        p: p.stat().st_mtime_ns
+        for p in (generated_copy.output_dir / str(CYCLE) / "forms").iterdir()
+    }
     report = generate_forms(generated_copy, CYCLE, workers=1)
     assert report.written == [] and report.unchanged == len(before)
     after = {p: p.stat().st_mtime_ns for p in before}
@@ -141,7 +148,9 @@ def test_parallel_and_serial_give_identical_forms(workspace, tmp_path):
 
 def test_previous_agreements_are_filled_in(workspace):
     shutil.copy(ROOT / "input" / "answers-2026.xlsx", workspace.input_dir / "answers-2026.xlsx")
-    generate_forms(workspace, CYCLE, previous_path=workspace.input_dir / "answers-2026.xlsx", workers=1)
+    generate_forms(
+        workspace, CYCLE, previous_path=workspace.input_dir / "answers-2026.xlsx", workers=1
+    )
     texts = [body_text(d) for n, d in forms_of(workspace).items()]
     assert sum("Sertifikat levert" in t or "Certificate delivered" in t for t in texts) >= 2
 
@@ -152,14 +161,31 @@ TEXT = st.text(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=TEXT, title=TEXT)
 def test_any_text_renders_to_a_valid_document(generated, name, title):
     template = load_template(generated.templates_dir, "employee", "nb")
-    person = {"id": "1", "name": name, "email": "", "department": "&<>", "title": title, "start_date": ""}
-    context = {"employee": person, "manager": person, "cycle": CYCLE, "language": "nb",
-               "organisation": "{{ x }}", "deadline": "", "form_id": "samtale:1", "form_kind": "employee",
-               "previous": {"any": True, "cycle": "2026", "agreement_1": title}}
+    person = {
+        "id": "1",
+        "name": name,
+        "email": "",
+        "department": "&<>",
+        "title": title,
+        "start_date": "",
+    }
+    context = {
+        "employee": person,
+        "manager": person,
+        "cycle": CYCLE,
+        "language": "nb",
+        "organisation": "{{ x }}",
+        "deadline": "",
+        "form_id": "samtale:1",
+        "form_kind": "employee",
+        "previous": {"any": True, "cycle": "2026", "agreement_1": title},
+    }
     data = template.render(context, {PROPERTY: "x"})
     text = body_text(data)
     expected = ooxml.clean_xml_text(name)
@@ -176,12 +202,25 @@ def test_generated_forms_open_in_libreoffice(generated, tmp_path):
     sources = [folder / form_file_name(e, k, CYCLE) for e in picks for k in ("employee", "manager")]
     profile = tmp_path / "profile"
     subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{profile}", "--convert-to", "pdf",
-         "--outdir", str(tmp_path), *map(str, sources)],
-        check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)},
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{profile}",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            *map(str, sources),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env={**os.environ, "HOME": str(tmp_path)},
     )
     for employee, source in zip([p for p in picks for _ in (0, 1)], sources, strict=True):
         pdf = tmp_path / (source.stem + ".pdf")
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert employee.name.split()[0] in text
         assert "samtale:1:" in text.replace("\n", "")

@@ -471,6 +471,29 @@ def test_dry_run_sends_nothing_and_writes_nothing(cyc, server):
     )
 
 
+def test_outbox_from_really_generated_forms(generated_copy):
+    """The contract with generate and the roster reader: every generated form leaves once."""
+    from pipeline.roster import read_roster
+
+    roster = read_roster(generated_copy.roster_path)
+    report = send_emails(generated_copy, CYCLE, roster, "prep", env={})
+    cycle_dir = generated_copy.output_dir / str(CYCLE)
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        forms = {Path(f.path).name: f for f in ledger.forms()}
+    attached = Counter()
+    for outcome in report.drafted:
+        msg = email.message_from_bytes(
+            (cycle_dir / outcome.detail).read_bytes(), policy=policy.default
+        )
+        assert msg["X-Unsent"] == "1"
+        for name, data in attachments_of(msg).items():
+            assert data == (cycle_dir / forms[name].path).read_bytes()
+            attached[name] += 1
+    unsent = {Path(a.path).name for o in report.failed for a in o.email.attachments}
+    assert set(attached.values()) == {1}
+    assert set(attached) | unsent == set(forms) and not set(attached) & unsent
+
+
 # SMTP -------------------------------------------------------------------------------------------
 
 
@@ -536,7 +559,7 @@ def test_server_gone_mid_batch_then_rerun_sends_each_email_exactly_once(cyc, ser
     recorder, settings = server
     recorder.data_replies = {3: "drop-and-stay-down"}
     first = cyc.send(smtp=settings)
-    assert len(first.sent) == 2 and "lost the connection" in first.stopped
+    assert len(first.sent) == 2 and "no working connection" in first.stopped
     assert len(first.failed) == 5  # the dropped one, three after it, and Tor without address
     not_sent = [o for o in first.failed if o.email.recipient_id != "1005"]
     assert all("run send again" in o.detail for o in not_sent)
@@ -574,6 +597,8 @@ def test_permanent_failure_is_reported_for_that_recipient_only(cyc, server):
     assert recorder.rcpt_attempts["ola.odegard@fjordlys.example"] == 1  # no retry of a 5xx
     assert any("554 5.6.0 Message rejected" in d for d in failed.values())
     assert len(report.sent) == 4 and len(report.failed) == 3
+    assert [o.email.recipient_id for o in report.problems] == ["1005"]  # no address
+    assert len(report.undelivered) == 2
     assert cyc.form_record("1002", "employee").handed_out_at is None
     statuses = Counter(r["status"] for r in cyc.ledger_rows())
     assert statuses == Counter({"sent": 4, "failed": 3})

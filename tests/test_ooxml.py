@@ -152,7 +152,9 @@ def test_custom_properties_round_trip_with_content_type_and_relation():
 
 def test_run_markup_escapes_and_drops_forbidden_characters():
     markup = ooxml.text_to_runs_markup('a & <b> "c"\nd\te\x01')
-    root = ooxml.parse_xml(f'<w:p {NS}><w:r><w:t xml:space="preserve">{markup}</w:t></w:r></w:p>'.encode())
+    root = ooxml.parse_xml(
+        f'<w:p {NS}><w:r><w:t xml:space="preserve">{markup}</w:t></w:r></w:p>'.encode()
+    )
     assert ooxml.run_text(root) == 'a & <b> "c"\nd\te'
 
 

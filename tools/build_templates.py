@@ -1510,10 +1510,10 @@ def style(
     r=None,
     hidden: bool = False,
 ):
-    """Replace (or add) style ``style_id`` in the ``w:styles`` element."""
-    for old in styles.findall(qn("w:style")):
-        if old.get(qn("w:styleId")) == style_id:
-            styles.remove(old)
+    """Replace (in place, keeping its default flag) or add style ``style_id`` in ``w:styles``."""
+    old = next(
+        (s for s in styles.findall(qn("w:style")) if s.get(qn("w:styleId")) == style_id), None
+    )
     element = E(
         "w:style",
         E("w:name", val=name),
@@ -1527,7 +1527,13 @@ def style(
         type=kind,
         styleId=style_id,
     )
-    styles.append(element)
+    if old is None:
+        styles.append(element)
+        return
+    if old.get(qn("w:default")):
+        element.set(qn("w:default"), old.get(qn("w:default")))
+    old.addnext(element)
+    styles.remove(old)
 
 
 def install_styles(document, language: str) -> None:

@@ -9,7 +9,8 @@ have_all() {
     [ -e /usr/lib/libreoffice/program/libsclo.so ] &&
     command -v pdfsig >/dev/null 2>&1 &&
     command -v pdftotext >/dev/null 2>&1 &&
-    /usr/bin/python3 -c "import uno" >/dev/null 2>&1
+    /usr/bin/python3 -c "import uno" >/dev/null 2>&1 &&
+    fc-list 2>/dev/null | grep -qi carlito
 }
 
 if have_all; then

@@ -40,8 +40,12 @@ GOALS_EN = [
 
 def minutes_rows(roster, rng: random.Random) -> tuple[list[str], list[list]]:
     """Return the header and rows of last cycle's minutes sheet."""
-    keys = [f"{p}" for n in (1, 2, 3) for p in (f"goal_{n}", f"goal_{n}_measure", f"goal_{n}_deadline")]
-    keys += [p for n in (1, 2) for p in (f"followup_{n}_what", f"followup_{n}_who", f"followup_{n}_when")]
+    keys = [
+        f"{p}" for n in (1, 2, 3) for p in (f"goal_{n}", f"goal_{n}_measure", f"goal_{n}_deadline")
+    ]
+    keys += [
+        p for n in (1, 2) for p in (f"followup_{n}_what", f"followup_{n}_who", f"followup_{n}_when")
+    ]
     header = [*FIXED_COLUMNS, *keys]
     rows = []
     for employee in roster.employees:
@@ -52,12 +56,26 @@ def minutes_rows(roster, rng: random.Random) -> tuple[list[str], list[list]]:
         followups = rng.sample(FOLLOWUPS, k=rng.randint(0, 2))
         values = {}
         for n, goal in enumerate(goals, start=1):
-            values.update({f"goal_{n}": goal[0], f"goal_{n}_measure": goal[1], f"goal_{n}_deadline": goal[2]})
+            values.update(
+                {f"goal_{n}": goal[0], f"goal_{n}_measure": goal[1], f"goal_{n}_deadline": goal[2]}
+            )
         for n, action in enumerate(followups, start=1):
-            values.update({f"followup_{n}_what": action[0], f"followup_{n}_who": action[1],
-                           f"followup_{n}_when": action[2]})
-        fixed = [employee.id, employee.name, employee.department, employee.manager_id,
-                 "returned", "2026-02-10T09:00:00+00:00", "referat-2026.docx"]
+            values.update(
+                {
+                    f"followup_{n}_what": action[0],
+                    f"followup_{n}_who": action[1],
+                    f"followup_{n}_when": action[2],
+                }
+            )
+        fixed = [
+            employee.id,
+            employee.name,
+            employee.department,
+            employee.manager_id,
+            "returned",
+            "2026-02-10T09:00:00+00:00",
+            "referat-2026.docx",
+        ]
         rows.append(fixed + [values.get(k, "") for k in keys])
     return header, rows
 

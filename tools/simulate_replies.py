@@ -43,8 +43,11 @@ def main() -> None:
     args = parser.parse_args()
     workspace = Workspace.at(args.workspace)
     target = workspace.input_dir / "returned" / str(args.cycle)
-    written = simulate_prep(workspace, args.cycle, target) if args.stage == "prep" else \
-        simulate_minutes(workspace, args.cycle, target)
+    written = (
+        simulate_prep(workspace, args.cycle, target)
+        if args.stage == "prep"
+        else simulate_minutes(workspace, args.cycle, target)
+    )
     print(f"SIMULATION: {written} invented repl(y/ies) written to {target}")
 
 
@@ -63,14 +66,17 @@ def simulate_prep(workspace: Workspace, cycle: int, target: Path) -> int:
         if employee is None:
             continue
         sent = (cycle_dir / record.path).read_bytes()
-        answers = invented_answers(fields_of(sent), employee.language,
-                                   f"{record.employee_id}-{record.kind}", cycle)
+        answers = invented_answers(
+            fields_of(sent), employee.language, f"{record.employee_id}-{record.kind}", cycle
+        )
         filled = fill_form(sent, answers)
         name = Path(record.path).name
         sender = employee if record.kind == "employee" else roster.manager_of(employee)
         if number % 3 == 0 and sender is not None:
-            written += put(target / f"svar-{record.employee_id}-{record.kind}.eml",
-                           reply_email(sender.name, sender.email, name, filled, cycle))
+            written += put(
+                target / f"svar-{record.employee_id}-{record.kind}.eml",
+                reply_email(sender.name, sender.email, name, filled, cycle),
+            )
         else:
             written += put(target / name, filled)
         if number == 4:  # somebody sends a corrected version later the same week
@@ -112,14 +118,25 @@ def simulate_minutes(workspace: Workspace, cycle: int, target: Path) -> int:
             continue
         sent = (cycle_dir / record.path).read_bytes()
         answers = invented_answers(fields_of(sent), employee.language, f"{employee.id}-m", cycle)
-        answers.update(manager_confirmed=True, manager_name=manager.name,
-                       manager_date=f"{cycle}-02-01", employee_confirmed=False, employee_name="")
+        answers.update(
+            manager_confirmed=True,
+            manager_name=manager.name,
+            manager_date=f"{cycle}-02-01",
+            employee_confirmed=False,
+            employee_name="",
+        )
         stem = Path(record.path).stem
         written += put(target / "referat" / f"{stem}-leder.docx", fill_form(sent, answers))
-        confirmed = dict(answers, employee_confirmed=True, employee_name=employee.name,
-                         employee_date=f"{cycle}-02-03")
+        confirmed = dict(
+            answers,
+            employee_confirmed=True,
+            employee_name=employee.name,
+            employee_date=f"{cycle}-02-03",
+        )
         if number == 1:  # the employee edits the agreed text: the manager must confirm again
-            confirmed["agreed_goals"] = "Medarbeideren har endret målene etter lederens bekreftelse."
+            confirmed["agreed_goals"] = (
+                "Medarbeideren har endret målene etter lederens bekreftelse."
+            )
         written += put(target / "referat" / f"{stem}-medarbeider.docx", fill_form(sent, confirmed))
     return written
 
@@ -130,7 +147,9 @@ def reply_email(name: str, address: str, file_name: str, data: bytes, cycle: int
     message["From"] = f"{name} <{address}>"
     message["To"] = "HR <hr@fjordlys.example>"
     message["Subject"] = f"SV: Medarbeidersamtale {cycle} – forberedelse"
-    message["Date"] = f"Mon, 18 Jan {cycle} 09:{int(hashlib.sha1(data).hexdigest()[:2], 16) % 60:02d}:00 +0100"
+    message["Date"] = (
+        f"Mon, 18 Jan {cycle} 09:{int(hashlib.sha1(data).hexdigest()[:2], 16) % 60:02d}:00 +0100"
+    )
     message.set_content(
         "Hei!\n\nHer er skjemaet mitt.\n\nHilsen\n" + name + "\n\n"
         "> Hei! Vedlagt er skjemaet for medarbeidersamtalen. Fyll det ut og svar på denne\n"

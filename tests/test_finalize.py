@@ -1,0 +1,700 @@
+"""``finalize``: confirmed minutes become sealed PDF/A files in the archive, nothing half-done.
+
+The workspace is built by hand: a roster, a minutes-like .docx with content controls (filled the
+way Word stores them), and ledger rows for the returned files, as ``collect`` would leave them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from docx import Document
+from icalendar import Calendar
+from lxml import etree
+from openpyxl import Workbook
+from pypdf import PdfReader, PdfWriter
+
+from pipeline import ooxml
+from pipeline.archive import (
+    Archive,
+    configured_certificate_sha256,
+    public_certificate_path,
+    verify_archive,
+)
+from pipeline.convert import ConverterPool
+from pipeline.errors import SealError
+from pipeline.finalize import (
+    WORDS,
+    Evidence,
+    Party,
+    Returned,
+    Sealing,
+    finalize_minutes,
+    followups_calendar,
+    signature_page,
+)
+from pipeline.identity import PROPERTY, FormIdentity
+from pipeline.ledger import FormRecord, Ledger
+from pipeline.seal import attachments_of, create_demo_certificate, load_seal
+from pipeline.workspace import Workspace
+
+CYCLE = 2027
+PASSWORD = "Seglet-på-Fjordlys 2027!"
+ORGANISATION = "Fjordlys Energi AS"
+MANAGER = ("100", "Randi Sæther-Øvrebø")
+PEOPLE = {  # id: (name, language, department)
+    "101": ("Åse Øvrebø-Lindqvist", "nb", "Drift og vedlikehold"),
+    "102": ("Oliver Bjørnstad-Hughes", "en", "IT og digitalisering"),
+    "103": ("Kåre Ødegård", "nb", "Kundeservice"),
+    "104": ("Marit Ås-Kristiansen", "nb", "Økonomi og innkjøp"),
+    "105": ("Per-Øyvind Ærø", "nb", "Kundeservice"),
+}
+FIELDS = [  # key, label, control type
+    ("agreed_look_back", "Tilbakeblikk", "text"),
+    ("agreed_goals", "Mål", "text"),
+    ("agreed_wellbeing", "Trivsel", "text"),
+    ("agreed_other", "Annet", "text"),
+    ("goal_1", "Mål 1", "text"),
+    ("goal_1_measure", "Måles ved", "text"),
+    ("goal_1_deadline", "Frist", "date"),
+    ("followup_1_what", "Tiltak 1", "text"),
+    ("followup_1_who", "Ansvarlig 1", "text"),
+    ("followup_1_when", "Når 1", "date"),
+    ("followup_2_what", "Tiltak 2", "text"),
+    ("followup_2_who", "Ansvarlig 2", "text"),
+    ("followup_2_when", "Når 2", "date"),
+    ("manager_confirmed", "Leder bekrefter referatet", "checkbox"),
+    ("manager_name", "Leders navn", "text"),
+    ("manager_date", "Dato", "date"),
+    ("employee_confirmed", "Medarbeider bekrefter referatet", "checkbox"),
+    ("employee_name", "Medarbeiders navn", "text"),
+    ("employee_date", "Dato", "date"),
+]
+PLACEHOLDER = "Klikk her og skriv"
+NS = f'xmlns:w="{ooxml.W}" xmlns:w14="{ooxml.W14}"'
+
+
+def agreed(employee_id: str, *, employee_confirmed: bool = True, text: str = "") -> dict:
+    """Return the answers of a filled minutes form (agreed_other left empty on purpose)."""
+    name = PEOPLE[employee_id][0]
+    return {
+        "agreed_look_back": text or f"{name} leverte migreringen av kundeportalen i tide.",
+        "agreed_goals": "Lede ett forbedringsprosjekt innen juni.\nDele erfaringer på allmøtet.",
+        "agreed_wellbeing": "Trives godt i teamet; arbeidsmengden har vært høy i perioder.",
+        "goal_1": "Fullføre sertifisering i driftsledelse",
+        "goal_1_measure": "Bestått eksamen",
+        "goal_1_deadline": "2027-09-30",
+        "followup_1_what": "Kurs i prosjektledelse",
+        "followup_1_who": MANAGER[1],
+        "followup_1_when": "2027-03-15",
+        "followup_2_what": "Hospitering i driftsavdelingen",
+        "followup_2_who": name,
+        "manager_confirmed": True,
+        "manager_name": MANAGER[1],
+        "manager_date": "2027-02-03",
+        "employee_confirmed": employee_confirmed,
+        "employee_name": name if employee_confirmed else "",
+        "employee_date": "2027-02-05" if employee_confirmed else "",
+    }
+
+
+def control(key: str, label: str, kind: str, number: int) -> str:
+    """Return the XML of one empty content control as the form contract describes it."""
+    props = f'<w:alias w:val="{label}"/><w:tag w:val="{key}"/><w:id w:val="{number}"/>'
+    hint = f'<w:r><w:rPr><w:rStyle w:val="PlaceholderText"/></w:rPr><w:t>{PLACEHOLDER}</w:t></w:r>'
+    if kind == "checkbox":
+        box = (
+            '<w14:checkbox><w14:checked w14:val="0"/>'
+            '<w14:checkedState w14:val="2612" w14:font="MS Gothic"/>'
+            '<w14:uncheckedState w14:val="2610" w14:font="MS Gothic"/></w14:checkbox>'
+        )
+        return (
+            f"<w:p {NS}><w:sdt><w:sdtPr>{props}{box}</w:sdtPr>"
+            "<w:sdtContent><w:r><w:t>☐</w:t></w:r></w:sdtContent></w:sdt></w:p>"
+        )
+    if kind == "date":
+        date = '<w:date><w:dateFormat w:val="dd.MM.yyyy"/><w:lid w:val="nb-NO"/></w:date>'
+        return (
+            f"<w:p {NS}><w:sdt><w:sdtPr>{props}<w:showingPlcHdr/>{date}</w:sdtPr>"
+            f"<w:sdtContent>{hint}</w:sdtContent></w:sdt></w:p>"
+        )
+    return (
+        f"<w:sdt {NS}><w:sdtPr>{props}<w:showingPlcHdr/></w:sdtPr>"
+        f"<w:sdtContent><w:p>{hint}</w:p></w:sdtContent></w:sdt>"
+    )
+
+
+def minutes_form(token: str) -> bytes:
+    """Return an empty minutes-like form: fixed text, one answer cell per field, the identity."""
+    document = Document()
+    document.add_heading("Referat fra medarbeidersamtalen", level=1)
+    document.add_paragraph("Lederen skriver referatet; begge bekrefter det til slutt.")
+    table = document.add_table(rows=len(FIELDS), cols=2)
+    for number, (row, (key, label, kind)) in enumerate(zip(table.rows, FIELDS, strict=True)):
+        row.cells[0].text = label
+        cell = row.cells[1]._tc
+        for paragraph in cell.findall(ooxml.W_P):
+            cell.remove(paragraph)
+        cell.append(etree.fromstring(control(key, label, kind, number + 1)))
+    document.add_paragraph(f"Skjema-ID: {token}")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    parts = zip_parts(buffer.getvalue())
+    parts = ooxml.with_custom_properties(parts, {PROPERTY: token})
+    return ooxml.write_package(parts, list(parts))
+
+
+def filled(form: bytes, answers: dict) -> bytes:
+    """Return the form with ``answers`` filled in the way Word stores them."""
+    document = zip_parts(form)[ooxml.DOCUMENT_PART]
+    return ooxml.replace_part(form, ooxml.DOCUMENT_PART, ooxml.fill_fields(document, answers))
+
+
+def zip_parts(data: bytes) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def prep_form(employee_id: str, kind: str) -> bytes:
+    document = Document()
+    document.add_paragraph(f"Forberedelse ({kind}) for {PEOPLE[employee_id][0]}, {CYCLE}.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass
+class Built:
+    """A hand-built workspace and what went into it."""
+
+    workspace: Workspace
+    returned: dict  # (employee id, kind) -> list of (bytes, answers, evidence dict)
+    tokens: dict
+
+
+def write_roster(path: Path, ids) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Ansattnr", "Navn", "E-post", "Leders ansattnr", "Avdeling", "Språk"])
+    sheet.append([int(MANAGER[0]), MANAGER[1], "randi@fjordlys.example", None, "Ledelse", "nb"])
+    for employee_id in ids:
+        name, language, department = PEOPLE[employee_id]
+        email = f"{employee_id}@fjordlys.example"
+        sheet.append([int(employee_id), name, email, int(MANAGER[0]), department, language])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+
+
+def build(root: Path, p12: Path, ids=tuple(PEOPLE), *, seal_config: bool = True) -> Built:
+    """Return a workspace at ``root`` with a roster, the seal and an empty ledger."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = f'[organisation]\nname = "{ORGANISATION}"\n'
+    if seal_config:
+        (root / "seal").mkdir()
+        shutil.copy2(p12, root / "seal" / "demo-seal.p12")
+        config += '[seal]\ncertificate = "seal/demo-seal.p12"\n'
+    (root / "samtale.toml").write_text(config, encoding="utf-8")
+    workspace = Workspace.at(root)
+    write_roster(workspace.roster_path, ids)
+    tokens = {
+        employee_id: FormIdentity(CYCLE, "minutes", employee_id, "0a1b2c3d4e5f").token(
+            workspace.secret()
+        )
+        for employee_id in ids
+    }
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        for employee_id in ids:
+            ledger.record_form(
+                FormRecord(
+                    employee_id,
+                    "minutes",
+                    f"forms/{employee_id}_referat_{CYCLE}.docx",
+                    "0" * 64,
+                    "x",
+                    "0a1b2c3d4e5f",
+                    PEOPLE[employee_id][1],
+                    "[]",
+                    "sent",
+                    "2027-01-20T08:00:00+00:00",
+                    "2027-01-20T08:00:00+00:00",
+                )
+            )
+    return Built(workspace, {}, tokens)
+
+
+def give_back(
+    built: Built,
+    employee_id: str,
+    kind: str,
+    data: bytes,
+    answers: dict,
+    *,
+    when: str,
+    sender: str = "",
+) -> str:
+    """Store a returned file and its ledger row the way ``collect`` does; return its SHA-256."""
+    sha = hashlib.sha256(data).hexdigest()
+    cycle_dir = built.workspace.cycle_dir(CYCLE)
+    stored = f"returned/{employee_id}/{kind}_{sha[:12]}_{kind}.docx"
+    (cycle_dir / stored).parent.mkdir(parents=True, exist_ok=True)
+    (cycle_dir / stored).write_bytes(data)
+    source = f"innboks/{employee_id}.eml → {kind}.docx" if sender else f"mottatt/{kind}.docx"
+    row = {
+        "sha256": sha,
+        "source": source,
+        "stored_path": stored,
+        "outcome": "accepted",
+        "employee_id": employee_id,
+        "kind": kind,
+        "sender": sender,
+        "sent_at": when if sender else "",
+        "file_time": when,
+        "collected_at": "2027-02-10T09:00:00+00:00",
+        "answers": json.dumps(answers, ensure_ascii=False),
+    }
+    with Ledger(built.workspace.ledger_path(CYCLE)) as ledger:
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        ledger.db.execute(
+            f"INSERT INTO returned_files ({columns}) VALUES ({marks})", tuple(row.values())
+        )
+    built.returned.setdefault((employee_id, kind), []).append((data, answers, row))
+    return sha
+
+
+def give_back_all(built: Built, employee_id: str, answers: dict, *, sender: str = "") -> bytes:
+    """Return the filled minutes after storing both prep forms and the minutes as returned."""
+    for kind in ("employee", "manager"):
+        prep_answers = {"results": f"{kind}-svar for {employee_id}"}
+        give_back(
+            built,
+            employee_id,
+            kind,
+            prep_form(employee_id, kind),
+            prep_answers,
+            when="2027-01-25T10:00:00+00:00",
+        )
+    minutes = filled(minutes_form(built.tokens[employee_id]), answers)
+    give_back(
+        built, employee_id, "minutes", minutes, answers, when="2027-02-05T14:30:00+00:00",
+        sender=sender,
+    )  # fmt: skip
+    return minutes
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+
+
+def pdfsig(path: Path) -> str:
+    result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def copy_workspace(workspace: Workspace, target: Path) -> Workspace:
+    shutil.copytree(workspace.root, target, symlinks=True)
+    return Workspace.at(target)
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_p12(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("seal")
+    return create_demo_certificate(folder / "demo-seal.p12", PASSWORD, ORGANISATION)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ConverterPool(workers=2, timeout=60) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="module")
+def finalized(tmp_path_factory, demo_p12, pool):
+    """One finalize run over: 101 (email) and 102 (file, English) confirmed, 103 half, 104 broken
+    stored copy, 105 nothing returned."""
+    built = build(tmp_path_factory.mktemp("ws") / "samtale", demo_p12)
+    give_back_all(
+        built, "101", agreed("101"), sender="Randi Sæther-Øvrebø <randi@fjordlys.example>"
+    )
+    give_back_all(built, "102", agreed("102"))
+    give_back_all(built, "103", agreed("103", employee_confirmed=False))
+    give_back_all(built, "104", agreed("104"))
+    broken = built.returned[("104", "minutes")][0][2]["stored_path"]
+    path = built.workspace.cycle_dir(CYCLE) / broken
+    path.write_bytes(path.read_bytes() + b"\0")
+    steps = []
+    report = finalize_minutes(
+        built.workspace,
+        CYCLE,
+        password=PASSWORD,
+        pool=pool,
+        progress=lambda done, total: steps.append((done, total)),
+    )
+    return built, report, steps
+
+
+def archived_pdf(report, employee_id: str) -> Path:
+    (found,) = [a for a in report.archived if a.employee_id == employee_id]
+    return found.path
+
+
+# --- one run ---------------------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_report_lists_archived_waiting_and_failed(finalized, demo_p12):
+    built, report, steps = finalized
+    assert [(a.employee_id, a.version) for a in report.archived] == [("101", 1), ("102", 1)]
+    assert report.skipped_already_archived == []
+    assert [(f.employee_id, f.name) for f in report.failed] == [("104", PEOPLE["104"][0])]
+    assert "changed after collect" in report.failed[0].reason
+    waiting = {n.employee_id: n.missing for n in report.not_confirmed}
+    assert waiting == {
+        "103": ("the employee's confirmation",),
+        "105": ("the returned minutes: none collected yet",),
+    }
+    assert [n.name for n in report.not_confirmed] == [PEOPLE["103"][0], PEOPLE["105"][0]]
+    assert steps == [(1, 2), (2, 2)]
+    folders = sorted(p.name for p in report.archive_dir.iterdir() if p.is_dir())
+    assert folders == ["101_Åse_Øvrebø-Lindqvist", "102_Oliver_Bjørnstad-Hughes"]
+    cycle_dir = built.workspace.cycle_dir(CYCLE)
+    assert not list(cycle_dir.glob(".finalize-*"))  # the work files are gone
+
+
+@pytest.mark.libreoffice
+def test_archived_files_are_private_and_named_by_version(finalized):
+    _, report, _ = finalized
+    pdf = archived_pdf(report, "101")
+    assert pdf.relative_to(report.archive_dir).as_posix() == (
+        f"101_Åse_Øvrebø-Lindqvist/referat_{CYCLE}_v1.pdf"
+    )
+    assert report.archived[0].followups == pdf.with_name(f"followups_{CYCLE}_v1.ics")
+    for path in [pdf, report.archived[0].followups, report.archive_dir / "manifest.jsonl"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(pdf.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.libreoffice
+def test_pdfsig_sees_a_valid_pades_seal_over_the_whole_file(finalized):
+    _, report, _ = finalized
+    for employee_id in ("101", "102"):
+        output = pdfsig(archived_pdf(report, employee_id))
+        assert "Signature Validation: Signature is Valid." in output
+        assert "Signature Type: ETSI.CAdES.detached" in output
+        assert "Total document signed" in output
+        assert f"{ORGANISATION} – DEMO seal (not valid)" in output
+
+
+@pytest.mark.libreoffice
+def test_pdf_holds_the_agreed_text_and_the_signature_page(finalized):
+    built, report, _ = finalized
+    text = pdf_text(archived_pdf(report, "101"))
+    answers = agreed("101")
+    for key in ("agreed_look_back", "agreed_goals", "agreed_wellbeing", "goal_1"):
+        assert squeeze(answers[key]) in squeeze(text)  # narrow table cells wrap lines
+    assert "15.03.2027" in text  # a date control, as shown in the form
+    assert squeeze(PLACEHOLDER) not in squeeze(text)  # the empty agreed_other shows nothing
+    minutes_row = built.returned[("101", "minutes")][0][2]
+    for line in [
+        "Bekreftelse og segl",
+        f"Medarbeider: {PEOPLE['101'][0]} (101)",
+        f"Leder: {MANAGER[1]}",
+        f"Leder bekreftet: Ja – {MANAGER[1]}, 03.02.2027",
+        f"Medarbeider bekreftet: Ja – {PEOPLE['101'][0]}, 05.02.2027",
+        f"SHA-256: {minutes_row['sha256']}",
+        "Kom som e-post fra Randi Sæther-Øvrebø <randi@fjordlys.example>, sendt 05.02.2027 "
+        "kl. 14:30 UTC",
+        "Samlet inn: 10.02.2027 kl. 09:00 UTC",
+    ]:
+        assert squeeze(line) in squeeze(text), line
+    assert squeeze(minutes_row["source"]) in squeeze(text)
+    assert squeeze(built.tokens["101"]) in squeeze(text)
+
+
+@pytest.mark.libreoffice
+def test_english_employee_gets_an_english_signature_page(finalized):
+    built, report, _ = finalized
+    text = squeeze(pdf_text(archived_pdf(report, "102")))
+    assert squeeze("Confirmation and seal") in text
+    assert squeeze("Arrived as a file, last modified 2027-02-05 14:30 UTC") in text
+    assert squeeze(f"Confirmed by the employee: Yes – {PEOPLE['102'][0]}, 2027-02-05") in text
+    assert squeeze("Bekreftelse og segl") not in text
+
+
+@pytest.mark.libreoffice
+def test_pdf_has_no_form_fields_but_the_seal(finalized):
+    _, report, _ = finalized
+    fields = PdfReader(archived_pdf(report, "101")).get_fields() or {}
+    assert [f.get("/FT") for f in fields.values()] == ["/Sig"]
+
+
+@pytest.mark.libreoffice
+def test_attachments_are_the_returned_files_and_the_answers(finalized):
+    built, report, _ = finalized
+    found = attachments_of(archived_pdf(report, "101").read_bytes())
+    name = "Åse_Øvrebø-Lindqvist"
+    assert sorted(found) == sorted(
+        [
+            f"forberedelse_leder_{CYCLE}_101_{name}.docx",
+            f"forberedelse_medarbeider_{CYCLE}_101_{name}.docx",
+            f"referat_{CYCLE}_101_{name}.docx",
+            "answers.json",
+        ]
+    )
+    assert found[f"referat_{CYCLE}_101_{name}.docx"] == built.returned[("101", "minutes")][0][0]
+    assert (
+        found[f"forberedelse_leder_{CYCLE}_101_{name}.docx"]
+        == (built.returned[("101", "manager")][0][0])
+    )
+    answers = json.loads(found["answers.json"])
+    assert answers == {kind: built.returned[("101", kind)][0][1] for kind in answers}
+    assert sorted(answers) == ["employee", "manager", "minutes"]
+
+
+@pytest.mark.libreoffice
+def test_metadata_and_pdfa_claim(finalized):
+    _, report, _ = finalized
+    reader = PdfReader(archived_pdf(report, "101"))
+    meta = reader.metadata
+    assert meta.title == f"Medarbeidersamtale {CYCLE} – referat – {PEOPLE['101'][0]}"
+    assert meta.author == ORGANISATION
+    assert meta.subject == WORDS["nb"]["subject"].format(cycle=CYCLE)
+    keywords = [k.strip() for k in meta["/Keywords"].split(",")]
+    assert keywords == ["medarbeidersamtale", str(CYCLE), "101", "Drift og vedlikehold"]
+    assert reader.xmp_metadata.pdfaid_part == "3"  # LibreOffice's PDF/A-2b, now with attachments
+    english = PdfReader(archived_pdf(report, "102")).metadata
+    assert english.title == f"Performance review {CYCLE} – minutes – {PEOPLE['102'][0]}"
+
+
+@pytest.mark.libreoffice
+def test_manifest_records_every_file_and_verify_passes(finalized, demo_p12):
+    built, report, _ = finalized
+    seal = load_seal(demo_p12, PASSWORD)
+    entries = Archive(report.archive_dir).entries()
+    assert sorted((e.employee_id, e.kind, e.version) for e in entries) == [
+        ("101", "followups", 1),
+        ("101", "minutes", 1),
+        ("102", "followups", 1),
+        ("102", "minutes", 1),
+    ]
+    for entry in entries:
+        data = (report.archive_dir / entry.path).read_bytes()
+        assert entry.sha256 == hashlib.sha256(data).hexdigest()
+        final = built.returned[(entry.employee_id, "minutes")][0][2]["sha256"]
+        assert entry.source_sha256 == final
+        if entry.kind == "minutes":
+            assert entry.certificate_sha256 == seal.certificate_sha256 and entry.sealed_at
+    assert report.certificate_sha256 == seal.certificate_sha256
+    assert report.public_certificate == public_certificate_path(
+        built.workspace.root / "seal" / "demo-seal.p12"
+    )
+    configured = configured_certificate_sha256(built.workspace)
+    assert configured == seal.certificate_sha256
+    results = verify_archive(built.workspace, CYCLE, expected_certificate_sha256=configured)
+    assert [(r.ok, r.problems) for r in results] == [(True, [])] * 4
+    assert {r.path for r in results} == {report.archive_dir / e.path for e in entries}
+
+
+@pytest.mark.libreoffice
+def test_followups_become_calendar_events_and_todos(finalized):
+    _, report, _ = finalized
+    calendar = Calendar.from_ical(report.archived[0].followups.read_bytes())
+    events = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
+    todos = [str(t["summary"]) for t in calendar.walk("VTODO")]
+    assert sorted(events) == [
+        "Mål: Fullføre sertifisering i driftsledelse",
+        "Oppfølging: Kurs i prosjektledelse",
+    ]
+    course = events["Oppfølging: Kurs i prosjektledelse"]
+    assert str(course["dtstart"].dt) == "2027-03-15" and str(course["dtend"].dt) == "2027-03-16"
+    assert f"Ansvarlig: {MANAGER[1]}" in str(course["description"])
+    assert todos == ["Oppfølging: Hospitering i driftsavdelingen"]  # no date: a to-do
+
+
+@pytest.mark.libreoffice
+def test_one_byte_change_or_appended_update_fails_verify(finalized, tmp_path):
+    built, report, _ = finalized
+    workspace = copy_workspace(built.workspace, tmp_path / "ws")
+    archive = workspace.output_dir / "archive" / str(CYCLE)
+    pdf = archive / archived_pdf(report, "101").relative_to(report.archive_dir)
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    pdf.write_bytes(bytes(data))
+    other = archive / archived_pdf(report, "102").relative_to(report.archive_dir)
+    writer = PdfWriter(other, incremental=True)
+    writer.add_metadata({"/Title": "Endret etter forseglingen"})
+    with other.open("wb") as handle:
+        writer.write(handle)
+    results = {r.path: r for r in verify_archive(workspace, CYCLE)}
+    assert not results[pdf].ok and not results[other].ok
+    assert any("SHA-256" in p for p in results[pdf].problems)
+    assert any("appended after sealing" in p for p in results[other].problems)
+    assert "Signature is Valid" not in pdfsig(pdf)
+    assert "Total document signed" not in pdfsig(other)
+
+
+# --- re-runs and new versions ------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_rerun_archives_nothing_new(finalized, tmp_path, pool):
+    built, report, _ = finalized
+    workspace = copy_workspace(built.workspace, tmp_path / "ws")
+    archive = workspace.output_dir / "archive" / str(CYCLE)
+    before = {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()}
+    again = finalize_minutes(workspace, CYCLE, password=PASSWORD, pool=pool)
+    assert again.archived == []
+    assert [(a.employee_id, a.version) for a in again.skipped_already_archived] == [
+        ("101", 1),
+        ("102", 1),
+    ]
+    assert [f.employee_id for f in again.failed] == ["104"]  # still broken, still reported
+    after = {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.libreoffice
+def test_corrected_minutes_become_v2_beside_v1(finalized, tmp_path, pool):
+    built, report, _ = finalized
+    workspace = copy_workspace(built.workspace, tmp_path / "ws")
+    copy = Built(workspace, {}, built.tokens)
+    corrected = "Korrigert: migreringen ble levert to uker før fristen."
+    manager_version = agreed("101", employee_confirmed=False, text=corrected)
+    manager_version["followup_2_what"] = "Hospitering hos IT i april"
+    form = minutes_form(built.tokens["101"])
+    give_back(copy, "101", "minutes", filled(form, manager_version), manager_version,
+              when="2027-03-01T08:00:00+00:00")  # fmt: skip
+    employee_side = {k: v for k, v in agreed("101").items() if k.startswith("employee_")}
+    confirmed = {**manager_version, **employee_side}
+    give_back(copy, "101", "minutes", filled(form, confirmed), confirmed,
+              when="2027-03-02T08:00:00+00:00")  # fmt: skip
+    archive = workspace.output_dir / "archive" / str(CYCLE)
+    old = archive / archived_pdf(report, "101").relative_to(report.archive_dir)
+    old_bytes = old.read_bytes()
+    result = finalize_minutes(workspace, CYCLE, password=PASSWORD, pool=pool)
+    (new,) = result.archived
+    assert (new.employee_id, new.version) == ("101", 2)
+    assert new.path == old.with_name(f"referat_{CYCLE}_v2.pdf")
+    assert new.followups == old.with_name(f"followups_{CYCLE}_v2.ics")
+    assert old.read_bytes() == old_bytes  # v1 untouched
+    assert squeeze(corrected) in squeeze(pdf_text(new.path))
+    entries = Archive(archive).entries()
+    assert sorted((e.version, e.kind) for e in entries if e.employee_id == "101") == [
+        (1, "followups"),
+        (1, "minutes"),
+        (2, "followups"),
+        (2, "minutes"),
+    ]
+    assert all(r.ok for r in verify_archive(workspace, CYCLE))
+
+
+# --- nothing half-done -------------------------------------------------------------------------
+
+
+def test_minutes_not_confirmed_are_listed_and_nothing_is_archived(tmp_path, demo_p12):
+    built = build(tmp_path / "ws", demo_p12, ids=("103",))
+    give_back_all(built, "103", agreed("103", employee_confirmed=False))
+    report = finalize_minutes(built.workspace, CYCLE, password="not needed: nothing to seal")
+    assert report.archived == [] and report.failed == []
+    assert [(n.employee_id, n.missing) for n in report.not_confirmed] == [
+        ("103", ("the employee's confirmation",))
+    ]
+    assert list(report.archive_dir.iterdir()) == []
+
+
+def test_wrong_password_stops_before_anything_is_archived(tmp_path, demo_p12):
+    built = build(tmp_path / "ws", demo_p12, ids=("101",))
+    give_back_all(built, "101", agreed("101"))
+    with pytest.raises(SealError, match="wrong password") as caught:
+        finalize_minutes(built.workspace, CYCLE, password="feil passord")
+    assert "feil passord" not in str(caught.value)
+    archive = built.workspace.output_dir / "archive" / str(CYCLE)
+    assert [p for p in archive.rglob("*") if p.is_file()] == []
+    assert not list(built.workspace.cycle_dir(CYCLE).glob(".finalize-*"))
+
+
+def test_missing_certificate_says_how_to_configure_it(tmp_path, demo_p12):
+    built = build(tmp_path / "ws", demo_p12, ids=("101",), seal_config=False)
+    give_back_all(built, "101", agreed("101"))
+    with pytest.raises(SealError, match=r"\[seal\] certificate"):
+        finalize_minutes(built.workspace, CYCLE, password=PASSWORD)
+
+
+def test_public_certificate_of_another_seal_is_never_replaced(tmp_path, demo_p12):
+    built = build(tmp_path / "ws", demo_p12, ids=("101",))
+    give_back_all(built, "101", agreed("101"))
+    other = create_demo_certificate(tmp_path / "annen.p12", "annet", "Annen etat")
+    crt = built.workspace.root / "seal" / "demo-seal.crt"
+    from pipeline.archive import write_public_certificate
+
+    write_public_certificate(load_seal(other, "annet"), crt.with_suffix(".p12"))
+    stale = crt.read_bytes()
+    with pytest.raises(SealError, match="holds another certificate"):
+        finalize_minutes(built.workspace, CYCLE, password=PASSWORD)
+    assert crt.read_bytes() == stale
+
+
+# --- pieces ------------------------------------------------------------------------------------
+
+
+def _returned(answers: dict, sender: str = "") -> Returned:
+    from pipeline.collect import ReturnedVersion
+
+    version = ReturnedVersion("101", "minutes", "x.docx", "returned/x.docx",
+                              "2027-02-05T14:30:00+00:00", answers, [])  # fmt: skip
+    evidence = Evidence("ab" * 32, "mottatt/x.docx", "returned/x.docx", sender,
+                        "2027-02-05T14:30:00+00:00" if sender else "",
+                        "2027-02-04T10:00:00+00:00", "2027-02-10T09:00:00+00:00")  # fmt: skip
+    return Returned(version, evidence, b"")
+
+
+def test_signature_page_names_an_unconfirmed_side_and_missing_values(demo_p12):
+    party = Party("101", PEOPLE["101"][0], "nb", "", "")
+    answers = {"manager_confirmed": True, "manager_name": "", "employee_confirmed": False}
+    sealing = Sealing(load_seal(demo_p12, PASSWORD), CYCLE, ORGANISATION, "")
+    page = signature_page(party, _returned(answers), "", sealing, ["a.docx"])
+    assert page[0] == ("Heading1", "Bekreftelse og segl")
+    lines = [text for _, text in page]
+    assert "Leder bekreftet: Ja – uten navn, uten dato" in lines
+    assert "Medarbeider bekreftet: Nei – uten navn, uten dato" in lines
+    assert "Kom som fil, sist endret 04.02.2027 kl. 10:00 UTC" in lines
+    assert "Skjema-ID: ikke funnet" in lines
+    assert "Vedlagt i PDF-filen: a.docx, answers.json" in lines
+    assert not [line for line in lines if line.startswith(("Avdeling:", "Leder:"))]
+
+
+def test_no_follow_ups_no_calendar_and_odd_dates_stay_text():
+    party = Party("1/2", "Åse", "en", "", "Randi")
+    version = _returned({"followup_1_what": "", "goal_1": "", "manager_confirmed": True}).version
+    assert followups_calendar(party, CYCLE, version) is None
+    answers = {"followup_3_what": "Mentor", "followup_3_when": "after the summer"}
+    version = _returned(answers).version
+    calendar = Calendar.from_ical(followups_calendar(party, CYCLE, version))
+    (todo,) = calendar.walk("VTODO")
+    assert str(todo["summary"]) == "Follow-up: Mentor"
+    assert "When: after the summer" in str(todo["description"])
+    assert str(todo["uid"]) == f"samtale-{CYCLE}-1%2F2-followup-3"
+    assert calendar.walk("VEVENT") == []

@@ -1,0 +1,460 @@
+"""Tests for pipeline/intake.py: every returned file is hostile; bad ones land in quarantine."""
+
+import email.policy
+import hashlib
+import io
+import json
+import shutil
+import socket
+import stat
+import struct
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from pipeline import ooxml
+from pipeline.collect import collect_returned
+from pipeline.generate import generate_forms
+from pipeline.identity import PROPERTY
+from pipeline.intake import discover
+from pipeline.ledger import Ledger
+from pipeline.simulate import fields_of, fill_form, invented_answers
+
+from .conftest import CYCLE
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "word"
+MARKER = "TOPSECRET-MARKER-7f3a"
+
+
+# -- building returned files -----------------------------------------------------------------
+
+
+def form_bytes(workspace, employee_id: str, kind: str, cycle: int = CYCLE) -> bytes:
+    """Return the generated form of one employee and kind."""
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        record = ledger.form(employee_id, kind)
+    return (workspace.output_dir / str(cycle) / record.path).read_bytes()
+
+
+def filled(workspace, employee_id: str, kind: str, cycle: int = CYCLE) -> tuple[bytes, dict]:
+    """Return a form filled with invented answers, and those answers."""
+    sent = form_bytes(workspace, employee_id, kind, cycle)
+    answers = invented_answers(fields_of(sent), "nb", f"{employee_id}-{kind}", cycle, 1.0)
+    return fill_form(sent, answers), answers
+
+
+def entries_of(data: bytes) -> dict[str, bytes]:
+    """Return every entry of a zip, in order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def repack(data: bytes, changes: dict[str, bytes], huge: dict[str, int] | None = None) -> bytes:
+    """Return the package with parts replaced or added, plus ``huge`` entries of n zero bytes."""
+    parts = {**entries_of(data), **changes}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+        for name, size in (huge or {}).items():
+            with archive.open(name, "w", force_zip64=True) as handle:
+                for _ in range(size // (1 << 20)):
+                    handle.write(b"\0" * (1 << 20))
+    return buffer.getvalue()
+
+
+def with_doctype(xml: bytes, doctype: str, text_entity: str = "") -> bytes:
+    """Return XML with a DOCTYPE after its declaration, the entity used in the first w:t."""
+    declaration_end = xml.index(b"?>") + 2 if xml.startswith(b"<?xml") else 0
+    body = xml[declaration_end:]
+    if text_entity:
+        body = body.replace(b"<w:t>", f"<w:t>{text_entity}".encode(), 1)
+        body = body.replace(b'<w:t xml:space="preserve">', f"<w:t>{text_entity}".encode(), 1)
+    return xml[:declaration_end] + doctype.encode() + body
+
+
+BILLION_LAUGHS = (
+    '<!DOCTYPE w:document [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'
+        for n in range(1, 10)
+    )
+    + "]>"
+)
+
+
+def lying_size(data: bytes, name: str, declared: int) -> bytes:
+    """Return the zip with the central directory declaring ``declared`` bytes for ``name``."""
+    out = bytearray(data)
+    start = 0
+    while True:
+        start = out.index(b"PK\x01\x02", start)
+        length = struct.unpack_from("<H", out, start + 28)[0]
+        if out[start + 46 : start + 46 + length] == name.encode():
+            struct.pack_into("<I", out, start + 24, declared)
+            return bytes(out)
+        start += 4
+
+
+def reply_email(sender: str, date: str, attachments: dict[str, bytes], quoted: str) -> bytes:
+    """Return an email reply quoting the original message, with attachments and a logo."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = sender
+    message["To"] = "HR <hr@fjordlys.example>"
+    message["Subject"] = f"SV: Medarbeidersamtale {CYCLE} – forberedelse"
+    message["Date"] = date
+    message.set_content(f"Hei!\n\nHer er skjemaet mitt.\n\n> {quoted}\n> Svar med vedlegg.\n")
+    message.add_alternative("<p>Hei!</p><img src='cid:logo'>", subtype="html")
+    message.get_payload()[1].add_related(
+        b"\x89PNG\r\n\x1a\nlogo", maintype="image", subtype="png", cid="logo"
+    )
+    for name, data in attachments.items():
+        maintype, subtype = (
+            ooxml.DOCX_MIME.split("/") if name.endswith(".docx") else ("application", "pdf")
+        )
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, int, int]]:
+    """Return every file and folder under ``folder`` with its SHA-256, mtime and mode."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        info = path.lstat()
+        content = "folder" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        state[str(path.relative_to(folder))] = (content, info.st_mtime_ns, info.st_mode)
+    return state
+
+
+# -- the hostile set -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch(generated, tmp_path_factory):
+    """Return (workspace, source folder, expectations, report, snapshots) of one hostile batch."""
+    root = tmp_path_factory.mktemp("intake")
+    workspace = type(generated).at(root / "ws")
+    shutil.copytree(generated.root, workspace.root)
+    generate_forms(workspace, CYCLE - 1, workers=1)  # same secret: the HMAC of 2026 is valid
+    source = root / "returned"
+    source.mkdir()
+    secret_file = root / "secret.txt"
+    secret_file.write_text(MARKER)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+
+    good: dict[str, tuple[str, str, dict]] = {}
+    expect: dict[str, str] = {}
+
+    def put(relative: str, data: bytes, code: str | None = None) -> bytes:
+        path = source / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        if code:
+            expect[relative] = code
+        return data
+
+    form_1010, answers_1010 = filled(workspace, "1010", "employee")
+    put("skjema-1010.docx", form_1010)
+    good["skjema-1010.docx"] = ("1010", "employee", answers_1010)
+    form_1011, answers_1011 = filled(workspace, "1011", "manager")
+    # named after somebody else: the identity inside decides, never the file name
+    put("undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx", form_1011)
+    good["undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx"] = ("1011", "manager", answers_1011)
+    form_1012, answers_1012 = filled(workspace, "1012", "employee")
+    put("STORE-BOKSTAVER.DOCX", form_1012)
+    good["STORE-BOKSTAVER.DOCX"] = ("1012", "employee", answers_1012)
+    form_1013, answers_1013 = filled(workspace, "1013", "employee")
+    mail = reply_email(
+        "Siri Kvåle <siri.kvale@fjordlys.example>",
+        f"Mon, 18 Jan {CYCLE} 09:15:00 +0100",
+        {"skjema.docx": form_1013, "skannet.pdf": b"%PDF-1.4\n%%EOF\n"},
+        "Hei! Vedlagt er skjemaet for medarbeidersamtalen.",
+    )
+    put("post/svar fra Siri.eml", mail)
+    good["post/svar fra Siri.eml → skjema.docx"] = ("1013", "employee", answers_1013)
+    expect["post/svar fra Siri.eml → skannet.pdf"] = "wrong_format"
+    put("post/uten vedlegg.eml", reply_email("A <a@fjordlys.example>", "", {}, "Hei"))
+    put("senere/skjema-1010 (kopi).docx", form_1010)  # the same bytes again
+
+    base, _ = filled(workspace, "1014", "employee")
+    document = entries_of(base)[ooxml.DOCUMENT_PART]
+    custom = entries_of(base)[ooxml.CUSTOM_PART]
+    put("bombe-stor.docx", repack(base, {}, {"word/media/stor.bin": 120 << 20}), "zip_bomb")
+    put(
+        "bombe-komprimert.docx",
+        repack(base, {ooxml.DOCUMENT_PART: document + b" " * (12 << 20)}),
+        "zip_bomb",
+    )
+    many = {f"word/media/bilde{n}.xml": b"<a/>" for n in range(600)}
+    put("bombe-mange.docx", repack(base, many), "zip_bomb")
+    put(
+        "løgnaktig-størrelse.docx",
+        lying_size(
+            repack(base, {ooxml.DOCUMENT_PART: document + b" " * (40 << 20)}),
+            ooxml.DOCUMENT_PART,
+            1000,
+        ),
+        "corrupt",
+    )
+    put(
+        "xxe.docx",
+        repack(
+            base,
+            {
+                ooxml.DOCUMENT_PART: with_doctype(
+                    document,
+                    f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret_file}">]>',
+                    "&xxe;",
+                )
+            },
+        ),
+        "xml_entities",
+    )
+    put(
+        "xxe-egenskaper.docx",
+        repack(
+            base,
+            {
+                ooxml.CUSTOM_PART: with_doctype(
+                    custom,
+                    f'<!DOCTYPE Properties [<!ENTITY xxe SYSTEM "http://127.0.0.1:{port}/x">]>',
+                )
+            },
+        ),
+        "xml_entities",
+    )
+    padded = document.replace(b"?>", b"?><!--" + b" " * 4000 + b"-->", 1)
+    put(
+        "ekstern-dtd.docx",
+        repack(
+            base,
+            {
+                ooxml.DOCUMENT_PART: with_doctype(
+                    padded, f'<!DOCTYPE w:document SYSTEM "http://127.0.0.1:{port}/dtd">'
+                )
+            },
+        ),
+        "xml_entities",
+    )
+    put(
+        "milliard-latter.docx",
+        repack(base, {ooxml.DOCUMENT_PART: with_doctype(document, BILLION_LAUGHS, "&lol9;")}),
+        "xml_entities",
+    )
+    put("makro.docm", base, "wrong_format")
+    put("makro-inni.docx", repack(base, {"word/vbaProject.bin": b"\xd0\xcf\x11\xe0VBA"}), "macros")
+    put("kryptert.docx", ooxml.OLE_MAGIC + b"\0" * 4096, "encrypted")
+    put("avbrutt.docx", base[: len(base) // 2], "corrupt")
+    put("tom.docx", b"", "not_docx")
+    put("egentlig-pdf.docx", b"%PDF-1.7\n1 0 obj<<>>endobj\n%%EOF\n", "not_docx")
+    put("skannet.pdf", b"%PDF-1.4\n% scanned form\n%%EOF\n", "wrong_format")
+    put("gammelt.odt", b"PK\x03\x04mimetypeapplication/vnd.oasis.opendocument.text", "wrong_format")
+    put("bilde.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "wrong_format")
+    put("notat.txt", "Jeg sender skjemaet i morgen.".encode(), "wrong_format")
+    last_year, _ = filled(workspace, "1014", "employee", CYCLE - 1)
+    put("fjorårets.docx", last_year, "other_cycle")
+    token = ooxml.read_custom_properties(custom)[PROPERTY]
+    forged = token.replace(":1014:", ":1015:")
+    assert forged != token
+    put(
+        "endret-identitet.docx",
+        ooxml.replace_part(base, ooxml.CUSTOM_PART, ooxml.custom_properties_xml({PROPERTY: forged})),
+        "identity_forged",
+    )
+    put("~$skjema-1010.docx", b"lock")  # Word's lock file: ignored, not quarantined
+    for path in sorted(CORPUS.glob("*")):
+        put(f"korpus/{path.name}", path.read_bytes())
+
+    before = snapshot(source)
+    report = collect_returned(workspace, CYCLE, source, workers=2)
+    after = snapshot(source)
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nothing tried to fetch a DTD or an entity
+    listener.close()
+    return workspace, source, good, expect, report, (before, after)
+
+
+def ledger_rows(workspace) -> dict[str, dict]:
+    """Return the ledger's returned files by source."""
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        rows = ledger.db.execute("SELECT * FROM returned_files").fetchall()
+    return {row["source"]: dict(row) for row in rows}
+
+
+def reason_note(workspace, row: dict) -> dict[str, str]:
+    """Return the fields of the reason file stored next to a quarantined copy."""
+    path = workspace.cycle_dir(CYCLE) / (row["stored_path"] + ".reason.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split(": ", 1) for line in lines)
+
+
+def test_each_hostile_file_is_quarantined_with_its_reason(batch):
+    workspace, _, _, expect, report, _ = batch
+    rows = ledger_rows(workspace)
+    quarantined = dict(report.quarantined)
+    for source, code in expect.items():
+        row = rows[source]
+        assert row["outcome"] == "quarantined", source
+        note = reason_note(workspace, row)
+        assert note["Code"] == code, (source, note)
+        assert note["Reason"] == row["reason"] == quarantined[source]
+        assert note["SHA-256"] == row["sha256"]
+        assert row["employee_id"] is None and row["answers"] == "{}"
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("skannet.pdf", "Word file (.docx)"),
+        ("kryptert.docx", "password"),
+        ("makro-inni.docx", "macros"),
+        ("makro.docm", "macro-enabled"),
+        ("bombe-stor.docx", "zip bomb"),
+        ("bombe-mange.docx", "entries"),
+        ("avbrutt.docx", "damaged"),
+        ("fjorårets.docx", f"--cycle {CYCLE - 1}"),
+        ("endret-identitet.docx", "identity was edited"),
+        ("gammelt.odt", "OpenDocument"),
+        ("bilde.png", "picture"),
+        ("xxe.docx", "DTD"),
+    ],
+)
+def test_reasons_say_what_happened_and_what_to_ask_for(batch, source, words):
+    workspace = batch[0]
+    assert words in ledger_rows(workspace)[source]["reason"]
+
+
+def test_the_good_files_of_the_batch_are_accepted_and_extracted(batch):
+    workspace, _, good, _, report, _ = batch
+    rows = ledger_rows(workspace)
+    for source, (employee_id, kind, answers) in good.items():
+        row = rows[source]
+        assert row["outcome"] == "accepted", (source, row["reason"])
+        assert (row["employee_id"], row["kind"]) == (employee_id, kind)
+        assert json.loads(row["answers"]) == answers
+        assert row["stored_path"].startswith(f"returned/{employee_id}/{kind}_")
+    assert len(report.accepted) == len(good)
+
+
+def test_an_email_keeps_its_sender_and_date_as_evidence(batch):
+    workspace = batch[0]
+    row = ledger_rows(workspace)["post/svar fra Siri.eml → skjema.docx"]
+    assert row["sender"] == "Siri Kvåle <siri.kvale@fjordlys.example>"
+    assert row["sent_at"] == f"{CYCLE}-01-18T08:15:00+00:00"
+    pdf = ledger_rows(workspace)["post/svar fra Siri.eml → skannet.pdf"]
+    assert pdf["sender"] == row["sender"]
+    note = reason_note(workspace, pdf)
+    assert note["From"].startswith("Siri Kvåle")
+
+
+def test_inline_pictures_lock_files_and_empty_emails_are_reported_not_collected(batch):
+    workspace, _, _, _, report, _ = batch
+    rows = ledger_rows(workspace)
+    assert not any("logo" in s or "~$" in s or "uten vedlegg" in s for s in rows)
+    assert "~$skjema-1010.docx" in report.ignored
+    assert any("uten vedlegg.eml" in line and "without attachment" in line for line in report.ignored)
+
+
+def test_a_duplicate_is_collected_once_and_reported(batch):
+    workspace, _, _, _, report, _ = batch
+    rows = ledger_rows(workspace)
+    assert "skjema-1010.docx" in rows and "senere/skjema-1010 (kopi).docx" not in rows
+    assert report.already_collected == 1
+    assert report.found == report.new + report.already_collected == len(rows) + 1
+
+
+def test_every_corpus_file_is_quarantined_with_a_clear_reason(batch):
+    workspace = batch[0]
+    rows = ledger_rows(workspace)
+    corpus = sorted(CORPUS.glob("*"))
+    assert corpus
+    for path in corpus:
+        row = rows[f"korpus/{path.name}"]
+        assert row["outcome"] == "quarantined"
+        assert "could not be read" not in row["reason"], (path.name, row["reason"])  # no crash
+        assert len(row["reason"]) > 20
+    codes = {reason_note(workspace, rows[f"korpus/{p.name}"])["Code"] for p in corpus}
+    assert "encrypted" in codes and "identity_missing" in codes
+
+
+def test_stored_copies_are_byte_identical_and_private(batch):
+    workspace, source, _, _, _, _ = batch
+    cycle_dir = workspace.cycle_dir(CYCLE)
+    sources = {
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in source.rglob("*") if p.is_file()
+    }
+    for row in ledger_rows(workspace).values():
+        stored = (cycle_dir / row["stored_path"]).read_bytes()
+        assert hashlib.sha256(stored).hexdigest() == row["sha256"]
+        if "→" not in row["source"]:
+            assert (source / row["source"]).read_bytes() == stored
+        else:
+            assert row["sha256"] not in sources  # an attachment, decoded from the email
+    for path in [cycle_dir / "returned", cycle_dir / "quarantine"]:
+        for item in [path, *path.rglob("*")]:
+            mode = stat.S_IMODE(item.stat().st_mode)
+            assert mode == (0o700 if item.is_dir() else 0o600), item
+
+
+def test_the_source_folder_is_unchanged_byte_for_byte(batch):
+    before, after = batch[5]
+    assert before == after
+    assert len(before) > 40
+
+
+def test_nothing_read_through_an_entity_reaches_the_output(batch):
+    workspace = batch[0]
+    for path in workspace.cycle_dir(CYCLE).rglob("*"):
+        if path.is_file():
+            assert MARKER.encode() not in path.read_bytes(), path
+
+
+def test_collecting_the_batch_again_changes_nothing(batch):
+    workspace, source, _, _, report, _ = batch
+    stored = snapshot(workspace.cycle_dir(CYCLE))
+    rows = ledger_rows(workspace)
+    again = collect_returned(workspace, CYCLE, source, workers=1)
+    assert again.new == 0 and again.already_collected == report.found
+    assert again.accepted == [] and again.quarantined == []
+    assert ledger_rows(workspace) == rows
+    after = snapshot(workspace.cycle_dir(CYCLE))
+    assert {k: v for k, v in after.items() if "ledger" not in k} == {
+        k: v for k, v in stored.items() if "ledger" not in k
+    }
+
+
+# -- small cases -----------------------------------------------------------------------------
+
+
+def test_discover_reads_recursively_and_unpacks_emails(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.docx").write_bytes(b"x")
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    (tmp_path / "svar.eml").write_bytes(
+        reply_email("Ola <ola@fjordlys.example>", "Tue, 19 Jan 2027 10:00:00 +0000", {"y.docx": b"y"}, "")
+    )
+    intake = discover(tmp_path)
+    assert [(c.source, c.data) for c in intake.candidates] == [
+        ("a/b/x.docx", b"x"),
+        ("svar.eml → y.docx", b"y"),
+    ]
+    assert intake.candidates[1].sender == "Ola <ola@fjordlys.example>"
+    assert intake.candidates[1].sent_at == "2027-01-19T10:00:00+00:00"
+    assert intake.ignored == [".DS_Store"]
+
+
+def test_a_link_in_the_source_folder_is_not_followed(tmp_path):
+    outside = tmp_path / "privat.docx"
+    outside.write_bytes(b"not for collect")
+    source = tmp_path / "returned"
+    source.mkdir()
+    (source / "lenke.docx").symlink_to(outside)
+    intake = discover(source)
+    assert intake.candidates == []
+    assert any("lenke.docx" in line for line in intake.ignored)

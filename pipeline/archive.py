@@ -291,8 +291,8 @@ def configured_certificate_sha256(
 ) -> str | None:
     """Return the fingerprint of the configured seal's public certificate, or None if unknown.
 
-    ``certificate`` (the ``--cert`` option) wins over ``[seal] certificate`` in samtale.toml;
-    relative paths are taken from the workspace root.
+    The seal is ``certificate`` (the ``--cert`` option) or else ``[seal] certificate`` in
+    samtale.toml; its public half is the ``.crt`` beside it, which finalize writes.
     """
     p12 = seal_certificate_path(workspace, certificate)
     if p12 is None:
@@ -302,11 +302,13 @@ def configured_certificate_sha256(
 
 
 def seal_certificate_path(workspace: Workspace, certificate: Path | None = None) -> Path | None:
-    """Return the PKCS#12 seal path from ``certificate`` or the config, or None when unset."""
-    chosen = certificate or workspace.config().seal_certificate
-    if not chosen:
+    """Return the PKCS#12 seal: ``certificate`` as given, else the config's (root-relative)."""
+    if certificate:
+        return Path(certificate)
+    configured = workspace.config().seal_certificate
+    if not configured:
         return None
-    path = Path(chosen)
+    path = Path(configured)
     return path if path.is_absolute() else workspace.root / path
 
 

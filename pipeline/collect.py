@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass, field
+import os
+from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from .answers import AnswerRow, MergeReport, Question, update_answers_workbook
 from .errors import WorkspaceError
-from .intake import Progress, discover, known_hashes, limits_default, screen_all, store_outcome
+from .intake import (
+    Progress,
+    discover,
+    known_hashes,
+    limits_default,
+    record_outcome,
+    screen_all,
+)
 from .ledger import Ledger
 from .roster import Roster, read_roster
 from .workspace import ALL_FORM_KINDS, Workspace
+
+WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last workbook write
+
+
+LEDGER_BATCH = 100  # outcomes per ledger transaction (copies are already on disk)
 
 
 @dataclass(frozen=True)
@@ -75,25 +90,60 @@ def collect_returned(
         context = {
             "secret": workspace.secret(),
             "cycle": cycle,
+            "cycle_dir": cycle_dir,
             "limits": limits_default(),
-            "forms": sent_form_paths(ledger, cycle_dir),
+            "forms": sent_forms_of(ledger, cycle_dir),
         }
-        for outcome in screen_all(fresh, context, workers, progress):
+        outcomes = screen_all(fresh, context, workers, progress)
+        for batch in batched(outcomes, LEDGER_BATCH):
+            os.sync()  # the batch's copies reach the disk before the ledger says they exist
             with ledger.transaction():
-                store_outcome(outcome, cycle_dir, ledger)
-            note_outcome(report, outcome)
+                for outcome in batch:
+                    record_outcome(outcome, ledger)
+            for outcome in batch:
+                note_outcome(report, outcome)
         versions = accepted_versions(ledger)
         winners = newest_versions(versions, report)
         for employee_id, kind in winners:
             ledger.set_form_status(employee_id, kind, "returned")
         sheets = answer_sheets(ledger, roster, versions, winners)
-        report.workbook = update_answers_workbook(workspace.answers_path(cycle), sheets, ledger)
+        report.workbook = update_workbook_if_changed(workspace.answers_path(cycle), sheets, ledger)
     return report
 
 
-def sent_form_paths(ledger: Ledger, cycle_dir: Path) -> dict[tuple[str, str], str]:
-    """Return the path of every generated form by (employee id, kind)."""
-    return {(r.employee_id, r.kind): str(cycle_dir / r.path) for r in ledger.forms()}
+def update_workbook_if_changed(path: Path, sheets: dict, ledger: Ledger) -> MergeReport:
+    """Return the merge report; the workbook is left untouched when its inputs are unchanged."""
+    digest = sheets_digest(sheets)
+    if path.exists() and ledger.get_meta(WORKBOOK_INPUTS) == digest:
+        return MergeReport(path)
+    report = update_answers_workbook(path, sheets, ledger)
+    ledger.set_meta(WORKBOOK_INPUTS, digest)
+    return report
+
+
+def sheets_digest(sheets: dict) -> str:
+    """Return a SHA-256 of everything the answers workbook is written from."""
+    payload = {
+        kind: ([asdict(q) for q in questions], [asdict(r) for r in rows])
+        for kind, (questions, rows) in sheets.items()
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def batched(items, size: int):
+    """Yield lists of up to ``size`` items."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def sent_forms_of(ledger: Ledger, cycle_dir: Path) -> dict:
+    """Return the path, fields and fixed text of every generated form by (employee id, kind)."""
+    return {
+        (r.employee_id, r.kind): (str(cycle_dir / r.path), r.fields, r.outside_text)
+        for r in ledger.forms()
+    }
 
 
 def note_outcome(report: CollectReport, outcome) -> None:

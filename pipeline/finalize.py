@@ -276,18 +276,7 @@ def finalize_minutes(
         evidence = returned_evidence(ledger)
         languages = {r.employee_id: r.language for r in ledger.forms(MINUTES)}
     report.not_confirmed = not_confirmed(roster, states, languages)
-    todo = []
-    for employee_id in sorted(s.employee_id for s in states.values() if s.confirmed):
-        final = states[employee_id].final
-        party = party_of(employee_id, roster, languages, final.answers)
-        found = evidence.get(final.stored_path)
-        done = found and archive.entry_for(employee_id, MINUTES, found.sha256)
-        if done:
-            report.skipped_already_archived.append(
-                Archived(employee_id, party.name, archive.folder / done.path, done.version)
-            )
-        else:
-            todo.append((party, final))
+    todo = still_to_archive(states, roster, languages, evidence, archive, report)
     if not todo:
         return report
     sealing = open_seal(workspace, cycle, certificate, password, report)
@@ -301,10 +290,10 @@ def finalize_minutes(
             except (SamtaleError, OSError, ValueError, zipfile.BadZipFile) as exc:
                 report.failed.append(Failed(party.employee_id, party.name, str(exc)))
         conversions = convert_jobs(jobs, pool, workers)
-        for done, (job, conversion) in enumerate(zip(jobs, conversions, strict=True), start=1):
+        for count, (job, conversion) in enumerate(zip(jobs, conversions, strict=True), start=1):
             finish_job(job, conversion, sealing, archive, report)
             if progress:
-                progress(done, len(jobs))
+                progress(count, len(jobs))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return report
@@ -320,6 +309,31 @@ def returned_evidence(ledger: Ledger) -> dict[str, Evidence]:
         " FROM returned_files WHERE outcome = 'accepted'"
     ).fetchall()
     return {row["stored_path"]: Evidence(**dict(row)) for row in rows}
+
+
+def still_to_archive(
+    states: dict,
+    roster: Roster,
+    languages: dict,
+    evidence: dict[str, Evidence],
+    archive: Archive,
+    report: FinalizeReport,
+) -> list[tuple[Party, ReturnedVersion]]:
+    """Return the confirmed minutes not yet archived; those already there go to ``report``."""
+    todo = []
+    for employee_id in sorted(s.employee_id for s in states.values() if s.confirmed):
+        final = states[employee_id].final
+        party = party_of(employee_id, roster, languages, final.answers)
+        found = evidence.get(final.stored_path)
+        entry = found and archive.entry_for(employee_id, MINUTES, found.sha256)
+        if entry:
+            path = archive.folder / entry.path
+            report.skipped_already_archived.append(
+                Archived(employee_id, party.name, path, entry.version)
+            )
+        else:
+            todo.append((party, final))
+    return todo
 
 
 def party_of(employee_id: str, roster: Roster, languages: dict, answers: dict) -> Party:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import Problem
+from .extract import sent_form
 from .identity import PROPERTY, FormIdentity
 from .ledger import FormRecord, Ledger, now_iso
 from .names import safe_stem
@@ -130,8 +131,10 @@ def write_forms(
                 )
                 if job:
                     jobs.append(job)
-        for job, sha, outcome in render_jobs(jobs, templates, workers, progress):
-            note_rendered(ledger, report, job, sha, outcome, templates, workspace.cycle_dir(cycle))
+        for job, sha, outside, outcome in render_jobs(jobs, templates, workers, progress):
+            note_rendered(
+                ledger, report, job, (sha, outside), outcome, templates, workspace.cycle_dir(cycle)
+            )
         report.warnings += roster_leavers(ledger, roster)
         report.status_counts = count_statuses(ledger)
     return report
@@ -302,24 +305,27 @@ def report_progress(results, total: int, progress: Progress | None):
         yield result
 
 
-def render_and_write(job: FormJob) -> tuple[FormJob, str, str]:
-    """Return the job, the SHA-256 of its form, and 'written', 'unchanged' or 'protected'."""
+def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
+    """Return the job, its form's SHA-256, its fixed text (JSON), and what was done.
+
+    What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
+    """
     template = _TEMPLATES[(job.kind, job.language)]
     data = template.render(job.context, job.properties)
     sha = hashlib.sha256(data).hexdigest()
     if sha == job.previous_sha:
-        return job, sha, "unchanged"
+        return job, sha, "", "unchanged"
     if job.protected:
-        return job, sha, "protected"
+        return job, sha, "", "protected"
     exists = job.path.exists()
     if exists and job.keep_copy:
         keep_replaced_copy(job.path)
     write_private(job.path, data, overwrite=exists)
-    return job, sha, "written"
+    return job, sha, json.dumps(sent_form(data, ()).outside_text, ensure_ascii=False), "written"
 
 
 def note_rendered(
-    ledger, report, job: FormJob, sha: str, outcome: str, templates, cycle_dir
+    ledger, report, job: FormJob, written, outcome: str, templates, cycle_dir
 ) -> None:
     """Update the ledger and the report with what happened to one rendered form."""
     if outcome == "protected":
@@ -334,12 +340,13 @@ def note_rendered(
             (job.inputs_hash, job.employee_id, job.kind),
         )
         return
-    record_generated(ledger, job, sha, templates, cycle_dir)
+    record_generated(ledger, job, written, templates, cycle_dir)
     report.written.append(job.path.name)
 
 
-def record_generated(ledger: Ledger, job: FormJob, sha: str, templates, cycle_dir: Path) -> None:
-    """Store a freshly written form in the ledger."""
+def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir: Path) -> None:
+    """Store a freshly written form (its SHA-256 and fixed text) in the ledger."""
+    sha, outside_text = written
     template = templates[(job.kind, job.language)]
     ledger.record_form(
         FormRecord(
@@ -354,6 +361,7 @@ def record_generated(ledger: Ledger, job: FormJob, sha: str, templates, cycle_di
             status="generated",
             generated_at=now_iso(),
             handed_out_at=None,  # a new version: not handed out yet
+            outside_text=outside_text,
         )
     )
 

@@ -15,7 +15,7 @@ import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import ooxml
@@ -51,20 +51,25 @@ class Candidate:
     sender: str = ""
     sent_at: str = ""
     file_time: str = ""
+    sha256: str = ""
 
-    @property
-    def sha256(self) -> str:
-        """Return the SHA-256 of the file's bytes."""
-        return hashlib.sha256(self.data).hexdigest()
+    def __post_init__(self):
+        if not self.sha256:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
+
+    def without_data(self) -> Candidate:
+        """Return this candidate without its bytes (cheap to send between processes)."""
+        return replace(self, data=b"")
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What screening decided for one candidate."""
+    """What screening decided for one candidate, and where its copy was stored."""
 
     candidate: Candidate
     screened: Screened | None = None
     rejected: Rejected | None = None
+    stored_path: str = ""
 
 
 @dataclass
@@ -83,7 +88,9 @@ def discover(folder: Path) -> Intake:
     intake = Intake()
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         relative = str(path.relative_to(folder))
-        if is_ignored(path.name):
+        if path.is_symlink():
+            intake.ignored.append(f"{relative} (a link, not a file: not followed)")
+        elif is_ignored(path.name):
             intake.ignored.append(relative)
         elif path.suffix.lower() == ".eml":
             intake.candidates += candidates_from_email(path, relative, intake)
@@ -153,6 +160,13 @@ _CONTEXT: dict = {}
 
 
 def screen_candidate(candidate: Candidate) -> Outcome:
+    """Return the outcome of screening one candidate, its copy stored; never raises for it."""
+    outcome = screen_only(candidate)
+    stored = store_copy(outcome, _CONTEXT["cycle_dir"])
+    return Outcome(candidate.without_data(), outcome.screened, outcome.rejected, stored)
+
+
+def screen_only(candidate: Candidate) -> Outcome:
     """Return the outcome of screening one candidate; never raises for a bad file."""
     suffix = Path(candidate.name).suffix.lower()
     try:
@@ -162,17 +176,15 @@ def screen_candidate(candidate: Candidate) -> Outcome:
             candidate.data,
             _CONTEXT["secret"],
             _CONTEXT["cycle"],
-            SentForms(_CONTEXT["forms"]),
+            _CONTEXT["sent_forms"],
             _CONTEXT["limits"],
         )
         return Outcome(candidate, screened=screened)
     except Rejected as exc:
         return Outcome(candidate, rejected=exc)
     except Exception as exc:  # noqa: BLE001 - one hostile file must never stop the batch
-        return Outcome(
-            candidate,
-            rejected=Rejected(f"the file could not be read ({type(exc).__name__})", "corrupt"),
-        )
+        reason = f"the file could not be read ({type(exc).__name__})"
+        return Outcome(candidate, rejected=Rejected(reason, "corrupt"))
 
 
 def reason_for_suffix(suffix: str) -> str:
@@ -185,19 +197,25 @@ def reason_for_suffix(suffix: str) -> str:
 
 
 class SentForms(dict):
-    """Sent forms by (employee id, kind), read from disk only when a returned file needs one."""
+    """Sent forms by (employee id, kind): their fields and fixed text from the ledger."""
 
-    def __init__(self, paths: dict[tuple[str, str], str]):
+    def __init__(self, forms: dict[tuple[str, str], tuple[str, str, str]]):
         super().__init__()
-        self.paths = paths
+        self.forms = forms  # (employee id, kind) -> (path, fields JSON, fixed text JSON)
 
     def get(self, key, default=None) -> SentForm | None:
-        """Return the sent form for (employee id, kind), parsing it once."""
+        """Return the sent form for (employee id, kind), reading the file only if needed."""
         if key not in self:
-            path = self.paths.get(key)
-            if path is None or not Path(path).exists():
+            path, fields, outside = self.forms.get(key, ("", "[]", "[]"))
+            if not path:
                 return default
-            self[key] = sent_form(Path(path).read_bytes())
+            lines = json.loads(outside)
+            if lines:
+                self[key] = SentForm(tuple(json.loads(fields)), tuple(lines))
+            elif Path(path).exists():  # a ledger from before fixed text was recorded
+                self[key] = sent_form(Path(path).read_bytes(), tuple(json.loads(fields)))
+            else:
+                return default
         return super().get(key, default)
 
 
@@ -206,7 +224,7 @@ def screen_all(
 ) -> Iterator[Outcome]:
     """Yield an outcome per candidate, using all cores for big batches."""
     global _CONTEXT
-    _CONTEXT = context
+    _CONTEXT = {**context, "sent_forms": SentForms(context["forms"])}
     total = len(candidates)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or total < PARALLEL_THRESHOLD:
@@ -228,8 +246,8 @@ def screen_all(
 # -- storing ---------------------------------------------------------------------------------
 
 
-def store_outcome(outcome: Outcome, cycle_dir: Path, ledger: Ledger) -> str:
-    """Return the stored copy's cycle-relative path after copying the file and noting it."""
+def store_copy(outcome: Outcome, cycle_dir: Path) -> str:
+    """Return the cycle-relative path of the byte-for-byte copy kept of a screened file."""
     candidate = outcome.candidate
     sha = candidate.sha256
     stem = safe_stem(Path(candidate.name).stem, 60)
@@ -239,40 +257,42 @@ def store_outcome(outcome: Outcome, cycle_dir: Path, ledger: Ledger) -> str:
         identity = outcome.screened.identity
         folder = cycle_dir / "returned" / safe_stem(identity.employee_id, 20)
         target = folder / f"{identity.kind}_{sha[:12]}_{stem}{suffix}"
-        outcome_name, reason = "accepted", ""
-        employee_id, kind = identity.employee_id, identity.kind
     else:
         folder = cycle_dir / "quarantine"
         target = folder / f"{sha[:12]}_{stem}{suffix}"
-        outcome_name, reason = "quarantined", outcome.rejected.reason
-        employee_id = kind = None
     ensure_private_dir(folder)
     if not target.exists():
-        write_private(target, candidate.data)
-    if outcome.rejected and not target.with_name(target.name + ".reason.txt").exists():
-        write_private(target.with_name(target.name + ".reason.txt"), reason_note(outcome).encode())
-    relative = str(target.relative_to(cycle_dir))
+        write_private(target, candidate.data, durable=False)  # collect syncs per batch
+    note = target.with_name(target.name + ".reason.txt")
+    if outcome.rejected and not note.exists():
+        write_private(note, reason_note(outcome).encode())
+    return str(target.relative_to(cycle_dir))
+
+
+def record_outcome(outcome: Outcome, ledger: Ledger) -> None:
+    """Note one screened file in the ledger (its copy is already stored)."""
+    candidate = outcome.candidate
+    screened = outcome.screened
     ledger.db.execute(
         "INSERT OR IGNORE INTO returned_files (sha256, source, stored_path, outcome, reason,"
         " employee_id, kind, sender, sent_at, file_time, collected_at, warnings, answers)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
-            sha,
+            candidate.sha256,
             candidate.source,
-            relative,
-            outcome_name,
-            reason,
-            employee_id,
-            kind,
+            outcome.stored_path,
+            "accepted" if screened else "quarantined",
+            outcome.rejected.reason if outcome.rejected else "",
+            screened.identity.employee_id if screened else None,
+            screened.identity.kind if screened else None,
             candidate.sender,
             candidate.sent_at,
             candidate.file_time,
             now_iso(),
-            json.dumps(list(outcome.screened.warnings) if outcome.screened else []),
-            json.dumps(outcome.screened.answers if outcome.screened else {}, ensure_ascii=False),
+            json.dumps(list(screened.warnings) if screened else []),
+            json.dumps(screened.answers if screened else {}, ensure_ascii=False),
         ),
     )
-    return relative
 
 
 def reason_note(outcome: Outcome) -> str:

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS forms (
     status TEXT NOT NULL,             -- generated | sent | returned
     generated_at TEXT NOT NULL,
     handed_out_at TEXT,               -- set when the form left HR (emailed or marked as sent)
+    outside_text TEXT NOT NULL DEFAULT '[]', -- JSON: the form's fixed text lines, for screening
     PRIMARY KEY (employee_id, kind)
 );
 CREATE TABLE IF NOT EXISTS returned_files (
@@ -73,6 +74,7 @@ class FormRecord:
     status: str
     generated_at: str
     handed_out_at: str | None
+    outside_text: str = "[]"
 
 
 def now_iso() -> str:
@@ -144,9 +146,11 @@ class Ledger:
     def record_form(self, record: FormRecord) -> None:
         """Insert or replace the record of one generated form."""
         self.db.execute(
-            "INSERT OR REPLACE INTO forms VALUES "
-            "(:employee_id, :kind, :path, :sha256, :inputs_hash, :template_version, :language,"
-            " :fields, :status, :generated_at, :handed_out_at)",
+            "INSERT OR REPLACE INTO forms (employee_id, kind, path, sha256, inputs_hash,"
+            " template_version, language, fields, status, generated_at, handed_out_at,"
+            " outside_text) VALUES (:employee_id, :kind, :path, :sha256, :inputs_hash,"
+            " :template_version, :language, :fields, :status, :generated_at, :handed_out_at,"
+            " :outside_text)",
             record.__dict__,
         )
 

@@ -216,20 +216,20 @@ def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
     fields = []
     section = ""
     inherited: dict[etree._Element, Field] = {}
-    for element in root.iter(W_P, W_SDT):
-        if element.tag == W_P:
-            if HEADING_STYLE.match(paragraph_style(element)):
-                section = paragraph_text(element).strip()
-            continue
-        field = read_field(element, part, section)
-        inner = sole_nested_control(element)
-        if inner is not None and field.type == "richtext":
-            inherited[inner] = field  # a wrapper LibreOffice put around a typed control
-            continue
-        outer = inherited.get(element)
-        if outer is not None:
-            field = replace(field, key=field.key or outer.key, title=field.title or outer.title)
-        fields.append(field)
+    container = root.find(w("body"))
+    for top in container if container is not None else root:
+        if top.tag == W_P and HEADING_STYLE.match(paragraph_style(top)):
+            section = paragraph_text(top).strip()
+        for element in top.iter(W_SDT):
+            found = read_field(element, part, section)
+            inner = sole_nested_control(element)
+            if inner is not None and found.type == "richtext":
+                inherited[inner] = found  # a wrapper LibreOffice put around a typed control
+                continue
+            outer = inherited.get(element)
+            if outer is not None:
+                found = replace(found, key=found.key or outer.key, title=found.title or outer.title)
+            fields.append(found)
     return fields
 
 
@@ -278,25 +278,27 @@ def attr_val(props: etree._Element, tag: str) -> str:
     return (child.get(W_VAL) or "") if child is not None else ""
 
 
+CONTROL_TYPES = {
+    f"{{{W14}}}checkbox": "checkbox",
+    w("dropDownList"): "dropdown",
+    w("comboBox"): "combobox",
+    w("date"): "date",
+    w("text"): "text",
+    w("picture"): "picture",
+    w("richText"): "richtext",
+    **{
+        w(t): "other"
+        for t in ("docPartObj", "docPartList", "group", "citation", "bibliography", "equation")
+    },
+    f"{{{W15}}}repeatingSection": "other",
+}
+TYPE_PRIORITY = ("checkbox", "dropdown", "combobox", "date", "text", "picture", "richtext", "other")
+
+
 def control_type(props: etree._Element) -> str:
     """Return the kind of a content control from its properties."""
-    for tag, kind in (
-        (f"{{{W14}}}checkbox", "checkbox"),
-        (w("dropDownList"), "dropdown"),
-        (w("comboBox"), "combobox"),
-        (w("date"), "date"),
-        (w("text"), "text"),
-        (w("picture"), "picture"),
-        (w("richText"), "richtext"),
-    ):
-        if props.find(tag) is not None:
-            return kind
-    for tag in ("docPartObj", "docPartList", "group", "citation", "bibliography", "equation"):
-        if props.find(w(tag)) is not None:
-            return "other"
-    if props.find(f"{{{W15}}}repeatingSection") is not None:
-        return "other"
-    return "richtext"
+    kinds = {CONTROL_TYPES[child.tag] for child in props if child.tag in CONTROL_TYPES}
+    return next((kind for kind in TYPE_PRIORITY if kind in kinds), "richtext")
 
 
 def answer_cell(sdt: etree._Element) -> etree._Element | None:
@@ -403,27 +405,20 @@ def run_text(element: etree._Element) -> str:
 
 
 def text_outside_fields(root: etree._Element) -> list[str]:
-    """Return the text of every paragraph that is not part of a content control or answer cell."""
-    excluded: set[etree._Element] = set()
+    """Return the text of every paragraph outside the controls and answer cells.
+
+    Consumes ``root``: the controls and answer cells are cut out of the tree, so read the
+    fields first.
+    """
+    excluded = []
     for sdt in root.iter(W_SDT):
         cell = answer_cell(sdt)
-        excluded.add(cell if cell is not None else sdt)
-    lines = []
-    for paragraph in root.iter(W_P):
-        if any(anc in excluded for anc in paragraph.iterancestors()):
-            continue
-        lines.append(run_text_outside(paragraph, excluded))
-    return lines
-
-
-def run_text_outside(paragraph: etree._Element, excluded: set) -> str:
-    """Return a paragraph's text skipping inline controls."""
-    out: list[str] = []
-    for node in paragraph.iter(W_T, W_TAB, W_BR):
-        if any(anc in excluded for anc in node.iterancestors()):
-            continue
-        out.append(node.text or "" if node.tag == W_T else ("\t" if node.tag == W_TAB else "\n"))
-    return "".join(out)
+        excluded.append(cell if cell is not None else sdt)
+    for element in excluded:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+    return [run_text(paragraph) for paragraph in root.iter(W_P)]
 
 
 def all_text(root: etree._Element) -> str:

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .collect import accepted_versions, newest_versions
+from .errors import WorkspaceError
 from .ledger import Ledger
 from .roster import Employee, Roster, read_roster
 from .workspace import FORM_KINDS, Workspace
@@ -46,7 +48,13 @@ def cycle_status(
 ) -> StatusReport:
     """Return the status of the cycle from its ledger and the roster."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    with Ledger(workspace.ledger_path(cycle)) as ledger:
+    ledger_path = workspace.output_dir / str(cycle) / "ledger.sqlite"
+    if not ledger_path.exists():
+        raise WorkspaceError(
+            f"{ledger_path}: no forms were generated for cycle {cycle}; check --cycle, "
+            f"or run 'samtale generate --cycle {cycle}' first"
+        )
+    with Ledger(ledger_path) as ledger:
         forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
         returned = returned_forms(ledger)
         warned = warned_employees(ledger)
@@ -81,12 +89,9 @@ def returned_forms(ledger: Ledger) -> set[tuple[str, str]]:
 
 
 def warned_employees(ledger: Ledger) -> set[str]:
-    """Return the ids of employees whose accepted files carry screening warnings."""
-    rows = ledger.db.execute(
-        "SELECT DISTINCT employee_id FROM returned_files"
-        " WHERE outcome = 'accepted' AND warnings != '[]'"
-    )
-    return {row[0] for row in rows}
+    """Return the ids of employees the newest version of whose forms carries screening warnings."""
+    winners = newest_versions(accepted_versions(ledger), None)
+    return {employee_id for (employee_id, _), version in winners.items() if version.warnings}
 
 
 def grouped(roster: Roster, key) -> dict[str, list[Employee]]:

@@ -156,7 +156,9 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
+def write_private(
+    path: Path, data: bytes, *, overwrite: bool = False, durable: bool = True
+) -> Path:
     """Return ``path`` after writing ``data`` atomically, owner-only, never replacing by surprise.
 
     The bytes go to a temporary file in the same folder which is then renamed, so a crash never
@@ -170,7 +172,8 @@ def write_private(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, PRIVATE_FILE)
         if overwrite:
             os.replace(tmp, path)

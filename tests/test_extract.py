@@ -1,4 +1,4 @@
-"""Tests for pipeline/extract.py: identity, answers by key, screening warnings, LibreOffice files."""
+"""Tests for pipeline/extract.py: identity, answers by key, screening, LibreOffice files."""
 
 import os
 import shutil
@@ -356,9 +356,7 @@ def test_edited_fixed_text_is_flagged(sent):
 def test_deleted_fixed_text_is_flagged(sent):
     answers = every_answer(sent)
     root = document_root(fill_form(sent, answers))
-    instruction = next(
-        p for p in root.iter(ooxml.W_P) if "Ikke endre" in ooxml.paragraph_text(p)
-    )
+    instruction = next(p for p in root.iter(ooxml.W_P) if "Ikke endre" in ooxml.paragraph_text(p))
     instruction.getparent().remove(instruction)
     result = run_extract(with_root(sent, root), sent)
     assert any("fixed text deleted at paragraph" in w for w in result.warnings)
@@ -421,7 +419,9 @@ def libreoffice_saved(generated, tmp_path_factory):
     (base / "in" / "blank.docx").write_bytes(blank)
     cases["blank"] = (blank, None)
     soffice_resave(sorted((base / "in").glob("*.docx")), base / "out", base / "profile")
-    return {name: (*case, (base / "out" / f"{name}.docx").read_bytes()) for name, case in cases.items()}
+    return {
+        name: (*case, (base / "out" / f"{name}.docx").read_bytes()) for name, case in cases.items()
+    }
 
 
 @pytest.mark.libreoffice
@@ -443,9 +443,7 @@ def test_libreoffice_really_dropped_the_tags_we_recover(libreoffice_saved):
     root = document_root(saved)
     assert controls(root)
     assert not any(control_key(s) for s in controls(root))
-    assert any(
-        ooxml.control_type(s.find(ooxml.W_SDTPR)) == "checkbox" for s in controls(root)
-    )
+    assert any(ooxml.control_type(s.find(ooxml.W_SDTPR)) == "checkbox" for s in controls(root))
 
 
 @pytest.mark.libreoffice

@@ -12,7 +12,8 @@ import json
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,9 @@ from pipeline.archive import (
     configured_certificate_sha256,
     public_certificate_path,
     verify_archive,
+    write_public_certificate,
 )
+from pipeline.collect import ReturnedVersion
 from pipeline.convert import ConverterPool
 from pipeline.errors import SealError
 from pipeline.finalize import (
@@ -37,6 +40,7 @@ from pipeline.finalize import (
     Party,
     Returned,
     Sealing,
+    calendar_changed,
     finalize_minutes,
     followups_calendar,
     signature_page,
@@ -159,8 +163,6 @@ def filled(form: bytes, answers: dict) -> bytes:
 
 
 def zip_parts(data: bytes) -> dict[str, bytes]:
-    import zipfile
-
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
@@ -286,9 +288,14 @@ def give_back_all(built: Built, employee_id: str, answers: dict, *, sender: str 
         )
     minutes = filled(minutes_form(built.tokens[employee_id]), answers)
     give_back(
-        built, employee_id, "minutes", minutes, answers, when="2027-02-05T14:30:00+00:00",
+        built,
+        employee_id,
+        "minutes",
+        minutes,
+        answers,
+        when="2027-02-05T14:30:00+00:00",
         sender=sender,
-    )  # fmt: skip
+    )
     return minutes
 
 
@@ -585,12 +592,19 @@ def test_corrected_minutes_become_v2_beside_v1(finalized, tmp_path, pool):
     manager_version = agreed("101", employee_confirmed=False, text=corrected)
     manager_version["followup_2_what"] = "Hospitering hos IT i april"
     form = minutes_form(built.tokens["101"])
-    give_back(copy, "101", "minutes", filled(form, manager_version), manager_version,
-              when="2027-03-01T08:00:00+00:00")  # fmt: skip
+    give_back(
+        copy,
+        "101",
+        "minutes",
+        filled(form, manager_version),
+        manager_version,
+        when="2027-03-01T08:00:00+00:00",
+    )
     employee_side = {k: v for k, v in agreed("101").items() if k.startswith("employee_")}
     confirmed = {**manager_version, **employee_side}
-    give_back(copy, "101", "minutes", filled(form, confirmed), confirmed,
-              when="2027-03-02T08:00:00+00:00")  # fmt: skip
+    give_back(
+        copy, "101", "minutes", filled(form, confirmed), confirmed, when="2027-03-02T08:00:00+00:00"
+    )
     archive = workspace.output_dir / "archive" / str(CYCLE)
     old = archive / archived_pdf(report, "101").relative_to(report.archive_dir)
     old_bytes = old.read_bytes()
@@ -648,8 +662,6 @@ def test_public_certificate_of_another_seal_is_never_replaced(tmp_path, demo_p12
     give_back_all(built, "101", agreed("101"))
     other = create_demo_certificate(tmp_path / "annen.p12", "annet", "Annen etat")
     crt = built.workspace.root / "seal" / "demo-seal.crt"
-    from pipeline.archive import write_public_certificate
-
     write_public_certificate(load_seal(other, "annet"), crt.with_suffix(".p12"))
     stale = crt.read_bytes()
     with pytest.raises(SealError, match="holds another certificate"):
@@ -661,13 +673,18 @@ def test_public_certificate_of_another_seal_is_never_replaced(tmp_path, demo_p12
 
 
 def _returned(answers: dict, sender: str = "") -> Returned:
-    from pipeline.collect import ReturnedVersion
-
-    version = ReturnedVersion("101", "minutes", "x.docx", "returned/x.docx",
-                              "2027-02-05T14:30:00+00:00", answers, [])  # fmt: skip
-    evidence = Evidence("ab" * 32, "mottatt/x.docx", "returned/x.docx", sender,
-                        "2027-02-05T14:30:00+00:00" if sender else "",
-                        "2027-02-04T10:00:00+00:00", "2027-02-10T09:00:00+00:00")  # fmt: skip
+    version = ReturnedVersion(
+        "101", "minutes", "x.docx", "returned/x.docx", "2027-02-05T14:30:00+00:00", answers, []
+    )
+    evidence = Evidence(
+        "ab" * 32,
+        "mottatt/x.docx",
+        "returned/x.docx",
+        sender,
+        "2027-02-05T14:30:00+00:00" if sender else "",
+        "2027-02-04T10:00:00+00:00",
+        "2027-02-10T09:00:00+00:00",
+    )
     return Returned(version, evidence, b"")
 
 
@@ -698,3 +715,31 @@ def test_no_follow_ups_no_calendar_and_odd_dates_stay_text():
     assert "When: after the summer" in str(todo["description"])
     assert str(todo["uid"]) == f"samtale-{CYCLE}-1%2F2-followup-3"
     assert calendar.walk("VEVENT") == []
+
+
+def test_certificate_option_wins_over_the_config(tmp_path, demo_p12):
+    built = build(tmp_path / "ws", demo_p12, ids=("101",), seal_config=False)
+    give_back_all(built, "101", agreed("101"))
+    with pytest.raises(SealError, match=f"{demo_p12.name}: wrong password"):
+        finalize_minutes(built.workspace, CYCLE, certificate=demo_p12, password="feil")
+
+
+def test_same_follow_ups_returned_later_are_not_archived_again(tmp_path):
+    party = Party("101", PEOPLE["101"][0], "nb", "", MANAGER[1])
+    archive = Archive(tmp_path / "arkiv")
+    first = _returned(agreed("101")).version
+    calendar = followups_calendar(party, CYCLE, first)
+    archive.add(
+        "101/followups_2027_v1.ics",
+        calendar,
+        employee_id="101",
+        kind="followups",
+        version=1,
+        source_sha256="a" * 64,
+    )
+    later = replace(first, returned_at="2027-03-09T12:00:00+00:00")
+    again = followups_calendar(party, CYCLE, later)
+    assert again != calendar  # a new DTSTAMP …
+    assert not calendar_changed(archive, "101", again)  # … but the same follow-ups
+    changed = replace(later, answers={**later.answers, "followup_1_when": "2027-04-01"})
+    assert calendar_changed(archive, "101", followups_calendar(party, CYCLE, changed))

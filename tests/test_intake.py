@@ -9,18 +9,20 @@ import socket
 import stat
 import struct
 import zipfile
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from pipeline import ooxml
-from pipeline.collect import collect_returned
+from pipeline.collect import CollectReport, collect_returned
 from pipeline.generate import generate_forms
 from pipeline.identity import PROPERTY
-from pipeline.intake import discover
+from pipeline.intake import PARALLEL_THRESHOLD, discover
 from pipeline.ledger import Ledger
 from pipeline.simulate import fields_of, fill_form, invented_answers
+from pipeline.workspace import Workspace
 
 from .conftest import CYCLE
 
@@ -131,23 +133,43 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int, int]]:
 # -- the hostile set -------------------------------------------------------------------------
 
 
+@dataclass
+class Batch:
+    """One collected batch of good and hostile files, and what the tests expect of it."""
+
+    workspace: Workspace
+    source: Path
+    good: dict[str, tuple[str, str, dict]]  # source → (employee id, kind, answers)
+    expect: dict[str, str]  # source → the code of the reason it is quarantined for
+    report: CollectReport
+    before: dict
+    after: dict
+
+
 @pytest.fixture(scope="module")
 def batch(generated, tmp_path_factory):
-    """Return (workspace, source folder, expectations, report, snapshots) of one hostile batch."""
+    """Return one batch of good and hostile files, collected once (screened in workers)."""
     root = tmp_path_factory.mktemp("intake")
-    workspace = type(generated).at(root / "ws")
+    workspace = Workspace.at(root / "ws")
     shutil.copytree(generated.root, workspace.root)
     generate_forms(workspace, CYCLE - 1, workers=1)  # same secret: the HMAC of 2026 is valid
     source = root / "returned"
     source.mkdir()
     secret_file = root / "secret.txt"
     secret_file.write_text(MARKER)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.setblocking(False)
-    port = listener.getsockname()[1]
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        batch = build_and_collect(workspace, source, secret_file, port)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing tried to fetch a DTD or an entity
+    return batch
 
+
+def build_and_collect(workspace: Workspace, source: Path, secret_file: Path, port: int) -> Batch:
+    """Write the good and hostile files into ``source``, collect them, and return the batch."""
     good: dict[str, tuple[str, str, dict]] = {}
     expect: dict[str, str] = {}
 
@@ -165,7 +187,11 @@ def batch(generated, tmp_path_factory):
     form_1011, answers_1011 = filled(workspace, "1011", "manager")
     # named after somebody else: the identity inside decides, never the file name
     put("undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx", form_1011)
-    good["undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx"] = ("1011", "manager", answers_1011)
+    good["undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx"] = (
+        "1011",
+        "manager",
+        answers_1011,
+    )
     form_1012, answers_1012 = filled(workspace, "1012", "employee")
     put("STORE-BOKSTAVER.DOCX", form_1012)
     good["STORE-BOKSTAVER.DOCX"] = ("1012", "employee", answers_1012)
@@ -180,7 +206,11 @@ def batch(generated, tmp_path_factory):
     good["post/svar fra Siri.eml → skjema.docx"] = ("1013", "employee", answers_1013)
     expect["post/svar fra Siri.eml → skannet.pdf"] = "wrong_format"
     put("post/uten vedlegg.eml", reply_email("A <a@fjordlys.example>", "", {}, "Hei"))
-    put("senere/skjema-1010 (kopi).docx", form_1010)  # the same bytes again
+    put("ånyo/skjema-1010 (kopi).docx", form_1010)  # the same bytes again
+    for employee_id in ("1015", "1016", "1017", "1018"):
+        data, answers = filled(workspace, employee_id, "manager")
+        put(f"flere/{employee_id}.docx", data)
+        good[f"flere/{employee_id}.docx"] = (employee_id, "manager", answers)
 
     base, _ = filled(workspace, "1014", "employee")
     document = entries_of(base)[ooxml.DOCUMENT_PART]
@@ -256,7 +286,7 @@ def batch(generated, tmp_path_factory):
     put("skannet.pdf", b"%PDF-1.4\n% scanned form\n%%EOF\n", "wrong_format")
     put("gammelt.odt", b"PK\x03\x04mimetypeapplication/vnd.oasis.opendocument.text", "wrong_format")
     put("bilde.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "wrong_format")
-    put("notat.txt", "Jeg sender skjemaet i morgen.".encode(), "wrong_format")
+    put("notat.txt", b"Jeg sender skjemaet i morgen.", "wrong_format")
     last_year, _ = filled(workspace, "1014", "employee", CYCLE - 1)
     put("fjorårets.docx", last_year, "other_cycle")
     token = ooxml.read_custom_properties(custom)[PROPERTY]
@@ -264,7 +294,9 @@ def batch(generated, tmp_path_factory):
     assert forged != token
     put(
         "endret-identitet.docx",
-        ooxml.replace_part(base, ooxml.CUSTOM_PART, ooxml.custom_properties_xml({PROPERTY: forged})),
+        ooxml.replace_part(
+            base, ooxml.CUSTOM_PART, ooxml.custom_properties_xml({PROPERTY: forged})
+        ),
         "identity_forged",
     )
     put("~$skjema-1010.docx", b"lock")  # Word's lock file: ignored, not quarantined
@@ -274,10 +306,7 @@ def batch(generated, tmp_path_factory):
     before = snapshot(source)
     report = collect_returned(workspace, CYCLE, source, workers=2)
     after = snapshot(source)
-    with pytest.raises(BlockingIOError):
-        listener.accept()  # nothing tried to fetch a DTD or an entity
-    listener.close()
-    return workspace, source, good, expect, report, (before, after)
+    return Batch(workspace, source, good, expect, report, before, after)
 
 
 def ledger_rows(workspace) -> dict[str, dict]:
@@ -295,7 +324,7 @@ def reason_note(workspace, row: dict) -> dict[str, str]:
 
 
 def test_each_hostile_file_is_quarantined_with_its_reason(batch):
-    workspace, _, _, expect, report, _ = batch
+    workspace, expect, report = batch.workspace, batch.expect, batch.report
     rows = ledger_rows(workspace)
     quarantined = dict(report.quarantined)
     for source, code in expect.items():
@@ -326,12 +355,12 @@ def test_each_hostile_file_is_quarantined_with_its_reason(batch):
     ],
 )
 def test_reasons_say_what_happened_and_what_to_ask_for(batch, source, words):
-    workspace = batch[0]
+    workspace = batch.workspace
     assert words in ledger_rows(workspace)[source]["reason"]
 
 
 def test_the_good_files_of_the_batch_are_accepted_and_extracted(batch):
-    workspace, _, good, _, report, _ = batch
+    workspace, good, report = batch.workspace, batch.good, batch.report
     rows = ledger_rows(workspace)
     for source, (employee_id, kind, answers) in good.items():
         row = rows[source]
@@ -343,7 +372,7 @@ def test_the_good_files_of_the_batch_are_accepted_and_extracted(batch):
 
 
 def test_an_email_keeps_its_sender_and_date_as_evidence(batch):
-    workspace = batch[0]
+    workspace = batch.workspace
     row = ledger_rows(workspace)["post/svar fra Siri.eml → skjema.docx"]
     assert row["sender"] == "Siri Kvåle <siri.kvale@fjordlys.example>"
     assert row["sent_at"] == f"{CYCLE}-01-18T08:15:00+00:00"
@@ -354,23 +383,29 @@ def test_an_email_keeps_its_sender_and_date_as_evidence(batch):
 
 
 def test_inline_pictures_lock_files_and_empty_emails_are_reported_not_collected(batch):
-    workspace, _, _, _, report, _ = batch
+    workspace, report = batch.workspace, batch.report
     rows = ledger_rows(workspace)
     assert not any("logo" in s or "~$" in s or "uten vedlegg" in s for s in rows)
     assert "~$skjema-1010.docx" in report.ignored
-    assert any("uten vedlegg.eml" in line and "without attachment" in line for line in report.ignored)
+    assert any(
+        "uten vedlegg.eml" in line and "without attachment" in line for line in report.ignored
+    )
 
 
 def test_a_duplicate_is_collected_once_and_reported(batch):
-    workspace, _, _, _, report, _ = batch
+    workspace, report = batch.workspace, batch.report
     rows = ledger_rows(workspace)
-    assert "skjema-1010.docx" in rows and "senere/skjema-1010 (kopi).docx" not in rows
+    assert "skjema-1010.docx" in rows and "ånyo/skjema-1010 (kopi).docx" not in rows
     assert report.already_collected == 1
     assert report.found == report.new + report.already_collected == len(rows) + 1
 
 
+def test_the_batch_was_big_enough_to_be_screened_in_worker_processes(batch):
+    assert batch.report.new >= PARALLEL_THRESHOLD
+
+
 def test_every_corpus_file_is_quarantined_with_a_clear_reason(batch):
-    workspace = batch[0]
+    workspace = batch.workspace
     rows = ledger_rows(workspace)
     corpus = sorted(CORPUS.glob("*"))
     assert corpus
@@ -384,11 +419,9 @@ def test_every_corpus_file_is_quarantined_with_a_clear_reason(batch):
 
 
 def test_stored_copies_are_byte_identical_and_private(batch):
-    workspace, source, _, _, _, _ = batch
+    workspace, source = batch.workspace, batch.source
     cycle_dir = workspace.cycle_dir(CYCLE)
-    sources = {
-        hashlib.sha256(p.read_bytes()).hexdigest() for p in source.rglob("*") if p.is_file()
-    }
+    sources = {hashlib.sha256(p.read_bytes()).hexdigest() for p in source.rglob("*") if p.is_file()}
     for row in ledger_rows(workspace).values():
         stored = (cycle_dir / row["stored_path"]).read_bytes()
         assert hashlib.sha256(stored).hexdigest() == row["sha256"]
@@ -403,20 +436,20 @@ def test_stored_copies_are_byte_identical_and_private(batch):
 
 
 def test_the_source_folder_is_unchanged_byte_for_byte(batch):
-    before, after = batch[5]
+    before, after = batch.before, batch.after
     assert before == after
     assert len(before) > 40
 
 
 def test_nothing_read_through_an_entity_reaches_the_output(batch):
-    workspace = batch[0]
+    workspace = batch.workspace
     for path in workspace.cycle_dir(CYCLE).rglob("*"):
         if path.is_file():
             assert MARKER.encode() not in path.read_bytes(), path
 
 
 def test_collecting_the_batch_again_changes_nothing(batch):
-    workspace, source, _, _, report, _ = batch
+    workspace, source, report = batch.workspace, batch.source, batch.report
     stored = snapshot(workspace.cycle_dir(CYCLE))
     rows = ledger_rows(workspace)
     again = collect_returned(workspace, CYCLE, source, workers=1)
@@ -437,7 +470,9 @@ def test_discover_reads_recursively_and_unpacks_emails(tmp_path):
     (tmp_path / "a" / "b" / "x.docx").write_bytes(b"x")
     (tmp_path / ".DS_Store").write_bytes(b"")
     (tmp_path / "svar.eml").write_bytes(
-        reply_email("Ola <ola@fjordlys.example>", "Tue, 19 Jan 2027 10:00:00 +0000", {"y.docx": b"y"}, "")
+        reply_email(
+            "Ola <ola@fjordlys.example>", "Tue, 19 Jan 2027 10:00:00 +0000", {"y.docx": b"y"}, ""
+        )
     )
     intake = discover(tmp_path)
     assert [(c.source, c.data) for c in intake.candidates] == [

@@ -12,6 +12,9 @@ outside the controls.
 
 To add a form kind: write its sections (one table, both languages side by side), add its
 ``Chrome`` (title, subtitle, instructions) and register both in ``FORMS``. The builder is shared.
+A section body mixes paragraphs (``Para``; ``jinja("{%p if … %}")`` lines hide what follows up
+to the matching ``{%p endif %}``), answer fields, ``Grid`` tables (rows may be conditional) and
+read-only ``RepeatTable`` tables filled by nested ``{%tr for %}`` loops.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ TEXT_W = PAGE_W - 2 * MARGIN  # 9638
 FONT = "Calibri"  # LibreOffice substitutes the metric-compatible Carlito
 INK, MUTED, ACCENT = "1F2937", "6B7280", "1F4E79"
 ACCENT_FILL, ANSWER_FILL, ANSWER_LINE, RULE = "EAF1F8", "F3F4F6", "C3C9D2", "D1D5DB"
+GROUP_FILL = "F7F9FC"  # the title rows of a repeated table
 PLACEHOLDER_GRAY = "808080"
 CHECKBOX_FONT = "MS Gothic"
 LINE_TWIPS = 260  # one line of 10.5 pt answer text, for sizing answer boxes
@@ -85,20 +89,43 @@ class Field:
 
 @dataclass(frozen=True)
 class Static:
-    """Read-only text in a grid cell (may hold a Jinja expression, kept in one run)."""
+    """Read-only text in a table cell (may hold a Jinja expression, kept in one run)."""
 
     text: T
     muted: bool = False
+    strong: bool = False
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A table with a header row; each body cell is read-only text or one answer field."""
+    """A table with a header row; each body cell is read-only text or one answer field.
+
+    ``conditions`` holds one Jinja test per row ("" = always): the row, with its controls,
+    appears in the rendered form only when the test holds (docxtpl ``{%tr if … %}`` rows).
+    """
 
     columns: tuple[T, ...]
     widths: tuple[int, ...]  # twips, summing to TEXT_W
     rows: tuple[tuple[Static | Field, ...], ...]
     lines: int = 2  # height of body rows in lines
+    conditions: tuple[str, ...] = ()
+    valign: str = ""  # "center" for one-line rows; default: top
+
+
+@dataclass(frozen=True)
+class RepeatTable:
+    """A read-only table filled from a list of groups: a title row per group, a row per item.
+
+    Rendered with nested docxtpl row loops (``{%tr for <groups> %}``, title row,
+    ``{%tr for <items> %}``, item row, ``{%tr endfor %}`` twice); no controls inside.
+    """
+
+    columns: tuple[T, ...]
+    widths: tuple[int, ...]  # twips, summing to TEXT_W
+    groups: str  # the outer loop: "section in sides"
+    title: str  # the group's title row: "{{ section.title }}"
+    items: str  # the inner loop: "row in section.rows"
+    cells: tuple[Static, ...]  # the item row, one cell per column
 
 
 @dataclass(frozen=True)
@@ -110,14 +137,28 @@ class Para:
     jinja: bool = False
 
 
+Part = Field | Para | Grid | RepeatTable
+
+
 @dataclass(frozen=True)
 class Section:
-    """One numbered section: heading, guiding questions, notes, then its answer table."""
+    """One numbered section: heading, guiding questions, notes, then its body.
+
+    The body is one Grid, or parts in order: paragraphs, tables, and answer fields (each run of
+    consecutive fields becomes one question table).
+    """
 
     heading: T
     prompts: tuple[T, ...]
-    body: tuple[Field, ...] | Grid
+    body: tuple[Part, ...] | Grid
     notes: tuple[Para, ...] = ()
+
+
+@dataclass(frozen=True)
+class Questions:
+    """Consecutive answer fields of a section body, shown as one question table."""
+
+    fields: tuple[Field, ...]
 
 
 @dataclass(frozen=True)
@@ -197,15 +238,28 @@ AGREEMENT_STATUS = (  # values are language-neutral codes; the display text is t
 AGREEMENTS = 5
 
 
+def jinja(tag: str) -> Para:
+    """Return a docxtpl paragraph tag line ({%p … %}), the same in both languages."""
+    return Para(T(tag, tag), jinja=True)
+
+
+def agreement_condition(n: int) -> str:
+    """Return the Jinja test that last cycle had an agreement in slot ``n``."""
+    return f"previous.agreement_{n}"
+
+
 def previous_agreements() -> Grid:
-    """Return last year's agreements: read-only text, then a status and a comment for each."""
+    """Return last year's agreements: read-only text, then a status and a comment for each.
+
+    A row (and its two controls) appears only when its slot holds an agreement.
+    """
     rows = tuple(
         (
             Static(T(str(n), str(n)), muted=True),
             Static(
                 T(
-                    f'{{{{ previous.agreement_{n} or "–" }}}}',
-                    f'{{{{ previous.agreement_{n} or "–" }}}}',
+                    f"{{{{ previous.agreement_{n} }}}}",
+                    f"{{{{ previous.agreement_{n} }}}}",
                 )
             ),
             dropdown(
@@ -233,51 +287,41 @@ def previous_agreements() -> Grid:
         ),
         widths=(454, 3912, 2098, 3174),
         rows=rows,
+        conditions=tuple(agreement_condition(n) for n in range(1, AGREEMENTS + 1)),
     )
 
 
-AGREEMENT_NOTES = (
-    Para(
-        T(
-            "Gå gjennom det dere ble enige om i forrige samtale. Velg status for hver avtale og "
-            "skriv en kort kommentar.",
-            "Go through what you agreed on in the last review. Choose a status for each "
-            "agreement and add a short comment.",
+def agreements_body() -> tuple[Part, ...]:
+    """Return the agreements section's body: the table when there are any, else a note."""
+    return (
+        jinja("{%p if previous.any %}"),
+        Para(
+            T(
+                "Gå gjennom det dere ble enige om i forrige samtale. Velg status for hver avtale "
+                "og skriv en kort kommentar.",
+                "Go through what you agreed on in the last review. Choose a status for each "
+                "agreement and add a short comment.",
+            ),
+            style="FormIntro",
         ),
-        style="FormIntro",
-    ),
-    Para(T("{%p if not previous.any %}", "{%p if not previous.any %}"), jinja=True),
-    Para(
-        T(
-            "Ingen avtaler fra forrige samtale er registrert. Er dette din første samtale, kan du "
-            "la tabellen stå tom.",
-            "No agreements from the last review are on record. If this is your first review, "
-            "leave the table empty.",
-        )
-    ),
-    Para(T("{%p endif %}", "{%p endif %}"), jinja=True),
-)
-MANAGER_AGREEMENT_NOTES = (
-    Para(
-        T(
-            "Gå gjennom det dere ble enige om i forrige samtale. Velg status for hver avtale og "
-            "skriv en kort kommentar.",
-            "Go through what you agreed on in the last review. Choose a status for each "
-            "agreement and add a short comment.",
+        previous_agreements(),
+        jinja("{%p endif %}"),
+        jinja("{%p if not previous.any %}"),
+        Para(
+            T(
+                "Ingen avtaler fra forrige samtale er registrert, så denne delen faller bort. "
+                "Har dere hatt samtale før, kan dere likevel snakke om hvordan det har gått "
+                "siden sist.",
+                "No agreements from the last review are on record, so this part is left out. "
+                "If you have had a review before, you can still talk about how things have "
+                "gone since then.",
+            )
         ),
-        style="FormIntro",
-    ),
-    Para(T("{%p if not previous.any %}", "{%p if not previous.any %}"), jinja=True),
-    Para(
-        T(
-            "Ingen avtaler fra forrige samtale er registrert. Er dette medarbeiderens første "
-            "samtale, kan du la tabellen stå tom.",
-            "No agreements from the last review are on record. If this is the employee's first "
-            "review, leave the table empty.",
-        )
-    ),
-    Para(T("{%p endif %}", "{%p endif %}"), jinja=True),
-)
+        jinja("{%p endif %}"),
+    )
+
+
+AGREEMENTS_BODY = agreements_body()
 
 ALIAS = {
     "results": T("Resultater", "Results"),
@@ -378,8 +422,7 @@ EMPLOYEE_SECTIONS = (
                 "Which agreements should carry over to the next period?",
             ),
         ),
-        previous_agreements(),
-        notes=AGREEMENT_NOTES,
+        AGREEMENTS_BODY,
     ),
     Section(
         T("Mål og retning for neste periode", "Goals and direction for the next period"),
@@ -705,8 +748,7 @@ MANAGER_SECTIONS = (
                 "Which agreements should carry over to the next period?",
             ),
         ),
-        previous_agreements(),
-        notes=MANAGER_AGREEMENT_NOTES,
+        AGREEMENTS_BODY,
     ),
     Section(
         T("Mål og retning for neste periode", "Goals and direction for the next period"),
@@ -1022,9 +1064,421 @@ MANAGER_CHROME = Chrome(
     ),
 )
 
+# ---- the minutes form --------------------------------------------------------------------
+
+
+def same(text: str) -> T:
+    """Return text that reads the same in both languages (Jinja, numbers)."""
+    return T(text, text)
+
+
+def agreed(key: str, topic: T, alias: T, placeholder: T) -> tuple[Static, Field]:
+    """Return one row of the agreed-per-topic table: the topic, then what was agreed."""
+    return (Static(topic, strong=True), text(key, topic, alias, placeholder))
+
+
+AGREED = Grid(
+    columns=(T("Tema", "Topic"), T("Dette ble dere enige om", "What you agreed")),
+    widths=(2552, 7086),
+    rows=(
+        agreed(
+            "agreed_look_back",
+            T("Tilbakeblikk og evaluering av perioden", "Looking back on the period"),
+            T("Avtalt – tilbakeblikk", "Agreed – looking back"),
+            T(
+                "Skriv hvordan dere sammen vurderer perioden: resultater, styrker og "
+                "utviklingsområder.",
+                "Write how you both see the period: results, strengths and areas to develop.",
+            ),
+        ),
+        agreed(
+            "agreed_goals",
+            T("Mål og retning for neste periode", "Goals and direction for the next period"),
+            T("Avtalt – mål og retning", "Agreed – goals and direction"),
+            T(
+                "Skriv hva dere ble enige om; før de konkrete målene inn i tabellen i del 4.",
+                "Write what you agreed; put the concrete goals in the table in part 4.",
+            ),
+        ),
+        agreed(
+            "agreed_competence",
+            T("Kompetanseutvikling", "Competence development"),
+            T("Avtalt – kompetanseutvikling", "Agreed – competence development"),
+            T(
+                "Skriv hvilken kompetanse medarbeideren skal utvikle, og hvorfor.",
+                "Write which competence the employee will develop, and why.",
+            ),
+        ),
+        agreed(
+            "agreed_wellbeing",
+            T("Trivsel og motivasjon", "Wellbeing and motivation"),
+            T("Avtalt – trivsel og motivasjon", "Agreed – wellbeing and motivation"),
+            T(
+                "Skriv hva dere ble enige om for arbeidsglede og arbeidsmengde.",
+                "Write what you agreed about joy at work and workload.",
+            ),
+        ),
+        agreed(
+            "agreed_collaboration",
+            T("Samarbeid og arbeidsmiljø", "Collaboration and work environment"),
+            T("Avtalt – samarbeid og arbeidsmiljø", "Agreed – collaboration and environment"),
+            T(
+                "Skriv hva dere ble enige om for samarbeid og arbeidsmiljø.",
+                "Write what you agreed about collaboration and the work environment.",
+            ),
+        ),
+        agreed(
+            "agreed_feedback",
+            T("Tilbakemelding og støtte", "Feedback and support"),
+            T("Avtalt – tilbakemelding og støtte", "Agreed – feedback and support"),
+            T(
+                "Skriv hva lederen tar med seg, og hvordan medarbeideren skal få støtte.",
+                "Write what the manager takes away, and how the employee will be supported.",
+            ),
+        ),
+        agreed(
+            "agreed_other",
+            T("Andre temaer", "Other topics"),
+            T("Avtalt – andre temaer", "Agreed – other topics"),
+            T(
+                "Skriv hva dere ble enige om i andre saker som ble tatt opp.",
+                "Write what you agreed on other matters you discussed.",
+            ),
+        ),
+    ),
+    lines=3,
+)
+
+GOALS = 5
+GOALS_GRID = Grid(
+    columns=(
+        T("#", "#"),
+        T("Mål", "Goal"),
+        T("Slik måler vi det", "How it is measured"),
+        T("Frist", "Deadline"),
+    ),
+    widths=(454, 4252, 3061, 1871),
+    rows=tuple(
+        (
+            Static(same(str(n)), muted=True),
+            text(
+                f"goal_{n}",
+                T(f"Mål {n}", f"Goal {n}"),
+                T(f"Mål {n}", f"Goal {n}"),
+                T("Skriv et konkret mål.", "Write a concrete goal."),
+            ),
+            text(
+                f"goal_{n}_measure",
+                T(f"Mål {n} – slik måles det", f"Goal {n} – how it is measured"),
+                T(f"Mål {n} – slik måles det", f"Goal {n} – how it is measured"),
+                T("Hvordan ser dere at målet er nådd?", "How will you see it is reached?"),
+            ),
+            date(
+                f"goal_{n}_deadline",
+                T(f"Mål {n} – frist", f"Goal {n} – deadline"),
+                T(f"Mål {n} – frist", f"Goal {n} – deadline"),
+            ),
+        )
+        for n in range(1, GOALS + 1)
+    ),
+)
+
+FOLLOWUPS = 5
+FOLLOWUP_GRID = Grid(
+    columns=(
+        T("#", "#"),
+        T("Hva skal gjøres", "What will be done"),
+        T("Hvem", "Who"),
+        T("Innen", "By when"),
+    ),
+    widths=(454, 5102, 2211, 1871),
+    rows=tuple(
+        (
+            Static(same(str(n)), muted=True),
+            text(
+                f"followup_{n}_what",
+                T(f"Oppfølging {n}", f"Follow-up {n}"),
+                T(f"Oppfølging {n} – hva", f"Follow-up {n} – what"),
+                T("Skriv hva som skal følges opp.", "Write what will be followed up."),
+            ),
+            text(
+                f"followup_{n}_who",
+                T(f"Oppfølging {n} – hvem", f"Follow-up {n} – who"),
+                T(f"Oppfølging {n} – hvem", f"Follow-up {n} – who"),
+                T("Navn", "Name"),
+            ),
+            date(
+                f"followup_{n}_when",
+                T(f"Oppfølging {n} – innen", f"Follow-up {n} – by when"),
+                T(f"Oppfølging {n} – innen", f"Follow-up {n} – by when"),
+            ),
+        )
+        for n in range(1, FOLLOWUPS + 1)
+    ),
+)
+
+
+def sign_off(role: str, confirms: T, name_alias: T, date_alias: T) -> tuple[Static | Field, ...]:
+    """Return one sign-off row: who confirms, the checkbox, their name and the date."""
+    return (
+        Static(confirms, strong=True),
+        checkbox(f"{role}_confirmed", confirms, confirms),
+        Field(
+            f"{role}_name",
+            "text",
+            name_alias,
+            T("Skriv navnet ditt", "Write your name"),
+            name_alias,
+            lines=1,
+        ),
+        date(f"{role}_date", date_alias, date_alias),
+    )
+
+
+SIGN_OFF = Grid(
+    columns=(
+        T("Bekreftelse", "Confirmation"),
+        T("Kryss av", "Tick"),
+        T("Navn", "Name"),
+        T("Dato", "Date"),
+    ),
+    widths=(3402, 1134, 3231, 1871),
+    rows=(
+        sign_off(
+            "manager",
+            T("Leder bekrefter referatet", "Manager confirms the minutes"),
+            T("Leders navn", "Manager's name"),
+            T("Dato – leder", "Date – manager"),
+        ),
+        sign_off(
+            "employee",
+            T("Medarbeider bekrefter referatet", "Employee confirms the minutes"),
+            T("Medarbeiders navn", "Employee's name"),
+            T("Dato – medarbeider", "Date – employee"),
+        ),
+    ),
+    lines=1,
+    valign="center",
+)
+
+PREVIOUS_READ_ONLY = Grid(
+    columns=(T("#", "#"), T("Avtale fra forrige samtale", "Agreement from the last review")),
+    widths=(454, 9184),
+    rows=tuple(
+        (
+            Static(same(str(n)), muted=True),
+            Static(same(f"{{{{ previous.agreement_{n} }}}}")),
+        )
+        for n in range(1, AGREEMENTS + 1)
+    ),
+    lines=1,
+    conditions=tuple(agreement_condition(n) for n in range(1, AGREEMENTS + 1)),
+)
+
+SIDES = RepeatTable(
+    columns=(T("Spørsmål", "Question"), T("Medarbeider", "Employee"), T("Leder", "Manager")),
+    widths=(2836, 3401, 3401),
+    groups="section in sides",
+    title="{{ section.title }}",
+    items="row in section.rows",
+    cells=(
+        Static(same("{{ row.question }}"), strong=True),
+        Static(same("{{ row.employee }}")),
+        Static(same("{{ row.manager }}")),
+    ),
+)
+
+MINUTES_SECTIONS = (
+    Section(
+        T("Tema for samtalen", "Topics for the review"),
+        (),
+        (
+            Para(
+                T("Der forberedelsene skiller seg mest", "Where the preparations differ most"),
+                style="FormSubheading",
+            ),
+            jinja("{%p for item in agenda %}"),
+            Para(same("{{ item }}"), style="ListBullet"),
+            jinja("{%p endfor %}"),
+            jinja("{%p if not agenda %}"),
+            Para(
+                T(
+                    "Ingen store forskjeller i forberedelsene.",
+                    "No big differences in the preparations.",
+                ),
+                style="FormCell",
+            ),
+            jinja("{%p endif %}"),
+            jinja("{%p if previous.any %}"),
+            Para(
+                T("Avtaler fra forrige samtale", "Agreements from the last review"),
+                style="FormSubheading",
+            ),
+            PREVIOUS_READ_ONLY,
+            jinja("{%p endif %}"),
+        ),
+    ),
+    Section(
+        T("Forberedelsene side om side", "The preparations side by side"),
+        (),
+        (
+            Para(
+                T(
+                    "Svarene fra begge forberedelsesskjemaene, spørsmål for spørsmål. Denne "
+                    "delen er til støtte i samtalen og skal ikke fylles ut.",
+                    "The answers from both preparation forms, question by question. This part "
+                    "supports the review; there is nothing to fill in here.",
+                ),
+                style="FormIntro",
+            ),
+            SIDES,
+        ),
+    ),
+    Section(
+        T("Dette ble dere enige om", "What you agreed"),
+        (),
+        (
+            Para(
+                T(
+                    "Skriv kort hva dere ble enige om under hvert tema. La feltet stå tomt hvis "
+                    "temaet ikke ble tatt opp.",
+                    "Write briefly what you agreed under each topic. Leave the field empty if "
+                    "the topic did not come up.",
+                ),
+                style="FormIntro",
+            ),
+            AGREED,
+        ),
+    ),
+    Section(
+        T("Mål for neste periode", "Goals for the next period"),
+        (),
+        (
+            Para(
+                T(
+                    "Før opp inntil fem konkrete mål, hvordan dere ser at de er nådd, og fristen. "
+                    "Målene bør støtte avdelingens og selskapets mål.",
+                    "List up to five concrete goals, how you will see they are reached, and the "
+                    "deadline. The goals should support the department's and the company's goals.",
+                ),
+                style="FormIntro",
+            ),
+            GOALS_GRID,
+        ),
+    ),
+    Section(
+        T("Kompetanseutvikling", "Competence development"),
+        (),
+        (
+            text(
+                "competence_plan",
+                T(
+                    "Hvilke tiltak for kompetanseutvikling er avtalt, og når skjer de?",
+                    "Which competence development actions were agreed, and when do they happen?",
+                ),
+                T("Plan for kompetanseutvikling", "Competence development plan"),
+                T(
+                    "For eksempel kurs, sertifisering, nye oppgaver, hospitering eller mentor – "
+                    "med tidspunkt.",
+                    "For example a course, a certification, new tasks, job shadowing or a mentor "
+                    "– with timing.",
+                ),
+                lines=4,
+            ),
+        ),
+    ),
+    Section(
+        T("Oppfølging gjennom året", "Follow-up during the year"),
+        (),
+        (
+            Para(
+                T(
+                    "Før opp det som skal følges opp, hvem som har ansvaret og når. Sett av tid "
+                    "i kalenderen med en gang, så det ikke går i glemmeboka.",
+                    "List what will be followed up, who is responsible and by when. Book the "
+                    "time in your calendar right away, so it is not forgotten.",
+                ),
+                style="FormIntro",
+            ),
+            FOLLOWUP_GRID,
+        ),
+    ),
+    Section(
+        T("Bekreftelse", "Confirmation"),
+        (),
+        (
+            Para(
+                T(
+                    "Lederen krysser av og sender referatet til medarbeideren. Medarbeideren "
+                    "leser, krysser av og sender det tilbake. Endres referatet etter at lederen "
+                    "har bekreftet, må lederen bekrefte på nytt.",
+                    "The manager ticks the box and sends the minutes to the employee. The "
+                    "employee reads them, ticks the box and sends them back. If the minutes "
+                    "change after the manager has confirmed, the manager must confirm again.",
+                ),
+                style="FormIntro",
+            ),
+            SIGN_OFF,
+        ),
+    ),
+)
+
+MINUTES_CHROME = Chrome(
+    title=T("Medarbeidersamtale {{ cycle }}", "Employee review {{ cycle }}"),
+    subtitle=T("Referat", "Minutes"),
+    info=info_rows(T("Medarbeider", "Employee")),
+    instructions_heading=T("Slik fyller du ut referatet", "How to complete the minutes"),
+    instructions=(
+        T(
+            "Skriv det dere ble enige om i de grå feltene etter samtalen: avtaler per tema, mål, "
+            "kompetanseplan og oppfølging.",
+            "After the review, write what you agreed in the grey fields: agreements per topic, "
+            "goals, competence plan and follow-up.",
+        ),
+        T(
+            "Kryss av for at du bekrefter referatet, skriv navn og dato, og send det til "
+            "medarbeideren.",
+            "Tick the box to confirm the minutes, add your name and the date, and send them to "
+            "the employee.",
+        ),
+        T(
+            "Medarbeideren leser referatet, krysser av, skriver navn og dato og sender det "
+            "tilbake til deg.",
+            "The employee reads the minutes, ticks the box, adds their name and the date and "
+            "sends them back to you.",
+        ),
+        T(
+            "Endrer medarbeideren noe, må du lese endringene og bekrefte på nytt.",
+            "If the employee changes anything, read the changes and confirm again.",
+        ),
+        T(
+            "Lagre referatet som Word-dokument (.docx) og send det til HR"
+            "{% if deadline %} innen {{ deadline }}{% endif %}.",
+            "Save the minutes as a Word document (.docx) and send them to HR"
+            "{% if deadline %} by {{ deadline }}{% endif %}.",
+        ),
+    ),
+    closing=T(
+        "Som leder har du ansvaret for et endelig referat som både du og medarbeideren "
+        "bekrefter. Det viktigste er at dere har en felles forståelse av vurderingen, "
+        "tilbakemeldingene og målene fremover. Referatet tas opp igjen ved neste samtale.",
+        "As the manager you are responsible for final minutes that both you and the employee "
+        "confirm. What matters most is that you share the same understanding of the "
+        "assessment, the feedback and the goals ahead. The minutes are revisited at the next "
+        "review.",
+    ),
+    description=T(
+        "Mal for samtale (referat etter samtalen). Innholdskontrollene er svarfeltene: ikke "
+        "slett dem og ikke endre merkene (tag).",
+        "samtale template (minutes after the review). The content controls are the answer "
+        "fields: do not delete them or change their tags.",
+    ),
+)
+
 FORMS: dict[str, tuple[Chrome, tuple[Section, ...]]] = {
     "employee": (EMPLOYEE_CHROME, EMPLOYEE_SECTIONS),
     "manager": (MANAGER_CHROME, MANAGER_SECTIONS),
+    "minutes": (MINUTES_CHROME, MINUTES_SECTIONS),
 }
 
 DOC_LANG = {"nb": "nb-NO", "en": "en-GB"}
@@ -1035,13 +1489,28 @@ DOC_LANG = {"nb": "nb-NO", "en": "en-GB"}
 # --------------------------------------------------------------------------------------------
 
 
+def body_parts(section: Section) -> list[Para | Grid | RepeatTable | Questions]:
+    """Return the parts of a section's body; each run of consecutive fields is one Questions."""
+    items = (section.body,) if isinstance(section.body, Grid) else section.body
+    parts: list[Para | Grid | RepeatTable | Questions] = []
+    for item in items:
+        if not isinstance(item, Field):
+            parts.append(item)
+        elif parts and isinstance(parts[-1], Questions):
+            parts[-1] = Questions((*parts[-1].fields, item))
+        else:
+            parts.append(Questions((item,)))
+    return parts
+
+
 def section_fields(section: Section) -> Iterator[Field]:
     """Yield the answer fields of ``section`` in document order."""
-    if isinstance(section.body, Grid):
-        for row in section.body.rows:
-            yield from (cell for cell in row if isinstance(cell, Field))
-    else:
-        yield from section.body
+    for part in body_parts(section):
+        if isinstance(part, Questions):
+            yield from part.fields
+        elif isinstance(part, Grid):
+            for row in part.rows:
+                yield from (cell for cell in row if isinstance(cell, Field))
 
 
 def form_fields(kind: str) -> list[Field]:
@@ -1348,9 +1817,9 @@ def spacer_row():
     return row(gap, height=170, exact=True, cant_split=False)
 
 
-def grid_table(grid: Grid, language: str):
-    """Return a grid section's table: header row, then one row per item."""
-    head = row(
+def head_row(columns: tuple[T, ...], widths: tuple[int, ...], language: str):
+    """Return a table's header row (repeated at the top of each page)."""
+    return row(
         *(
             cell(
                 para(run(title.get(language)), style="FormTableHead"),
@@ -1358,23 +1827,72 @@ def grid_table(grid: Grid, language: str):
                 fill=ACCENT_FILL,
                 line=RULE,
             )
-            for title, w in zip(grid.columns, grid.widths, strict=True)
+            for title, w in zip(columns, widths, strict=True)
         ),
         header=True,
     )
+
+
+def static_cell(item: Static, language: str, width: int, valign: str = ""):
+    """Return a read-only cell showing ``item``'s text."""
+    style = "FormCellStrong" if item.strong else "FormNote" if item.muted else "FormCell"
+    return cell(
+        para(run(item.text.get(language)), style=style), width=width, line=RULE, valign=valign
+    )
+
+
+def tag_row(tag: str, widths: tuple[int, ...]):
+    """Return a row holding only a docxtpl row tag (``{%tr … %}``), which replaces the row."""
+    tag_cell = cell(para(run(tag), style="FormNote"), width=sum(widths), span=len(widths))
+    return row(tag_cell, cant_split=False)
+
+
+def grid_table(grid: Grid, language: str):
+    """Return a grid's table: header row, then one row per item (conditional ones in tags)."""
+    conditions = grid.conditions or ("",) * len(grid.rows)
     body = []
-    for items in grid.rows:
+    for items, condition in zip(grid.rows, conditions, strict=True):
         cells = []
         for item, w in zip(items, grid.widths, strict=True):
             if isinstance(item, Field):
-                cells.append(answer_cell(item, language, w, valign="top"))
+                cells.append(answer_cell(item, language, w, valign=grid.valign or "top"))
             else:
-                style = "FormNote" if item.muted else "FormCell"
-                cells.append(
-                    cell(para(run(item.text.get(language)), style=style), width=w, line=RULE)
-                )
-        body.append(row(*cells, height=box_height(grid.lines)))
-    return table(grid.widths, [head, *body])
+                cells.append(static_cell(item, language, w, grid.valign))
+        line = row(*cells, height=box_height(grid.lines))
+        if condition:
+            body += [
+                tag_row(f"{{%tr if {condition} %}}", grid.widths),
+                line,
+                tag_row("{%tr endif %}", grid.widths),
+            ]
+        else:
+            body.append(line)
+    return table(grid.widths, [head_row(grid.columns, grid.widths, language), *body])
+
+
+def repeat_table(repeat: RepeatTable, language: str):
+    """Return a read-only table of nested row loops: a title row per group, a row per item."""
+    span = sum(repeat.widths)
+    title = cell(
+        para(run(repeat.title), style="FormGroupTitle", keep_next=True),
+        width=span,
+        span=len(repeat.widths),
+        fill=GROUP_FILL,
+        line=RULE,
+    )
+    item = row(
+        *(static_cell(c, language, w) for c, w in zip(repeat.cells, repeat.widths, strict=True))
+    )
+    rows = [
+        head_row(repeat.columns, repeat.widths, language),
+        tag_row(f"{{%tr for {repeat.groups} %}}", repeat.widths),
+        row(title),
+        tag_row(f"{{%tr for {repeat.items} %}}", repeat.widths),
+        item,
+        tag_row("{%tr endfor %}", repeat.widths),
+        tag_row("{%tr endfor %}", repeat.widths),
+    ]
+    return table(repeat.widths, rows)
 
 
 def info_table(chrome: Chrome, language: str):
@@ -1420,14 +1938,24 @@ def section_blocks(number: int, section: Section, language: str) -> list:
     blocks += [para(run(p.get(language)), style="FormPrompt") for p in section.prompts]
     for note in section.notes:
         blocks.append(para(run(note.text.get(language)), style=note.style))
-    if isinstance(section.body, Grid):
-        blocks.append(grid_table(section.body, language))
+    for part in body_parts(section):
+        blocks += part_blocks(part, language)
+    return blocks
+
+
+def part_blocks(part: Para | Grid | RepeatTable | Questions, language: str) -> list:
+    """Return the block elements of one part of a section body."""
+    if isinstance(part, Para):
+        return [para(run(part.text.get(language)), style=part.style)]
+    if isinstance(part, Grid):
+        block = grid_table(part, language)
+    elif isinstance(part, RepeatTable):
+        block = repeat_table(part, language)
     else:
-        blocks.append(table((QUESTION_W, SHORT_ANSWER_W), question_rows(section.body, language)))
+        block = table((QUESTION_W, SHORT_ANSWER_W), question_rows(part.fields, language))
     # A paragraph after each table: LibreOffice will not move a keep-with-next heading that
     # directly follows a table to the next page, leaving it orphaned at the foot of a page.
-    blocks.append(para(style="FormSpacer"))
-    return blocks
+    return [block, para(style="FormSpacer")]
 
 
 def body_blocks(kind: str, language: str) -> list:
@@ -1607,6 +2135,21 @@ def install_styles(document, language: str) -> None:
     style(styles, "FormAnswer", "Form Answer", p=ppr(after=40), r=rpr())
     style(styles, "FormCell", "Form Cell", p=ppr(after=0), r=rpr())
     style(styles, "FormLabel", "Form Label", p=ppr(after=0), r=rpr(bold=True, color=ACCENT))
+    style(styles, "FormCellStrong", "Form Cell Strong", p=ppr(after=0), r=rpr(bold=True))
+    style(
+        styles,
+        "FormGroupTitle",
+        "Form Group Title",
+        p=ppr(after=0, keep_next=True),
+        r=rpr(bold=True, color=ACCENT),
+    )
+    style(
+        styles,
+        "FormSubheading",
+        "Form Subheading",
+        p=ppr(before=120, after=60, keep_next=True),
+        r=rpr(size=11, bold=True, color=ACCENT),
+    )
     style(
         styles,
         "FormTableHead",

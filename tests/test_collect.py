@@ -1,0 +1,284 @@
+"""Tests for pipeline/collect.py: returned forms in, newest version wins, answers workbook out."""
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import openpyxl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.collect import collect_returned
+from pipeline.ledger import Ledger
+from pipeline.simulate import fields_of, fill_form
+from pipeline.workspace import Workspace
+
+from .conftest import CYCLE
+
+
+def form_bytes(workspace, employee_id: str, kind: str) -> bytes:
+    """Return the generated form of one employee and kind."""
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        record = ledger.form(employee_id, kind)
+    return (workspace.output_dir / str(CYCLE) / record.path).read_bytes()
+
+
+def answers_for(data: bytes, text: str) -> dict[str, str | bool]:
+    """Return an answer for every field: ``text`` plus the key in text fields, fixed choices."""
+    answers: dict[str, str | bool] = {}
+    for field in fields_of(data):
+        if field.type == "checkbox":
+            answers[field.key] = True
+        elif field.type == "dropdown":
+            answers[field.key] = field.options[-1]
+        elif field.type == "date":
+            answers[field.key] = f"{CYCLE}-01-20"
+        else:
+            answers[field.key] = f"{text} ({field.key})"
+    return answers
+
+
+def put_filled(
+    folder: Path, name: str, workspace, employee_id: str, kind: str, text: str, when=None
+) -> dict:
+    """Write a filled form into ``folder`` (with the given modification time); return answers."""
+    sent = form_bytes(workspace, employee_id, kind)
+    answers = answers_for(sent, text)
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(fill_form(sent, answers))
+    if when is not None:
+        stamp = dt.datetime(*when, tzinfo=dt.UTC).timestamp()
+        os.utime(path, (stamp, stamp))
+    return answers
+
+
+def workbook_rows(workspace, kind: str) -> dict[str, dict[str, object]]:
+    """Return one form kind's sheet of answers.xlsx: row values by employee id and column key."""
+    book = openpyxl.load_workbook(workspace.answers_path(CYCLE))
+    rows = list(book[kind].iter_rows(values_only=True))
+    keys = list(rows[0])
+    return {str(row[0]): dict(zip(keys, row, strict=True)) for row in rows[1:]}
+
+
+def ledger_rows(workspace) -> list[dict]:
+    """Return every returned-file row of the ledger, sorted by SHA-256."""
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        rows = ledger.db.execute("SELECT * FROM returned_files ORDER BY sha256").fetchall()
+    return [dict(row) for row in rows]
+
+
+def form_status(workspace, employee_id: str, kind: str) -> str:
+    """Return the ledger status of one generated form."""
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        return ledger.form(employee_id, kind).status
+
+
+def empty_as_none(value):
+    """Return None for an empty answer (the workbook leaves such cells blank)."""
+    return None if value == "" else value
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+
+def test_collect_fills_the_workbook_and_marks_forms_returned(generated_copy, tmp_path):
+    source = tmp_path / "returned"
+    sent = {
+        ("1010", "employee"): put_filled(source, "a.docx", generated_copy, "1010", "employee", "A"),
+        ("1010", "manager"): put_filled(source, "b.docx", generated_copy, "1010", "manager", "B"),
+        ("1044", "employee"): put_filled(
+            source, "c/d.docx", generated_copy, "1044", "employee", "=1+1 {{ employee.name }}"
+        ),
+    }
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    assert (report.found, report.new, report.already_collected) == (3, 3, 0)
+    assert len(report.accepted) == 3 and report.quarantined == []
+    for (employee_id, kind), answers in sent.items():
+        row = workbook_rows(generated_copy, kind)[employee_id]
+        assert row["status"] == "returned"
+        assert {k: row[k] for k in answers} == answers
+        assert form_status(generated_copy, employee_id, kind) == "returned"
+    # answers are data: never a formula, never rendered as a template
+    english = workbook_rows(generated_copy, "employee")["1044"]
+    assert english["results"] == "=1+1 {{ employee.name }} (results)"
+    book = openpyxl.load_workbook(generated_copy.answers_path(CYCLE))
+    sheet = book["employee"]
+    cells = [c for r in sheet.iter_rows() for c in r if c.value == english["results"]]
+    assert cells and all(c.data_type == "s" for c in cells)
+    missing = workbook_rows(generated_copy, "employee")["1011"]
+    assert missing["status"] == "missing" and missing["results"] is None
+    assert form_status(generated_copy, "1011", "employee") == "generated"
+
+
+def test_a_missing_source_folder_is_an_error_with_the_fix(generated_copy, tmp_path):
+    import pytest
+
+    from pipeline.errors import WorkspaceError
+
+    with pytest.raises(WorkspaceError, match="no such folder"):
+        collect_returned(generated_copy, CYCLE, tmp_path / "finnes-ikke", workers=1)
+
+
+# -- versions --------------------------------------------------------------------------------
+
+
+def test_the_newest_version_wins_and_every_version_is_kept(generated_copy, tmp_path):
+    source = tmp_path / "returned"
+    # the newer file sorts first by name: the time decides, not the name
+    newer = put_filled(
+        source, "a-rettet.docx", generated_copy, "1012", "employee", "Ny", (CYCLE, 1, 25, 12)
+    )
+    put_filled(
+        source, "b-første.docx", generated_copy, "1012", "employee", "Gammel", (CYCLE, 1, 20)
+    )
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    row = workbook_rows(generated_copy, "employee")["1012"]
+    assert row["results"] == newer["results"]
+    assert row["status"] == "returned (2 versions)"
+    assert row["source_file"] == "a-rettet.docx"
+    (line,) = report.versions
+    assert "1012" in line and "2 versions" in line and "a-rettet.docx" in line
+    kept = sorted((generated_copy.cycle_dir(CYCLE) / "returned" / "1012").glob("employee_*"))
+    assert {hashlib.sha256(p.read_bytes()).hexdigest() for p in kept} == {
+        hashlib.sha256((source / n).read_bytes()).hexdigest()
+        for n in ("a-rettet.docx", "b-første.docx")
+    }
+
+
+def test_an_older_version_found_later_does_not_replace_the_newer(generated_copy, tmp_path):
+    first, later = tmp_path / "uke1", tmp_path / "uke2"
+    newer = put_filled(first, "x.docx", generated_copy, "1013", "manager", "Ny", (CYCLE, 1, 28))
+    collect_returned(generated_copy, CYCLE, first, workers=1)
+    put_filled(later, "x.docx", generated_copy, "1013", "manager", "Gammel", (CYCLE, 1, 10))
+    report = collect_returned(generated_copy, CYCLE, later, workers=1)
+    row = workbook_rows(generated_copy, "manager")["1013"]
+    assert row["results"] == newer["results"] and row["status"] == "returned (2 versions)"
+    assert any("2 versions" in line for line in report.versions)
+    newest = put_filled(later, "y.docx", generated_copy, "1013", "manager", "Nyest", (CYCLE, 2, 1))
+    collect_returned(generated_copy, CYCLE, later, workers=1)
+    row = workbook_rows(generated_copy, "manager")["1013"]
+    assert row["results"] == newest["results"] and row["status"] == "returned (3 versions)"
+
+
+# -- re-runs and HR's edits ------------------------------------------------------------------
+
+
+def test_collecting_the_same_folder_twice_changes_nothing(generated_copy, tmp_path):
+    source = tmp_path / "returned"
+    put_filled(source, "a.docx", generated_copy, "1010", "employee", "A", (CYCLE, 1, 20))
+    put_filled(source, "b.docx", generated_copy, "1010", "employee", "B", (CYCLE, 1, 21))
+    (source / "skannet.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    first = collect_returned(generated_copy, CYCLE, source, workers=1)
+    workbook = generated_copy.answers_path(CYCLE)
+    state = (workbook.read_bytes(), workbook.stat().st_mtime_ns)
+    rows = ledger_rows(generated_copy)
+    stored = sorted(p for p in generated_copy.cycle_dir(CYCLE).rglob("*") if p.is_file())
+    second = collect_returned(generated_copy, CYCLE, source, workers=1)
+    assert (second.found, second.new, second.already_collected) == (3, 0, 3)
+    assert second.accepted == [] and second.quarantined == [] and second.warnings == []
+    assert ledger_rows(generated_copy) == rows
+    assert (workbook.read_bytes(), workbook.stat().st_mtime_ns) == state
+    assert sorted(p for p in generated_copy.cycle_dir(CYCLE).rglob("*") if p.is_file()) == stored
+    assert second.workbook.updated_cells == 0
+    assert first.versions == second.versions  # the report still says which version is used
+
+
+def set_cell(workspace, kind: str, employee_id: str, key: str, value: str) -> None:
+    """Edit one answer cell of the workbook as HR would, and save it."""
+    path = workspace.answers_path(CYCLE)
+    book = openpyxl.load_workbook(path)
+    sheet = book[kind]
+    keys = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if str(row[0].value) == employee_id:
+            row[keys.index(key)].value = value
+    book.save(path)
+
+
+def test_hr_edits_survive_a_later_collect(generated_copy, tmp_path):
+    source = tmp_path / "returned"
+    put_filled(source, "a.docx", generated_copy, "1014", "employee", "Svar", (CYCLE, 1, 20))
+    collect_returned(generated_copy, CYCLE, source, workers=1)
+    set_cell(generated_copy, "employee", "1014", "results", "Rettet av HR")
+    put_filled(source, "b.docx", generated_copy, "1015", "employee", "Annen", (CYCLE, 1, 21))
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    rows = workbook_rows(generated_copy, "employee")
+    assert rows["1014"]["results"] == "Rettet av HR"
+    assert rows["1015"]["results"] == "Annen (results)"
+    assert report.workbook.kept_hr_edits >= 1 and report.workbook.conflicts == []
+    # a newer version with another answer: HR's value is kept and the conflict is reported
+    put_filled(source, "c.docx", generated_copy, "1014", "employee", "Nyere", (CYCLE, 1, 30))
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    rows = workbook_rows(generated_copy, "employee")
+    assert rows["1014"]["results"] == "Rettet av HR"
+    assert rows["1014"]["strengths"] == "Nyere (strengths)"
+    assert [(c.employee_id, c.key) for c in report.workbook.conflicts] == [("1014", "results")]
+    assert all("Nyere" not in c.reason for c in report.workbook.conflicts)
+
+
+# -- the round trip --------------------------------------------------------------------------
+
+SPECIAL = st.sampled_from(
+    ["æøå", "ÆØÅ", "😀", "👩‍👩‍👧", "&", "<", ">", '"', "'", "{{ x }}", "{% if a %}", "=1+1",
+     "@SUM(A1)", "\n", "\n\n", "\t", " ", "  ", "–", "\u00a0"]
+)  # fmt: skip
+PLAIN = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn"), whitelist_characters="\n\t"),
+    max_size=25,
+)
+# The extractor drops trailing newlines (an empty last paragraph is not part of an answer).
+ANSWER = st.lists(st.one_of(PLAIN, SPECIAL), max_size=8).map("".join).map(lambda s: s.rstrip("\n"))
+
+
+@st.composite
+def filled_answers(draw, fields) -> dict[str, str | bool]:
+    """Draw an answer for every field of a form."""
+    answers: dict[str, str | bool] = {}
+    for field in fields:
+        if field.type == "checkbox":
+            answers[field.key] = draw(st.booleans())
+        elif field.type == "dropdown":
+            answers[field.key] = draw(st.sampled_from(field.options))
+        elif field.type == "date":
+            day = draw(st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)))
+            answers[field.key] = day.isoformat()
+        else:
+            answers[field.key] = draw(ANSWER)
+    return answers
+
+
+ROUND_TRIP_FORM = ("1044", "employee")
+
+
+def round_trip(generated: Workspace, answers: dict) -> dict[str, object]:
+    """Return the workbook row after collecting ``answers`` in a fresh copy of the workspace."""
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = Workspace.at(Path(folder) / "ws")
+        shutil.copytree(generated.root, workspace.root)
+        source = Path(folder) / "returned"
+        source.mkdir()
+        sent = form_bytes(workspace, *ROUND_TRIP_FORM)
+        (source / "svar.docx").write_bytes(fill_form(sent, answers))
+        report = collect_returned(workspace, CYCLE, source, workers=1)
+        assert len(report.accepted) == 1, report.quarantined
+        return workbook_rows(workspace, ROUND_TRIP_FORM[1])[ROUND_TRIP_FORM[0]]
+
+
+def test_round_trip_keeps_exactly_what_was_typed(generated):
+    fields = fields_of(form_bytes(generated, *ROUND_TRIP_FORM))
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(answers=filled_answers(fields))
+    def check(answers):
+        row = round_trip(generated, answers)
+        assert {k: row[k] for k in answers} == {k: empty_as_none(v) for k, v in answers.items()}
+
+    check()

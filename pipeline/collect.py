@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 from .answers import AnswerRow, MergeReport, Question, update_answers_workbook
-from .errors import WorkspaceError
+from .errors import SamtaleError, WorkspaceError
 from .intake import (
     Progress,
     discover,
@@ -21,6 +21,7 @@ from .intake import (
 )
 from .ledger import Ledger
 from .roster import Roster, read_roster
+from .templates import load_template
 from .workspace import ALL_FORM_KINDS, Workspace
 
 WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last workbook write
@@ -106,7 +107,7 @@ def collect_returned(
         winners = newest_versions(versions, report)
         for employee_id, kind in winners:
             ledger.set_form_status(employee_id, kind, "returned")
-        sheets = answer_sheets(ledger, roster, versions, winners)
+        sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
         report.workbook = update_workbook_if_changed(workspace.answers_path(cycle), sheets, ledger)
     return report
 
@@ -194,19 +195,22 @@ def newest_versions(versions: list[ReturnedVersion], report: CollectReport | Non
     return winners
 
 
-def questions_of(ledger: Ledger, kind: str) -> list[Question]:
-    """Return the questions of a form kind from the fields of its generated forms."""
+def questions_of(ledger: Ledger, kind: str, templates_dir: Path) -> list[Question]:
+    """Return the questions of a form kind: its template's fields (nb first), else the ledger's."""
     records = sorted(ledger.forms(kind), key=lambda r: r.language != "nb")
     if not records:
         return []
+    try:
+        template = load_template(templates_dir, kind, records[0].language)
+        fields = [asdict(f) for f in template.fields]
+    except SamtaleError:
+        fields = json.loads(records[0].fields)
     return [
-        Question(f["key"], f.get("section", ""), f["title"], f["type"])
-        for f in json.loads(records[0].fields)
-        if f["key"]
+        Question(f["key"], f.get("section", ""), f["title"], f["type"]) for f in fields if f["key"]
     ]
 
 
-def answer_sheets(ledger: Ledger, roster: Roster, versions, winners) -> dict:
+def answer_sheets(ledger: Ledger, roster: Roster, versions, winners, templates_dir: Path) -> dict:
     """Return the workbook sheets: per form kind, its questions and one row per employee."""
     counts: dict[tuple[str, str], int] = {}
     for version in versions:
@@ -216,7 +220,7 @@ def answer_sheets(ledger: Ledger, roster: Roster, versions, winners) -> dict:
     generated = {(r.employee_id, r.kind) for r in ledger.forms()}
     sheets = {}
     for kind in ALL_FORM_KINDS:
-        questions = questions_of(ledger, kind)
+        questions = questions_of(ledger, kind, templates_dir)
         if not questions:
             continue
         rows = [

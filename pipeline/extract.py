@@ -133,12 +133,33 @@ def match_fields(specs: tuple[dict, ...], found: list[ooxml.Field]) -> dict[str,
             matches[candidates[0]] = item
         else:
             unmatched.append(item)
-    for kind in {spec["type"] for spec in specs}:
-        open_specs = [s["key"] for s in specs if s["type"] == kind and s["key"] not in matches]
-        open_found = [f for f in unmatched if f.type == kind and f.key == ""]
-        for key, item in zip(open_specs, open_found, strict=False):
-            matches[key] = item
+    untagged = [f for f in unmatched if f.key == ""]
+    for by_section in (True, False):
+        match_by_order(specs, untagged, matches, by_section)
     return matches
+
+
+def match_by_order(specs, untagged: list[ooxml.Field], matches: dict, by_section: bool) -> None:
+    """Pair the keys still open with untagged controls of their type, in order.
+
+    By section first (headings survive a re-save), only where the section's counts agree, so a
+    deleted control never shifts the answers of other sections; then across the whole form.
+    """
+    taken = {id(item) for item in matches.values()}
+    groups: dict[tuple[str, str], tuple[list[str], list[ooxml.Field]]] = {}
+    for spec in specs:
+        if spec["key"] not in matches:
+            group = (spec["type"], spec.get("section", "") if by_section else "")
+            groups.setdefault(group, ([], []))[0].append(spec["key"])
+    for item in untagged:
+        group = (item.type, item.section if by_section else "")
+        if id(item) not in taken and group in groups:
+            groups[group][1].append(item)
+    for keys, items in groups.values():
+        if by_section and len(keys) != len(items):
+            continue
+        for key, item in zip(keys, items, strict=False):
+            matches[key] = item
 
 
 def clean_value(spec: dict, returned: ooxml.Field) -> str | bool | None:

@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem
@@ -306,7 +306,7 @@ def report_progress(results, total: int, progress: Progress | None):
 
 
 def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
-    """Return the job, its form's SHA-256, its fixed text (JSON), and what was done.
+    """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done.
 
     What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
     """
@@ -321,7 +321,16 @@ def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
     if exists and job.keep_copy:
         keep_replaced_copy(job.path)
     write_private(job.path, data, overwrite=exists)
-    return job, sha, json.dumps(sent_form(data, ()).outside_text, ensure_ascii=False), "written"
+    sent = sent_form(data)
+    return (
+        job,
+        sha,
+        (
+            json.dumps(sent.fields, ensure_ascii=False),
+            json.dumps(sent.outside_text, ensure_ascii=False),
+        ),
+        "written",
+    )
 
 
 def note_rendered(
@@ -346,7 +355,7 @@ def note_rendered(
 
 def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir: Path) -> None:
     """Store a freshly written form (its SHA-256 and fixed text) in the ledger."""
-    sha, outside_text = written
+    sha, (fields, outside_text) = written
     template = templates[(job.kind, job.language)]
     ledger.record_form(
         FormRecord(
@@ -357,7 +366,7 @@ def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir
             inputs_hash=job.inputs_hash,
             template_version=template.version,
             language=job.language,
-            fields=json.dumps([asdict(f) for f in template.fields], ensure_ascii=False),
+            fields=fields,  # as sent: rows the template left out are not expected back
             status="generated",
             generated_at=now_iso(),
             handed_out_at=None,  # a new version: not handed out yet

@@ -234,6 +234,20 @@ def test_keys_are_recovered_by_order_per_type_when_tags_and_titles_are_gone(sent
     assert run_extract(bare, sent).answers == answers
 
 
+def test_a_deleted_control_does_not_shift_answers_recovered_by_order(sent):
+    # LibreOffice keeps no tag or title on a dropdown: a deleted one must not move the others.
+    answers = {**every_answer(sent), "period_rating": "2", "wellbeing_score": "5"}
+    root = document_root(fill_form(sent, answers))
+    sdt = next(s for s in controls(root) if control_key(s) == "period_rating")
+    sdt.getparent().remove(sdt)
+    filled = strip_properties(with_root(sent, root), ("tag", "alias"), ("dropdown",))
+    filled = strip_properties(filled, ("tag",))
+    result = run_extract(filled, sent)
+    assert result.answers["wellbeing_score"] == answers["wellbeing_score"]
+    assert result.answers["period_rating"] is None
+    assert any("'period_rating'" in w and "deleted" in w for w in result.warnings)
+
+
 def test_a_field_still_showing_its_placeholder_is_empty(sent):
     result = run_extract(sent, sent)
     for field in fields_of(sent):

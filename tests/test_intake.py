@@ -9,7 +9,7 @@ import socket
 import stat
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -134,16 +134,43 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int, int]]:
 
 
 @dataclass
+class SourceFolder:
+    """The folder HR saved returned files in, and what the tests expect of each file."""
+
+    root: Path
+    good: dict[str, tuple[str, str, dict]] = field(default_factory=dict)  # (id, kind, answers)
+    expect: dict[str, str] = field(default_factory=dict)  # source → code of the reason
+
+    def put(self, relative: str, data: bytes, code: str = "") -> None:
+        """Write one file; ``code`` is the reason it must be quarantined for."""
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        if code:
+            self.expect[relative] = code
+
+    def put_filled(self, relative: str, workspace, employee_id: str, kind: str) -> bytes:
+        """Write a filled form that must be accepted; return its bytes."""
+        data, answers = filled(workspace, employee_id, kind)
+        self.put(relative, data)
+        self.good[relative] = (employee_id, kind, answers)
+        return data
+
+
+@dataclass
 class Batch:
-    """One collected batch of good and hostile files, and what the tests expect of it."""
+    """One collected batch of good and hostile files."""
 
     workspace: Workspace
-    source: Path
-    good: dict[str, tuple[str, str, dict]]  # source → (employee id, kind, answers)
-    expect: dict[str, str]  # source → the code of the reason it is quarantined for
+    folder: SourceFolder
     report: CollectReport
     before: dict
     after: dict
+
+    @property
+    def source(self) -> Path:
+        """Return the source folder."""
+        return self.folder.root
 
 
 @pytest.fixture(scope="module")
@@ -153,130 +180,75 @@ def batch(generated, tmp_path_factory):
     workspace = Workspace.at(root / "ws")
     shutil.copytree(generated.root, workspace.root)
     generate_forms(workspace, CYCLE - 1, workers=1)  # same secret: the HMAC of 2026 is valid
-    source = root / "returned"
-    source.mkdir()
+    folder = SourceFolder(root / "returned")
     secret_file = root / "secret.txt"
     secret_file.write_text(MARKER)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.setblocking(False)
-        port = listener.getsockname()[1]
-        batch = build_and_collect(workspace, source, secret_file, port)
+        add_good_files(folder, workspace)
+        add_hostile_files(folder, workspace, secret_file, listener.getsockname()[1])
+        for path in sorted(CORPUS.glob("*")):
+            folder.put(f"korpus/{path.name}", path.read_bytes())
+        before = snapshot(folder.root)
+        report = collect_returned(workspace, CYCLE, folder.root, workers=2)
+        after = snapshot(folder.root)
         with pytest.raises(BlockingIOError):
             listener.accept()  # nothing tried to fetch a DTD or an entity
-    return batch
+    return Batch(workspace, folder, report, before, after)
 
 
-def build_and_collect(workspace: Workspace, source: Path, secret_file: Path, port: int) -> Batch:
-    """Write the good and hostile files into ``source``, collect them, and return the batch."""
-    good: dict[str, tuple[str, str, dict]] = {}
-    expect: dict[str, str] = {}
-
-    def put(relative: str, data: bytes, code: str | None = None) -> bytes:
-        path = source / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        if code:
-            expect[relative] = code
-        return data
-
-    form_1010, answers_1010 = filled(workspace, "1010", "employee")
-    put("skjema-1010.docx", form_1010)
-    good["skjema-1010.docx"] = ("1010", "employee", answers_1010)
-    form_1011, answers_1011 = filled(workspace, "1011", "manager")
+def add_good_files(folder: SourceFolder, workspace) -> None:
+    """Write filled forms: plain, nested, misnamed, upper-case, by email, and a duplicate."""
+    first = folder.put_filled("skjema-1010.docx", workspace, "1010", "employee")
     # named after somebody else: the identity inside decides, never the file name
-    put("undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx", form_1011)
-    good["undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx"] = (
-        "1011",
-        "manager",
-        answers_1011,
+    folder.put_filled(
+        "undermappe/dypere/1099_Noen_Andre_medarbeider_2027.docx", workspace, "1011", "manager"
     )
-    form_1012, answers_1012 = filled(workspace, "1012", "employee")
-    put("STORE-BOKSTAVER.DOCX", form_1012)
-    good["STORE-BOKSTAVER.DOCX"] = ("1012", "employee", answers_1012)
-    form_1013, answers_1013 = filled(workspace, "1013", "employee")
+    folder.put_filled("STORE-BOKSTAVER.DOCX", workspace, "1012", "employee")
+    for employee_id in ("1015", "1016", "1017", "1018"):
+        folder.put_filled(f"flere/{employee_id}.docx", workspace, employee_id, "manager")
+    folder.put("ånyo/skjema-1010 (kopi).docx", first)  # the same bytes again
+    data, answers = filled(workspace, "1013", "employee")
     mail = reply_email(
         "Siri Kvåle <siri.kvale@fjordlys.example>",
         f"Mon, 18 Jan {CYCLE} 09:15:00 +0100",
-        {"skjema.docx": form_1013, "skannet.pdf": b"%PDF-1.4\n%%EOF\n"},
+        {"skjema.docx": data, "skannet.pdf": b"%PDF-1.4\n%%EOF\n"},
         "Hei! Vedlagt er skjemaet for medarbeidersamtalen.",
     )
-    put("post/svar fra Siri.eml", mail)
-    good["post/svar fra Siri.eml → skjema.docx"] = ("1013", "employee", answers_1013)
-    expect["post/svar fra Siri.eml → skannet.pdf"] = "wrong_format"
-    put("post/uten vedlegg.eml", reply_email("A <a@fjordlys.example>", "", {}, "Hei"))
-    put("ånyo/skjema-1010 (kopi).docx", form_1010)  # the same bytes again
-    for employee_id in ("1015", "1016", "1017", "1018"):
-        data, answers = filled(workspace, employee_id, "manager")
-        put(f"flere/{employee_id}.docx", data)
-        good[f"flere/{employee_id}.docx"] = (employee_id, "manager", answers)
+    folder.put("post/svar fra Siri.eml", mail)
+    folder.good["post/svar fra Siri.eml → skjema.docx"] = ("1013", "employee", answers)
+    folder.expect["post/svar fra Siri.eml → skannet.pdf"] = "wrong_format"
+    folder.put("post/uten vedlegg.eml", reply_email("A <a@fjordlys.example>", "", {}, "Hei"))
+    folder.put("~$skjema-1010.docx", b"lock")  # Word's lock file: ignored, not quarantined
 
+
+def add_hostile_files(folder: SourceFolder, workspace, secret_file: Path, port: int) -> None:
+    """Write the hostile files, each built from a real filled form where that makes it sneakier."""
     base, _ = filled(workspace, "1014", "employee")
     document = entries_of(base)[ooxml.DOCUMENT_PART]
     custom = entries_of(base)[ooxml.CUSTOM_PART]
+    put = folder.put
     put("bombe-stor.docx", repack(base, {}, {"word/media/stor.bin": 120 << 20}), "zip_bomb")
-    put(
-        "bombe-komprimert.docx",
-        repack(base, {ooxml.DOCUMENT_PART: document + b" " * (12 << 20)}),
-        "zip_bomb",
-    )
+    bigger = {ooxml.DOCUMENT_PART: document + b" " * (12 << 20)}
+    put("bombe-komprimert.docx", repack(base, bigger), "zip_bomb")
     many = {f"word/media/bilde{n}.xml": b"<a/>" for n in range(600)}
     put("bombe-mange.docx", repack(base, many), "zip_bomb")
-    put(
-        "løgnaktig-størrelse.docx",
-        lying_size(
-            repack(base, {ooxml.DOCUMENT_PART: document + b" " * (40 << 20)}),
-            ooxml.DOCUMENT_PART,
-            1000,
-        ),
-        "corrupt",
-    )
-    put(
-        "xxe.docx",
-        repack(
-            base,
-            {
-                ooxml.DOCUMENT_PART: with_doctype(
-                    document,
-                    f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret_file}">]>',
-                    "&xxe;",
-                )
-            },
-        ),
-        "xml_entities",
-    )
-    put(
-        "xxe-egenskaper.docx",
-        repack(
-            base,
-            {
-                ooxml.CUSTOM_PART: with_doctype(
-                    custom,
-                    f'<!DOCTYPE Properties [<!ENTITY xxe SYSTEM "http://127.0.0.1:{port}/x">]>',
-                )
-            },
-        ),
-        "xml_entities",
-    )
+    huge = repack(base, {ooxml.DOCUMENT_PART: document + b" " * (40 << 20)})
+    put("løgnaktig-størrelse.docx", lying_size(huge, ooxml.DOCUMENT_PART, 1000), "corrupt")
+    xxe = f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "file://{secret_file}">]>'
+    xxe_document = {ooxml.DOCUMENT_PART: with_doctype(document, xxe, "&xxe;")}
+    put("xxe.docx", repack(base, xxe_document), "xml_entities")
+    remote = f'<!DOCTYPE Properties [<!ENTITY xxe SYSTEM "http://127.0.0.1:{port}/x">]>'
+    xxe_properties = {ooxml.CUSTOM_PART: with_doctype(custom, remote)}
+    put("xxe-egenskaper.docx", repack(base, xxe_properties), "xml_entities")
     padded = document.replace(b"?>", b"?><!--" + b" " * 4000 + b"-->", 1)
-    put(
-        "ekstern-dtd.docx",
-        repack(
-            base,
-            {
-                ooxml.DOCUMENT_PART: with_doctype(
-                    padded, f'<!DOCTYPE w:document SYSTEM "http://127.0.0.1:{port}/dtd">'
-                )
-            },
-        ),
-        "xml_entities",
-    )
-    put(
-        "milliard-latter.docx",
-        repack(base, {ooxml.DOCUMENT_PART: with_doctype(document, BILLION_LAUGHS, "&lol9;")}),
-        "xml_entities",
-    )
+    external = f'<!DOCTYPE w:document SYSTEM "http://127.0.0.1:{port}/dtd">'
+    external_dtd = {ooxml.DOCUMENT_PART: with_doctype(padded, external)}
+    put("ekstern-dtd.docx", repack(base, external_dtd), "xml_entities")
+    laughs = {ooxml.DOCUMENT_PART: with_doctype(document, BILLION_LAUGHS, "&lol9;")}
+    put("milliard-latter.docx", repack(base, laughs), "xml_entities")
     put("makro.docm", base, "wrong_format")
     put("makro-inni.docx", repack(base, {"word/vbaProject.bin": b"\xd0\xcf\x11\xe0VBA"}), "macros")
     put("kryptert.docx", ooxml.OLE_MAGIC + b"\0" * 4096, "encrypted")
@@ -292,21 +264,12 @@ def build_and_collect(workspace: Workspace, source: Path, secret_file: Path, por
     token = ooxml.read_custom_properties(custom)[PROPERTY]
     forged = token.replace(":1014:", ":1015:")
     assert forged != token
+    properties = ooxml.custom_properties_xml({PROPERTY: forged})
     put(
         "endret-identitet.docx",
-        ooxml.replace_part(
-            base, ooxml.CUSTOM_PART, ooxml.custom_properties_xml({PROPERTY: forged})
-        ),
+        ooxml.replace_part(base, ooxml.CUSTOM_PART, properties),
         "identity_forged",
     )
-    put("~$skjema-1010.docx", b"lock")  # Word's lock file: ignored, not quarantined
-    for path in sorted(CORPUS.glob("*")):
-        put(f"korpus/{path.name}", path.read_bytes())
-
-    before = snapshot(source)
-    report = collect_returned(workspace, CYCLE, source, workers=2)
-    after = snapshot(source)
-    return Batch(workspace, source, good, expect, report, before, after)
 
 
 def ledger_rows(workspace) -> dict[str, dict]:
@@ -324,7 +287,7 @@ def reason_note(workspace, row: dict) -> dict[str, str]:
 
 
 def test_each_hostile_file_is_quarantined_with_its_reason(batch):
-    workspace, expect, report = batch.workspace, batch.expect, batch.report
+    workspace, expect, report = batch.workspace, batch.folder.expect, batch.report
     rows = ledger_rows(workspace)
     quarantined = dict(report.quarantined)
     for source, code in expect.items():
@@ -360,7 +323,7 @@ def test_reasons_say_what_happened_and_what_to_ask_for(batch, source, words):
 
 
 def test_the_good_files_of_the_batch_are_accepted_and_extracted(batch):
-    workspace, good, report = batch.workspace, batch.good, batch.report
+    workspace, good, report = batch.workspace, batch.folder.good, batch.report
     rows = ledger_rows(workspace)
     for source, (employee_id, kind, answers) in good.items():
         row = rows[source]

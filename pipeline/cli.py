@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ExitCode, SamtaleError
+from .errors import ExitCode, NothingToVerify, SamtaleError
 from .workspace import Workspace, current_cycle
 
 CYCLE_HELP = "Review cycle (year). Default: the current year."
@@ -257,3 +257,175 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
         click.echo("\nMissing:")
         for line in missing:
             click.echo(f"  {line}")
+
+
+@cli.command()
+@roster_options
+@cycle_option
+@click.option(
+    "--kind",
+    type=click.Choice(["prep", "minutes", "reminder"]),
+    default="prep",
+    show_default=True,
+    help="Which emails: prep forms, minutes forms, or reminders.",
+)
+@click.option(
+    "--deadline", help="Reply deadline (YYYY-MM-DD); default: [mail] deadline in samtale.toml."
+)
+@click.option(
+    "--smtp",
+    "smtp_address",
+    metavar="HOST:PORT",
+    help="Send through this SMTP server instead of writing drafts to the outbox.",
+)
+@click.option(
+    "--tls",
+    type=click.Choice(["starttls", "ssl", "none"]),
+    default="starttls",
+    show_default=True,
+    help="SMTP security; 'none' only for a server on this machine.",
+)
+@click.option("--dry-run", is_flag=True, help="Print who would get what; send and write nothing.")
+@click.pass_obj
+def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_address, tls, dry_run):
+    """Email the forms (or reminders): .eml drafts in the outbox, or SMTP; never twice."""
+    from .mail import SmtpSettings, parse_smtp_address, send_emails
+    from .roster import read_roster
+
+    smtp = None
+    if smtp_address:
+        host, port = parse_smtp_address(smtp_address)
+        smtp = SmtpSettings(host=host, port=port, tls=tls)
+    people = read_roster(roster or workspace.roster_path, sheet)
+    with click.progressbar(length=1, label="Emails", file=sys.stderr) as bar:
+
+        def progress(done, total):
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        report = send_emails(
+            workspace,
+            cycle,
+            people,
+            kind,
+            smtp=smtp,
+            deadline=deadline,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    if dry_run:
+        for email in report.pending:
+            click.echo(f"Would send: {email.describe()}")
+    for outcome in report.failed:
+        click.echo(f"Not sent: {outcome.email.describe()}: {outcome.detail}", err=True)
+    if report.stopped:
+        click.echo(f"Stopped early: {report.stopped}. Run send again to go on.", err=True)
+    where = f" in {report.outbox}" if report.outbox and report.drafted else ""
+    click.echo(
+        f"{len(report.planned)} email(s) planned: {len(report.drafted)} draft(s) written"
+        f"{where}, {len(report.sent)} sent, {len(report.skipped)} done earlier, "
+        f"{len(report.failed)} not sent."
+    )
+    if report.undelivered or report.stopped:
+        raise click.exceptions.Exit(int(ExitCode.ERROR))
+
+
+@cli.command()
+@roster_options
+@cycle_option
+@click.option(
+    "--allow-missing", is_flag=True, help="Also write minutes when a preparation form is not back."
+)
+@click.option("--force", is_flag=True, help="Also replace minutes forms already handed out.")
+@click.pass_obj
+def minutes(workspace: Workspace, roster, sheet, cycle, allow_missing, force):
+    """Write the manager's minutes form for everyone whose two prep forms are back."""
+    from .minutes import prepare_minutes
+
+    report = prepare_minutes(
+        workspace, cycle, roster_path=roster, sheet=sheet, allow_missing=allow_missing, force=force
+    )
+    for line in report.waiting:
+        click.echo(f"Waiting for: {line}")
+    for warning in report.forms.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(
+        f"Minutes forms: {len(report.forms.written)} written, {report.forms.unchanged} "
+        f"unchanged, {len(report.waiting)} employee(s) still waiting for prep forms."
+    )
+    click.echo(f"Forms are in {report.forms.forms_dir}")
+
+
+@cli.command()
+@roster_options
+@cycle_option
+@click.option(
+    "--cert",
+    type=click.Path(dir_okay=False, resolve_path=True, path_type=Path),
+    help="The organisation's PKCS#12 seal (default: [seal] certificate in samtale.toml)."
+    " Password: SAMTALE_SEAL_PASSWORD, or asked for.",
+)
+@click.pass_obj
+def finalize(workspace: Workspace, roster, sheet, cycle, cert):
+    """Seal the minutes confirmed by both into PDF/A and archive them."""
+    from .finalize import finalize_minutes
+    from .seal import seal_password
+
+    password = seal_password(prompt=lambda text: click.prompt(text, hide_input=True, err=True))
+    report = finalize_minutes(
+        workspace, cycle, certificate=cert, password=password, roster_path=roster, sheet=sheet
+    )
+    for item in report.not_confirmed:
+        click.echo(
+            f"Not confirmed: {item.name} ({item.employee_id}): missing {'; '.join(item.missing)}"
+        )
+    for item in report.failed:
+        click.echo(f"Failed: {item.name} ({item.employee_id}): {item.reason}", err=True)
+    for item in report.archived:
+        click.echo(f"Archived: {item.path}")
+    click.echo(
+        f"{len(report.archived)} sealed PDF(s) archived, "
+        f"{len(report.skipped_already_archived)} already archived, "
+        f"{len(report.not_confirmed)} not confirmed yet, {len(report.failed)} failed. "
+        f"Archive: {report.archive_dir}"
+    )
+    if report.failed:
+        raise click.exceptions.Exit(int(ExitCode.ERROR))
+
+
+@cli.command()
+@click.option("--cycle", type=click.IntRange(2000, 2100), help="Verify every PDF of this cycle.")
+@click.option(
+    "--cert",
+    type=click.Path(dir_okay=False, resolve_path=True, path_type=Path),
+    help="Seal certificate the PDFs must carry (default: the configured one).",
+)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def verify(workspace: Workspace, cycle, cert, paths):
+    """Check archived PDFs: seal intact over the whole file, right certificate, manifest hash."""
+    from .archive import configured_certificate_sha256, verify_archive
+
+    if not paths and cycle is None:
+        cycle = current_cycle()
+    expected = configured_certificate_sha256(workspace, cert)
+    results = verify_archive(
+        workspace,
+        cycle if not paths else None,
+        list(paths) or None,
+        expected_certificate_sha256=expected,
+    )
+    if not results:
+        raise NothingToVerify(f"nothing archived for cycle {cycle}; run 'samtale finalize' first")
+    for result in results:
+        status = "OK  " if result.ok else "FAIL"
+        detail = (
+            f" ({result.signed_at}, {result.subject})"
+            if result.ok
+            else f": {'; '.join(result.problems)}"
+        )
+        click.echo(f"{status} {result.path}{detail}")
+    failures = sum(not r.ok for r in results)
+    click.echo(f"{len(results) - failures} of {len(results)} file(s) verified.")
+    if failures:
+        raise click.exceptions.Exit(int(ExitCode.ERROR))

@@ -135,6 +135,10 @@ class VerifyError(SamtaleError):
     """An archived PDF failed verification."""
 
 
+class NothingToVerify(VerifyError):
+    """No archived PDF was found to verify."""
+
+
 class ArchiveError(SamtaleError):
     """The archive is inconsistent or a file would be overwritten."""
 

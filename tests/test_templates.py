@@ -45,7 +45,9 @@ def test_nb_and_en_ask_the_same_questions_in_the_same_order():
 def test_fields_carry_title_type_placeholder_and_section():
     template = load_template(ROOT / "templates", "employee", "nb")
     by_key = {f.key: f for f in template.fields}
-    assert by_key["wellbeing_score"].type == "dropdown" and len(by_key["wellbeing_score"].options) == 5
+    assert (
+        by_key["wellbeing_score"].type == "dropdown" and len(by_key["wellbeing_score"].options) == 5
+    )
     assert by_key["wants_followup"].type == "checkbox"
     assert by_key["preferred_date"].type == "date"
     assert all(f.title for f in template.fields)
@@ -55,7 +57,10 @@ def test_fields_carry_title_type_placeholder_and_section():
 
 def test_jinja_syntax_error_names_template_and_text(tmp_path):
     folder = edited_templates(
-        tmp_path, "employee", "nb", lambda x: x.replace("{{ employee.name }}", "{{ employee.name }", 1)
+        tmp_path,
+        "employee",
+        "nb",
+        lambda x: x.replace("{{ employee.name }}", "{{ employee.name }", 1),
     )
     problems = problems_for(folder)
     assert len(problems) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import TemplateError
 from .roster import Roster, read_roster
 from .templates import check_templates
-from .workspace import FORM_KINDS, LANGUAGES, Workspace
+from .workspace import ALL_FORM_KINDS, FORM_KINDS, LANGUAGES, Workspace
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ def check_workspace(
 ) -> CheckReport:
     """Return a report when roster and templates are usable; raise RosterError/TemplateError."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    problems = check_templates(workspace.templates_dir, FORM_KINDS, LANGUAGES)
+    kinds = tuple(k for k in ALL_FORM_KINDS if k in FORM_KINDS or has_template(workspace, k))
+    problems = check_templates(workspace.templates_dir, kinds, LANGUAGES)
     if problems:
         raise TemplateError("The templates need fixing", problems)
     languages: dict[str, int] = {}
@@ -38,5 +39,10 @@ def check_workspace(
         departments=len({e.department for e in roster.employees}),
         managers=len({e.manager_id for e in roster.employees if e.manager_id}),
         languages=languages,
-        templates=[f"{kind}.{language}.docx" for kind in FORM_KINDS for language in LANGUAGES],
+        templates=[f"{kind}.{language}.docx" for kind in kinds for language in LANGUAGES],
     )
+
+
+def has_template(workspace: Workspace, kind: str) -> bool:
+    """Return True when any language version of a form kind's template exists."""
+    return any((workspace.templates_dir / f"{kind}.{lang}.docx").exists() for lang in LANGUAGES)

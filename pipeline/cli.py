@@ -158,6 +158,15 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
     click.echo(f"Forms are in {report.forms_dir}")
 
 
+def verify_detail(result) -> str:
+    """Return what to print after one verified file: seal facts or the problems."""
+    if not result.ok:
+        return ": " + "; ".join(result.problems)
+    if result.signed_at:
+        return f" (sealed {result.signed_at} by {result.subject})"
+    return " (matches the manifest)"
+
+
 def main() -> None:
     """Run the command line interface."""
     cli(prog_name="samtale")
@@ -419,11 +428,7 @@ def verify(workspace: Workspace, cycle, cert, paths):
         raise NothingToVerify(f"nothing archived for cycle {cycle}; run 'samtale finalize' first")
     for result in results:
         status = "OK  " if result.ok else "FAIL"
-        detail = (
-            f" ({result.signed_at}, {result.subject})"
-            if result.ok
-            else f": {'; '.join(result.problems)}"
-        )
+        detail = verify_detail(result)
         click.echo(f"{status} {result.path}{detail}")
     failures = sum(not r.ok for r in results)
     click.echo(f"{len(results) - failures} of {len(results)} file(s) verified.")

@@ -41,6 +41,7 @@ class ReturnedVersion:
     returned_at: str
     answers: dict
     warnings: list[str]
+    order: int = 0  # collection order, breaks ties between versions returned the same second
 
 
 @dataclass
@@ -56,6 +57,7 @@ class CollectReport:
     ignored: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # accepted in this run
     workbook: MergeReport | None = None
 
 
@@ -104,7 +106,9 @@ def collect_returned(
             for outcome in batch:
                 note_outcome(report, outcome)
         versions = accepted_versions(ledger)
-        winners = newest_versions(versions, report)
+        new_sources = set(report.sources)
+        touched = {(v.employee_id, v.kind) for v in versions if v.source in new_sources}
+        winners = newest_versions(versions, report, touched)
         for employee_id, kind in winners:
             ledger.set_form_status(employee_id, kind, "returned")
         sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
@@ -152,6 +156,7 @@ def note_outcome(report: CollectReport, outcome) -> None:
     source = outcome.candidate.source
     if outcome.screened:
         identity = outcome.screened.identity
+        report.sources.append(source)
         report.accepted.append(f"{source} ({identity.kind} form of {identity.employee_id})")
         report.warnings += [f"{source}: {w}" for w in outcome.screened.warnings]
     else:
@@ -161,8 +166,8 @@ def note_outcome(report: CollectReport, outcome) -> None:
 def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
     """Return every accepted returned file of the cycle."""
     rows = ledger.db.execute(
-        "SELECT employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
-        " answers, warnings FROM returned_files WHERE outcome = 'accepted'"
+        "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
+        " answers, warnings FROM returned_files WHERE outcome = 'accepted' ORDER BY rowid"
     ).fetchall()
     return [
         ReturnedVersion(
@@ -173,21 +178,24 @@ def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
             row["sent_at"] or row["file_time"] or row["collected_at"],
             json.loads(row["answers"]),
             json.loads(row["warnings"]),
+            row["rowid"],
         )
         for row in rows
     ]
 
 
-def newest_versions(versions: list[ReturnedVersion], report: CollectReport | None) -> dict:
+def newest_versions(
+    versions: list[ReturnedVersion], report: CollectReport | None, touched: set | None = None
+) -> dict:
     """Return the newest version per (employee id, kind), noting forms returned several times."""
     grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
     for version in versions:
         grouped.setdefault((version.employee_id, version.kind), []).append(version)
     winners = {}
     for key, group in sorted(grouped.items()):
-        group.sort(key=lambda v: (v.returned_at, v.stored_path))
+        group.sort(key=lambda v: (v.returned_at, v.order))
         winners[key] = group[-1]
-        if len(group) > 1 and report is not None:
+        if len(group) > 1 and report is not None and (touched is None or key in touched):
             report.versions.append(
                 f"{key[1]} form of {key[0]}: {len(group)} versions kept; the newest "
                 f"({group[-1].source}, {group[-1].returned_at}) is used"

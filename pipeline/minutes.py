@@ -202,7 +202,7 @@ def minutes_states(ledger: Ledger) -> dict[str, MinutesState]:
 
 def minutes_state(employee_id: str, versions: list[ReturnedVersion]) -> MinutesState:
     """Return whether the newest minutes are confirmed by both, and if not, what is missing."""
-    ordered = tuple(sorted(versions, key=lambda v: (v.returned_at, v.stored_path)))
+    ordered = tuple(sorted(versions, key=lambda v: (v.returned_at, v.order)))
     latest = ordered[-1]
     missing = []
     if not latest.answers.get("manager_confirmed"):

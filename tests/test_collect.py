@@ -8,10 +8,12 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.collect import collect_returned
+from pipeline.errors import WorkspaceError
 from pipeline.ledger import Ledger
 from pipeline.simulate import fields_of, fill_form
 from pipeline.workspace import Workspace
@@ -115,10 +117,6 @@ def test_collect_fills_the_workbook_and_marks_forms_returned(generated_copy, tmp
 
 
 def test_a_missing_source_folder_is_an_error_with_the_fix(generated_copy, tmp_path):
-    import pytest
-
-    from pipeline.errors import WorkspaceError
-
     with pytest.raises(WorkspaceError, match="no such folder"):
         collect_returned(generated_copy, CYCLE, tmp_path / "finnes-ikke", workers=1)
 

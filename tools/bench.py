@@ -60,15 +60,20 @@ def bench_generate(workspace: Workspace, naive_sample: int) -> dict:
         for kind in ("employee", "manager"):
             path = template_path(workspace.templates_dir, kind, employee.language)
             token = FormIdentity(CYCLE, kind, employee.id, "naive").token(secret)
-            context = form_context(employee, roster.manager_of(employee), CYCLE, kind, token,
-                                   PreviousCycle(""), config)
+            context = form_context(
+                employee, roster.manager_of(employee), CYCLE, kind, token, PreviousCycle(""), config
+            )
             template = DocxTemplate(path)
             template.render(context, autoescape=True)
             template.save(io.BytesIO())
             done += 1
     naive = done / (time.perf_counter() - started)
-    return {"forms": len(report.written), "ours_per_s": ours, "naive_per_s": naive,
-            "ratio": ours / naive}
+    return {
+        "forms": len(report.written),
+        "ours_per_s": ours,
+        "naive_per_s": naive,
+        "ratio": ours / naive,
+    }
 
 
 def fill_returns(workspace: Workspace, target: Path) -> int:
@@ -104,8 +109,12 @@ def bench_collect(workspace: Workspace, returned: Path, forms: int, naive_sample
     for path in files:
         naive_read(path)
     naive = len(files) / (time.perf_counter() - started)
-    return {"forms": len(report.accepted), "ours_per_s": ours, "naive_per_s": naive,
-            "ratio": ours / naive}
+    return {
+        "forms": len(report.accepted),
+        "ours_per_s": ours,
+        "naive_per_s": naive,
+        "ratio": ours / naive,
+    }
 
 
 def main() -> None:
@@ -119,21 +128,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="samtale-bench-") as tmp:
         workspace = make_workspace(Path(tmp) / "ws", args.employees)
         figures = bench_generate(workspace, naive_sample=100)
-        print(f"generate: {figures['forms']} forms, {figures['ours_per_s']:.0f} forms/s; naive "
-              f"docxtpl loop {figures['naive_per_s']:.1f} forms/s; ratio {figures['ratio']:.1f}x "
-              "(target >= 10x)")
+        print(
+            f"generate: {figures['forms']} forms, {figures['ours_per_s']:.0f} forms/s; naive "
+            f"docxtpl loop {figures['naive_per_s']:.1f} forms/s; ratio {figures['ratio']:.1f}x "
+            "(target >= 10x)"
+        )
         forms = fill_returns(workspace, Path(tmp) / "returned")
         figures = bench_collect(workspace, Path(tmp) / "returned", forms, naive_sample=200)
-        print(f"collect: {figures['forms']} returned forms, {figures['ours_per_s']:.0f} forms/s "
-              f"(target >= 300); naive python-docx loop {figures['naive_per_s']:.0f} forms/s; "
-              f"ratio {figures['ratio']:.1f}x")
+        print(
+            f"collect: {figures['forms']} returned forms, {figures['ours_per_s']:.0f} forms/s "
+            f"(target >= 300); naive python-docx loop {figures['naive_per_s']:.0f} forms/s; "
+            f"ratio {figures['ratio']:.1f}x"
+        )
     if not args.skip_convert:
         from bench_convert import bench_convert
 
         figures = bench_convert(args.minutes)
-        print(f"convert: {figures['pool_pdfs_per_s']:.1f} PDFs/s with the warm pool; per-file "
-              f"soffice {figures['naive_pdfs_per_s']:.2f} PDFs/s; ratio {figures['ratio']:.1f}x "
-              "(target >= 10 PDFs/s, >= 15x)")
+        print(
+            f"convert: {figures['pool_pdfs_per_s']:.1f} PDFs/s with the warm pool; per-file "
+            f"soffice {figures['naive_pdfs_per_s']:.2f} PDFs/s; ratio {figures['ratio']:.1f}x "
+            "(target >= 10 PDFs/s, >= 15x)"
+        )
 
 
 if __name__ == "__main__":

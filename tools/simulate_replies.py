@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import email.policy
 import hashlib
+import os
 import random
 from email.message import EmailMessage
 from pathlib import Path
@@ -81,7 +82,11 @@ def simulate_prep(workspace: Workspace, cycle: int, target: Path) -> int:
             written += put(target / name, filled)
         if number == 4:  # somebody sends a corrected version later the same week
             again = dict(answers, other_topics="Tillegg: ønsker å snakke om kurs.")
-            written += put(target / f"{Path(name).stem} (2).docx", fill_form(sent, again))
+            corrected = target / f"{Path(name).stem} (2).docx"
+            if put(corrected, fill_form(sent, again)):
+                written += 1
+                later = corrected.stat().st_mtime + 24 * 3600  # the corrected copy came a day later
+                os.utime(corrected, (later, later))
     written += bad_files(target, forms, cycle_dir)
     return written
 
@@ -137,7 +142,11 @@ def simulate_minutes(workspace: Workspace, cycle: int, target: Path) -> int:
             confirmed["agreed_goals"] = (
                 "Medarbeideren har endret målene etter lederens bekreftelse."
             )
-        written += put(target / "referat" / f"{stem}-medarbeider.docx", fill_form(sent, confirmed))
+        employee_copy = target / "referat" / f"{stem}-medarbeider.docx"
+        if put(employee_copy, fill_form(sent, confirmed)):
+            written += 1
+            later = employee_copy.stat().st_mtime + 2 * 24 * 3600  # returned two days later
+            os.utime(employee_copy, (later, later))
     return written
 
 

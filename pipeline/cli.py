@@ -18,6 +18,10 @@ CYCLE_HELP = "Review cycle (year). Default: the current year."
 class SamtaleGroup(click.Group):
     """A click group that turns our exceptions into 'Error: …' and an exit status."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return the commands in the order of a review cycle, not alphabetically."""
+        return list(self.commands)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +53,7 @@ class Candidate:
     sent_at: str = ""
     file_time: str = ""
     sha256: str = ""
+    oversized: str = ""  # path of a file too big to read into memory; it is streamed instead
 
     def __post_init__(self):
         if not self.sha256:
@@ -92,6 +94,8 @@ def discover(folder: Path) -> Intake:
             intake.ignored.append(f"{relative} (a link, not a file: not followed)")
         elif is_ignored(path.name):
             intake.ignored.append(relative)
+        elif path.stat().st_size > ooxml.DEFAULT_LIMITS.max_file_bytes:
+            intake.candidates.append(oversized_candidate(path, relative))
         elif path.suffix.lower() == ".eml":
             intake.candidates += candidates_from_email(path, relative, intake)
         else:
@@ -99,6 +103,15 @@ def discover(folder: Path) -> Intake:
                 Candidate(relative, path.name, path.read_bytes(), file_time=mtime_iso(path))
             )
     return intake
+
+
+def oversized_candidate(path: Path, relative: str) -> Candidate:
+    """Return a candidate for a file too big to read: hashed and later copied as a stream."""
+    with path.open("rb") as handle:
+        sha = hashlib.file_digest(handle, "sha256").hexdigest()
+    return Candidate(
+        relative, path.name, b"", file_time=mtime_iso(path), sha256=sha, oversized=str(path)
+    )
 
 
 def is_ignored(name: str) -> bool:
@@ -170,6 +183,10 @@ def screen_only(candidate: Candidate) -> Outcome:
     """Return the outcome of screening one candidate; never raises for a bad file."""
     suffix = Path(candidate.name).suffix.lower()
     try:
+        if candidate.oversized:
+            size = Path(candidate.oversized).stat().st_size
+            limit = _CONTEXT["limits"].max_file_bytes
+            raise Rejected(f"file is {size:,} bytes, more than the limit of {limit:,}", "too_large")
         if suffix != ".docx":
             raise Rejected(reason_for_suffix(suffix), "wrong_format")
         screened = screen(
@@ -261,12 +278,21 @@ def store_copy(outcome: Outcome, cycle_dir: Path) -> str:
         folder = cycle_dir / "quarantine"
         target = folder / f"{sha[:12]}_{stem}{suffix}"
     ensure_private_dir(folder)
-    if not target.exists():
+    if not target.exists() and candidate.oversized:
+        copy_private(Path(candidate.oversized), target)
+    elif not target.exists():
         write_private(target, candidate.data, durable=False)  # collect syncs per batch
     note = target.with_name(target.name + ".reason.txt")
     if outcome.rejected and not note.exists():
         write_private(note, reason_note(outcome).encode())
     return str(target.relative_to(cycle_dir))
+
+
+def copy_private(source: Path, target: Path) -> None:
+    """Copy a big file byte for byte as a stream into a new owner-only file."""
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with source.open("rb") as reader, os.fdopen(descriptor, "wb") as writer:
+        shutil.copyfileobj(reader, writer, 1024 * 1024)
 
 
 def record_outcome(outcome: Outcome, ledger: Ledger) -> None:

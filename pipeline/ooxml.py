@@ -585,8 +585,8 @@ def append_run(parent: etree._Element, text: str, r_props) -> None:
     run = etree.SubElement(parent, W_R)
     if r_props is not None and len(r_props):
         run.append(copy_element(r_props))
-    pieces = re.split(r"(\t|\v)", clean_xml_text(text))
-    for piece in pieces:
+    pieces = re.split(r"(\t|\v)", text)  # \v: a line break inside the paragraph
+    for piece in (p if p in ("\t", "\v") else clean_xml_text(p) for p in pieces):
         if piece == "\t":
             etree.SubElement(run, W_TAB)
         elif piece == "\v":

@@ -456,3 +456,31 @@ def test_a_link_in_the_source_folder_is_not_followed(tmp_path):
     intake = discover(source)
     assert intake.candidates == []
     assert any("lenke.docx" in line for line in intake.ignored)
+
+
+def test_a_file_too_big_to_read_is_streamed_into_quarantine(generated_copy, tmp_path):
+    source = tmp_path / "big"
+    source.mkdir()
+    big = source / "opptak.docx"
+    with big.open("wb") as handle:  # sparse: costs no disk, but is 25 MB long
+        handle.truncate(ooxml.DEFAULT_LIMITS.max_file_bytes + 5_000_000)
+    intake = discover(source)
+    assert [c.data for c in intake.candidates] == [b""]  # never read into memory
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    assert [reason for _, reason in report.quarantined] == [
+        f"file is {big.stat().st_size:,} bytes, more than the limit of "
+        f"{ooxml.DEFAULT_LIMITS.max_file_bytes:,}"
+    ]
+    stored = next((generated_copy.cycle_dir(CYCLE) / "quarantine").glob("*_opptak.docx"))
+    assert hashlib.sha256(stored.read_bytes()).digest() == hashlib.sha256(big.read_bytes()).digest()
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+
+
+def test_line_breaks_typed_with_shift_enter_survive(generated_copy):
+    data = form_bytes(generated_copy, "1010", "employee")
+    answers = {"results": "første linje\vandre linje\nnytt avsnitt"}
+    document = ooxml.read_package(fill_form(data, answers), wanted=(ooxml.DOCUMENT_PART,))
+    fields = ooxml.read_fields(ooxml.parse_xml(document.parts[ooxml.DOCUMENT_PART]))
+    assert next(f.value for f in fields if f.key == "results") == (
+        "første linje\nandre linje\nnytt avsnitt"
+    )

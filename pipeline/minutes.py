@@ -20,6 +20,7 @@ MINUTES = "minutes"
 EMPTY = "–"
 AGENDA_SIZE = 5
 SIGN_OFF_EMPLOYEE = ("employee_confirmed", "employee_name", "employee_date")
+NOT_CONTENT = (*SIGN_OFF_EMPLOYEE, "manager_date")  # a new confirmation may carry a new date
 WORDS = {
     "nb": {
         "yes": "Ja",
@@ -220,5 +221,5 @@ def minutes_state(employee_id: str, versions: list[ReturnedVersion]) -> MinutesS
 
 
 def content(version: ReturnedVersion) -> dict:
-    """Return the minutes' answers without the employee's own sign-off fields."""
-    return {k: v for k, v in version.answers.items() if k not in SIGN_OFF_EMPLOYEE}
+    """Return the minutes' answers without the employee's sign-off and the manager's date."""
+    return {k: v for k, v in version.answers.items() if k not in NOT_CONTENT}

@@ -12,6 +12,9 @@ from pipeline.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 CYCLE = 2027
+# The real-world Word files lie in shared/ beside the checkout (as in CI and the sessions).
+CORPUS = ROOT.parent / "shared" / "corpus" / "word"
+assert CORPUS.is_dir(), f"{CORPUS} is missing: the real-world Word files must lie beside the repo"
 
 
 def make_workspace(folder: Path) -> Workspace:

@@ -24,9 +24,8 @@ from pipeline.ledger import Ledger
 from pipeline.simulate import fields_of, fill_form, invented_answers
 from pipeline.workspace import Workspace
 
-from .conftest import CYCLE
+from .conftest import CORPUS, CYCLE
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "word"
 MARKER = "TOPSECRET-MARKER-7f3a"
 
 

@@ -2,7 +2,6 @@
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -10,7 +9,8 @@ from lxml import etree
 from pipeline import ooxml
 from pipeline.errors import Rejected
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "word"
+from .conftest import CORPUS
+
 NS = f'xmlns:w="{ooxml.W}" xmlns:w14="{ooxml.W14}"'
 
 

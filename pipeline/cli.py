@@ -384,7 +384,9 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
     from .finalize import finalize_minutes
     from .seal import seal_password
 
-    password = seal_password(prompt=lambda text: click.prompt(text, hide_input=True, err=True))
+    password = seal_password(
+        prompt=lambda text: click.prompt(text, hide_input=True, err=True, prompt_suffix="")
+    )
     report = finalize_minutes(
         workspace, cycle, certificate=cert, password=password, roster_path=roster, sheet=sheet
     )

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from .answers import AnswerRow, MergeReport, Question, update_answers_workbook
@@ -19,7 +18,7 @@ from .intake import (
     record_outcome,
     screen_all,
 )
-from .ledger import Ledger
+from .ledger import Ledger, batched
 from .roster import Roster, read_roster
 from .templates import load_template
 from .workspace import ALL_FORM_KINDS, Workspace
@@ -134,13 +133,6 @@ def sheets_digest(sheets: dict) -> str:
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def batched(items, size: int):
-    """Yield lists of up to ``size`` items."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def sent_forms_of(ledger: Ledger, cycle_dir: Path) -> dict:

@@ -76,8 +76,13 @@ def footer_text(package: ooxml.Package, data: bytes, limits: ooxml.Limits) -> st
 def sent_form(data: bytes, fields: tuple[dict, ...] | None = None) -> SentForm:
     """Return the fields and fixed text of a form we generated (fields parsed when not given)."""
     package = ooxml.read_package(data, wanted=(ooxml.DOCUMENT_PART,))
-    root = ooxml.parse_xml(package.parts[ooxml.DOCUMENT_PART], ooxml.DOCUMENT_PART)
-    if fields is None:  # fields=() skips reading them
+    return sent_form_of_xml(package.parts[ooxml.DOCUMENT_PART], fields)
+
+
+def sent_form_of_xml(document_xml: bytes, fields: tuple[dict, ...] | None = None) -> SentForm:
+    """Return the fields and fixed text of a generated form's document.xml."""
+    root = ooxml.parse_xml(document_xml, ooxml.DOCUMENT_PART)
+    if fields is None:
         fields = tuple(
             {
                 "key": f.key,

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem
-from .extract import sent_form
+from .extract import sent_form_of_xml
 from .identity import PROPERTY, FormIdentity
-from .ledger import FormRecord, Ledger, now_iso
+from .ledger import FormRecord, Ledger, batched, now_iso
 from .names import safe_stem
 from .previous import PreviousCycle, read_previous
 from .roster import Employee, Roster, read_roster
@@ -25,7 +25,8 @@ KIND_LABELS = {
     "nb": {"employee": "medarbeider", "manager": "leder", "minutes": "referat"},
     "en": {"employee": "employee", "manager": "manager", "minutes": "minutes"},
 }
-PARALLEL_THRESHOLD = 40  # below this, forking costs more than it saves
+PARALLEL_THRESHOLD = 40
+LEDGER_BATCH = 200  # below this, forking costs more than it saves
 Progress = Callable[[int, int], None]
 
 
@@ -131,10 +132,20 @@ def write_forms(
                 )
                 if job:
                     jobs.append(job)
-        for job, sha, outside, outcome in render_jobs(jobs, templates, workers, progress):
-            note_rendered(
-                ledger, report, job, (sha, outside), outcome, templates, workspace.cycle_dir(cycle)
-            )
+        rendered = render_jobs(jobs, templates, workers, progress)
+        for batch in batched(rendered, LEDGER_BATCH):
+            os.sync()  # the batch's forms reach the disk before the ledger records them
+            with ledger.transaction():
+                for job, sha, outside, outcome in batch:
+                    note_rendered(
+                        ledger,
+                        report,
+                        job,
+                        (sha, outside),
+                        outcome,
+                        templates,
+                        workspace.cycle_dir(cycle),
+                    )
         report.warnings += roster_leavers(ledger, roster)
         report.status_counts = count_statuses(ledger)
     return report
@@ -311,7 +322,7 @@ def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
     What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
     """
     template = _TEMPLATES[(job.kind, job.language)]
-    data = template.render(job.context, job.properties)
+    data, document_xml = template.render_parts(job.context, job.properties)
     sha = hashlib.sha256(data).hexdigest()
     if sha == job.previous_sha:
         return job, sha, "", "unchanged"
@@ -320,8 +331,8 @@ def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
     exists = job.path.exists()
     if exists and job.keep_copy:
         keep_replaced_copy(job.path)
-    write_private(job.path, data, overwrite=exists)
-    sent = sent_form(data)
+    write_private(job.path, data, overwrite=exists, durable=False)  # synced per batch
+    sent = sent_form_of_xml(document_xml)
     return (
         job,
         sha,

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from .errors import LedgerError
@@ -75,6 +76,13 @@ class FormRecord:
     generated_at: str
     handed_out_at: str | None
     outside_text: str = "[]"
+
+
+def batched(items, size: int):
+    """Yield lists of up to ``size`` items (one ledger transaction each)."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def now_iso() -> str:

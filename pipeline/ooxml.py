@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from xml.sax.saxutils import escape, quoteattr
 
@@ -495,18 +497,76 @@ def header_footer_parts(names: list[str]) -> list[str]:
     return sorted(n for n in names if re.fullmatch(r"word/(header|footer)\d*\.xml", n))
 
 
+ZIP_LEVEL = 6
+DOS_DATE_2020 = (2020 - 1980) << 9 | 1 << 5 | 1  # 2020-01-01: fixed, so equal forms are equal bytes
+UTF8_NAMES = 0x800
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One compressed zip member, ready to be written (compressed once, written many times)."""
+
+    name: str
+    crc: int
+    size: int
+    compressed: bytes
+
+
+def compress_entry(name: str, data: bytes, level: int = ZIP_LEVEL) -> ZipEntry:
+    """Return ``data`` deflated as a zip member called ``name``."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    compressed = compressor.compress(data) + compressor.flush()
+    return ZipEntry(name, zlib.crc32(data), len(data), compressed)
+
+
+def write_entries(entries: list[ZipEntry]) -> bytes:
+    """Return a zip archive of already compressed members (local headers, directory, end)."""
+    out = io.BytesIO()
+    directory = []
+    for entry in entries:
+        name = entry.name.encode("utf-8")
+        flags = UTF8_NAMES if not entry.name.isascii() else 0
+        fields = (20, flags, 8, 0, DOS_DATE_2020, entry.crc, len(entry.compressed), entry.size)
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, len(name), 0))
+        out.write(name)
+        out.write(entry.compressed)
+        directory.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                0x0314,
+                *fields,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0o100600 << 16,
+                offset,
+            )
+            + name
+        )
+    start = out.tell()
+    for record in directory:
+        out.write(record)
+    size = out.tell() - start
+    out.write(
+        struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), size, start, 0)
+    )
+    return out.getvalue()
+
+
+def package_order(names: list[str]) -> list[str]:
+    """Return part names with [Content_Types].xml first, as Word writes them."""
+    return ["[Content_Types].xml"] + [n for n in names if n != "[Content_Types].xml"]
+
+
 def write_package(parts: dict[str, bytes], order: list[str]) -> bytes:
     """Return a .docx zip of ``parts`` in ``order`` ([Content_Types].xml first)."""
-    buffer = io.BytesIO()
-    names = ["[Content_Types].xml"] + [n for n in order if n != "[Content_Types].xml"]
+    names = package_order(order)
     names += [n for n in parts if n not in names]
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            archive.writestr(info, parts[name])
-    return buffer.getvalue()
+    return write_entries([compress_entry(n, parts[n]) for n in names if n in parts])
 
 
 # -- filling controls the way Word stores them (demo, tests, benchmark) ----------------------

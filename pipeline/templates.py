@@ -96,6 +96,15 @@ class FormTemplate:
                     f"Template {self.path.name} has a Jinja syntax error",
                     [jinja_problem(self.path, name, source, exc)],
                 ) from exc
+        dynamic = set(self.compiled) | {"[Content_Types].xml", "_rels/.rels", ooxml.CUSTOM_PART}
+        self.entry_order = ooxml.package_order(self.order)
+        if ooxml.CUSTOM_PART not in self.entry_order:
+            self.entry_order.append(ooxml.CUSTOM_PART)
+        self.static_entries = {
+            name: ooxml.compress_entry(name, self.parts[name])
+            for name in self.order
+            if name not in dynamic
+        }
         root = ooxml.parse_xml(self.parts[ooxml.DOCUMENT_PART], ooxml.DOCUMENT_PART)
         self.fields = tuple(
             FieldSpec(f.key, f.title, f.type, f.placeholder, f.options, f.section)
@@ -117,13 +126,29 @@ class FormTemplate:
 
     def render(self, context: dict, properties: dict[str, str]) -> bytes:
         """Return the bytes of a .docx rendered from ``context`` with custom ``properties``."""
+        return self.render_parts(context, properties)[0]
+
+    def render_parts(self, context: dict, properties: dict[str, str]) -> tuple[bytes, bytes]:
+        """Return the rendered .docx and its document.xml (for reading it back cheaply)."""
         values = to_markup(context)
-        parts = dict(self.parts)
+        rendered = {}
         for name, template in self.compiled.items():
             xml = template.render(values)
-            parts[name] = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml).encode("utf-8")
-        parts = ooxml.with_custom_properties(parts, properties)
-        return ooxml.write_package(parts, self.order)
+            rendered[name] = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml).encode("utf-8")
+        rendered.update(ooxml.with_custom_properties(self.package_parts(), properties))
+        entries = [
+            self.static_entries[name]
+            if name in self.static_entries
+            else ooxml.compress_entry(name, rendered[name])
+            for name in self.entry_order
+        ]
+        data = ooxml.write_entries(entries)
+        return data, rendered.get(ooxml.DOCUMENT_PART, self.parts[ooxml.DOCUMENT_PART])
+
+    def package_parts(self) -> dict[str, bytes]:
+        """Return the parts that custom properties touch (content types, relations, custom)."""
+        names = ("[Content_Types].xml", "_rels/.rels", ooxml.CUSTOM_PART)
+        return {name: self.parts[name] for name in names if name in self.parts}
 
 
 def patch(data: bytes) -> str:

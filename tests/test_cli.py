@@ -436,8 +436,9 @@ def test_finalize_without_a_password_stops(generated_copy):
         input="",
         env={"SAMTALE_SEAL_PASSWORD": None},
     )
-    assert result.exit_code != ExitCode.SUCCESS
-    assert "Traceback" not in result.output and "sealed PDF(s)" not in result.output
+    assert result.exit_code == ExitCode.ERROR
+    assert result.stderr.endswith("Aborted!\n") and "Traceback" not in result.output
+    assert "sealed PDF(s)" not in result.output
 
 
 # -- the whole cycle -------------------------------------------------------------------------

@@ -258,12 +258,12 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
         ("Per department", report.by_department),
     ):
         click.echo(f"\n{title}:")
-        click.echo(f"  {'':38} {'people':>6} {'empl.':>6} {'mgr.':>6} {'warn.':>6}")
+        click.echo(f"  {'':38} {'people':>6} {'empl.':>6} {'mgr.':>6} {'warn.':>6} {'quar.':>6}")
         for group in groups:
             click.echo(
                 f"  {group.name[:38]:38} {group.employees:>6} "
                 f"{group.returned_employee:>6} {group.returned_manager:>6} "
-                f"{group.with_warnings:>6}"
+                f"{group.with_warnings:>6} {group.quarantined:>6}"
             )
     missing = [line for group in report.by_manager for line in group.missing]
     if missing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import os
@@ -96,12 +97,13 @@ def collect_returned(
             "limits": limits_default(),
             "forms": sent_forms_of(ledger, cycle_dir),
         }
+        senders = {e.email.lower(): e.id for e in roster.employees if e.email}
         outcomes = screen_all(fresh, context, workers, progress)
         for batch in batched(outcomes, LEDGER_BATCH):
             os.sync()  # the batch's copies reach the disk before the ledger says they exist
             with ledger.transaction():
                 for outcome in batch:
-                    record_outcome(outcome, ledger)
+                    record_outcome(outcome, ledger, senders.get(address_of(outcome)))
             for outcome in batch:
                 note_outcome(report, outcome)
         versions = accepted_versions(ledger)
@@ -133,6 +135,11 @@ def sheets_digest(sheets: dict) -> str:
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def address_of(outcome) -> str:
+    """Return the lower-case email address a candidate came from, or ''."""
+    return email.utils.parseaddr(outcome.candidate.sender)[1].lower()
 
 
 def sent_forms_of(ledger: Ledger, cycle_dir: Path) -> dict:

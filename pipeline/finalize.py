@@ -46,6 +46,7 @@ from .ooxml import (
     DOCUMENT_PART,
     DOCX_MIME,
     append_paragraphs,
+    drop_boxes,
     flatten_controls,
     header_footer_parts,
     read_custom_properties,
@@ -424,13 +425,17 @@ def identity_token(docx: bytes) -> str:
     return read_custom_properties(package.part(CUSTOM_PART)).get(PROPERTY, "")
 
 
+INSTRUCTIONS_STYLE = "FormBoxHeading"  # a box starting with this style is left out of the archive
+
+
 def final_docx(data: bytes, page: list[tuple[str, str]]) -> bytes:
     """Return the returned minutes without form fields and with the signature page at the end."""
     package = read_package(data)
     document = package.part(DOCUMENT_PART)
     if document is None:
         raise MinutesError(f"the returned minutes have no {DOCUMENT_PART}; it is not a Word file")
-    out = replace_part(data, DOCUMENT_PART, append_paragraphs(flatten_controls(document), page))
+    final = drop_boxes(flatten_controls(document), INSTRUCTIONS_STYLE)
+    out = replace_part(data, DOCUMENT_PART, append_paragraphs(final, page))
     for name in header_footer_parts(package.names):
         part = package.part(name)
         if part is not None and b"sdt" in part:

@@ -295,8 +295,11 @@ def copy_private(source: Path, target: Path) -> None:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
 
 
-def record_outcome(outcome: Outcome, ledger: Ledger) -> None:
-    """Note one screened file in the ledger (its copy is already stored)."""
+def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = None) -> None:
+    """Note one screened file in the ledger (its copy is already stored).
+
+    ``sender_id`` attributes a quarantined file to the employee whose address sent it.
+    """
     candidate = outcome.candidate
     screened = outcome.screened
     ledger.db.execute(
@@ -309,7 +312,7 @@ def record_outcome(outcome: Outcome, ledger: Ledger) -> None:
             outcome.stored_path,
             "accepted" if screened else "quarantined",
             outcome.rejected.reason if outcome.rejected else "",
-            screened.identity.employee_id if screened else None,
+            screened.identity.employee_id if screened else sender_id,
             screened.identity.kind if screened else None,
             candidate.sender,
             candidate.sent_at,

@@ -735,3 +735,17 @@ def append_paragraphs(
         else:
             body.append(element)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def drop_boxes(document_xml: bytes, style_id: str) -> bytes:
+    """Return document.xml without the tables whose first paragraph has style ``style_id``."""
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    for table in list(root.iter(w("tbl"))):
+        first = next(table.iter(W_P), None)
+        if (
+            first is not None
+            and paragraph_style(first) == style_id
+            and table.getparent() is not None
+        ):
+            table.getparent().remove(table)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

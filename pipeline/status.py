@@ -23,6 +23,7 @@ class GroupStatus:
     returned_employee: int = 0
     returned_manager: int = 0
     with_warnings: int = 0
+    quarantined: int = 0  # files turned away that came from this group's people (by email sender)
     missing: list[str] = field(default_factory=list)  # "Name (id): employee form, manager form"
 
 
@@ -61,12 +62,13 @@ def cycle_status(
         quarantined = ledger.db.execute(
             "SELECT COUNT(*) FROM returned_files WHERE outcome = 'quarantined'"
         ).fetchone()[0]
+        turned_away = quarantined_by_employee(ledger)
     by_manager = [
-        group_status(label_of(roster, manager_id), reports, forms, returned, warned)
+        group_status(label_of(roster, manager_id), reports, forms, returned, warned, turned_away)
         for manager_id, reports in grouped(roster, lambda e: e.manager_id).items()
     ]
     by_department = [
-        group_status(department, members, forms, returned, warned)
+        group_status(department, members, forms, returned, warned, turned_away)
         for department, members in grouped(roster, lambda e: e.department).items()
     ]
     return StatusReport(
@@ -108,7 +110,16 @@ def label_of(roster: Roster, manager_id: str) -> str:
     return f"{manager.name} ({manager.id})" if manager else "(no manager)"
 
 
-def group_status(name, employees, forms, returned, warned) -> GroupStatus:
+def quarantined_by_employee(ledger: Ledger) -> dict[str, int]:
+    """Return how many quarantined files each employee sent (known from the email sender)."""
+    rows = ledger.db.execute(
+        "SELECT employee_id, COUNT(*) FROM returned_files"
+        " WHERE outcome = 'quarantined' AND employee_id IS NOT NULL GROUP BY employee_id"
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def group_status(name, employees, forms, returned, warned, turned_away=None) -> GroupStatus:
     """Return the counts and missing people of one group."""
     group = GroupStatus(name, employees=len(employees))
     for employee in employees:
@@ -116,6 +127,7 @@ def group_status(name, employees, forms, returned, warned) -> GroupStatus:
         group.returned_employee += (employee.id, "employee") in returned
         group.returned_manager += (employee.id, "manager") in returned
         group.with_warnings += employee.id in warned
+        group.quarantined += (turned_away or {}).get(employee.id, 0)
         missing = [
             kind
             for kind in FORM_KINDS

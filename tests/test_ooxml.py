@@ -170,3 +170,14 @@ def test_real_world_files_are_read_or_rejected_with_a_reason(path):
         ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART))
     except Rejected as exc:
         assert exc.reason and exc.code
+
+
+def test_boxes_with_a_given_first_style_are_dropped():
+    box = (
+        "<w:tbl><w:tr><w:tc><w:p><w:pPr><w:pStyle w:val='FormBoxHeading'/></w:pPr>"
+        "<w:r><w:t>Slik fyller du ut</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+    )
+    keep = "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Svar</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+    xml = f"<w:document {NS}><w:body>{box}{keep}</w:body></w:document>".encode()
+    out = ooxml.all_text(ooxml.parse_xml(ooxml.drop_boxes(xml, "FormBoxHeading")))
+    assert out == "Svar"

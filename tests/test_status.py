@@ -173,3 +173,31 @@ def test_status_of_a_cycle_never_generated_is_an_error_and_creates_nothing(works
     with pytest.raises(WorkspaceError, match="generate"):
         cycle_status(workspace, 2031)
     assert not (workspace.output_dir / "2031").exists()
+
+
+def test_a_bad_file_sent_by_email_counts_against_the_senders_groups(generated_copy, tmp_path):
+    from email.message import EmailMessage
+
+    from pipeline.collect import collect_returned
+    from pipeline.roster import read_roster
+    from pipeline.status import cycle_status
+
+    roster = read_roster(generated_copy.roster_path)
+    sender = next(e for e in roster.employees if e.manager_id and e.email)
+    message = EmailMessage()
+    message["From"] = f"{sender.name} <{sender.email.upper()}>"
+    message["To"] = "hr@fjordlys.example"
+    message["Subject"] = "skjema"
+    message["Date"] = "Mon, 18 Jan 2027 09:00:00 +0100"
+    message.set_content("Vedlagt.")
+    message.add_attachment(
+        b"%PDF-1.4\n%%EOF\n", maintype="application", subtype="pdf", filename="skjema.pdf"
+    )
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    (folder / "svar.eml").write_bytes(message.as_bytes())
+    collect_returned(generated_copy, CYCLE, folder, workers=1)
+    report = cycle_status(generated_copy, CYCLE)
+    department = next(g for g in report.by_department if g.name == sender.department)
+    assert department.quarantined == 1 and report.quarantined == 1
+    assert sum(g.quarantined for g in report.by_manager) == 1

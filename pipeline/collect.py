@@ -27,7 +27,7 @@ from .workspace import ALL_FORM_KINDS, Workspace
 WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last workbook write
 
 
-LEDGER_BATCH = 100  # outcomes per ledger transaction (copies are already on disk)
+LEDGER_BATCH = 250  # outcomes per ledger transaction (copies are already on disk)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,7 @@ from . import ooxml
 from .errors import Rejected
 from .identity import PROPERTY, FormIdentity, find_tokens, parse_token
 
-WANTED_PARTS = (
-    "[Content_Types].xml",
-    ooxml.DOCUMENT_PART,
-    ooxml.CUSTOM_PART,
-    "word/settings.xml",
-)
+WANTED_PARTS = (ooxml.DOCUMENT_PART, ooxml.CUSTOM_PART)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -76,6 +77,18 @@ def cli(ctx, workspace, input_dir, templates_dir, output_dir, traceback):
     )
 
 
+@contextmanager
+def progress_bar(label: str):
+    """Yield a progress callback (done, total) drawing a bar on stderr."""
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield progress
+
+
 def cycle_option(function):
     """Add the --cycle option to a command."""
     return click.option(
@@ -132,12 +145,7 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
     """Write the employee's and the manager's preparation form for every employee."""
     from .generate import generate_forms
 
-    with click.progressbar(length=1, label="Generating forms", file=sys.stderr) as bar:
-
-        def progress(done, total):
-            bar.length = total
-            bar.update(done - bar.pos)
-
+    with progress_bar("Generating forms") as progress:
         report = generate_forms(
             workspace,
             cycle,
@@ -194,12 +202,7 @@ def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
     from .collect import collect_returned
 
     source = source or workspace.input_dir / "returned"
-    with click.progressbar(length=1, label="Screening returned files", file=sys.stderr) as bar:
-
-        def progress(done, total):
-            bar.length = total
-            bar.update(done - bar.pos)
-
+    with progress_bar("Screening returned files") as progress:
         report = collect_returned(
             workspace,
             cycle,
@@ -310,12 +313,7 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
         host, port = parse_smtp_address(smtp_address)
         smtp = SmtpSettings(host=host, port=port, tls=tls)
     people = read_roster(roster or workspace.roster_path, sheet)
-    with click.progressbar(length=1, label="Emails", file=sys.stderr) as bar:
-
-        def progress(done, total):
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
-
+    with progress_bar("Emails") as progress:
         report = send_emails(
             workspace,
             cycle,

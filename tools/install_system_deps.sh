@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Install what samtale needs outside Python: LibreOffice (headless Writer + its Python UNO
-# bridge) for conversions and poppler-utils (pdfsig, pdftotext) for checking PDFs.
+# Install what samtale needs outside Python: LibreOffice (headless Writer and Calc, with its
+# Python UNO bridge) for conversions, poppler-utils (pdfsig, pdftotext) for checking PDFs, and
+# the Carlito font (metric-compatible with Calibri, so forms keep their layout).
 set -euo pipefail
 PACKAGES="libreoffice-writer-nogui libreoffice-calc-nogui python3-uno poppler-utils fonts-crosextra-carlito fonts-dejavu-core"
 
-have_all() {
+have_required() {
     command -v soffice >/dev/null 2>&1 &&
     [ -e /usr/lib/libreoffice/program/libsclo.so ] &&
     command -v pdfsig >/dev/null 2>&1 &&
     command -v pdftotext >/dev/null 2>&1 &&
-    /usr/bin/python3 -c "import uno" >/dev/null 2>&1 &&
+    /usr/bin/python3 -c "import uno" >/dev/null 2>&1
+}
+
+have_fonts() {
     fc-list 2>/dev/null | grep -qi carlito
 }
 
-if have_all; then
+if have_required && have_fonts; then
     exit 0
 fi
 if [ "$(id -u)" != "0" ]; then
+    if have_required; then
+        echo "Note: the Carlito font is missing; forms may look slightly different in PDFs." >&2
+        echo "      sudo apt-get install fonts-crosextra-carlito" >&2
+        exit 0
+    fi
     echo "samtale needs LibreOffice and poppler. Ask an administrator to run:" >&2
     echo "    sudo apt-get install $PACKAGES" >&2
     echo "(or run 'make demo' / 'make test' once as root)." >&2
@@ -26,4 +35,4 @@ echo "Installing $PACKAGES with apt-get (a few minutes the first time)…"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
-have_all || { echo "LibreOffice/poppler installation is incomplete" >&2; exit 1; }
+have_required || { echo "LibreOffice/poppler installation is incomplete" >&2; exit 1; }

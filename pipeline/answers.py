@@ -383,9 +383,12 @@ class SheetMerge:
         new = clean_value(row.answers.get(question.key))
         report, where = self.merge.report, (self.kind, employee_id, question.key)
         current = None if fresh else cell_value(cell)
-        decision = merge_cell(current, NEVER if fresh else self.merge.last.get(where, NEVER), new)
+        # a new row or column has nothing to merge with
+        decision = "write" if fresh else merge_cell(current, self.merge.last.get(where, NEVER), new)
         if decision == "write":
-            report.updated_cells += normalize(new) != normalize(current)
+            report.updated_cells += (
+                new not in (None, "") if fresh else normalize(new) != normalize(current)
+            )
             put(cell, None if new == "" else new)  # also restores a type another program changed
             if was_cut(row.answers.get(question.key), new):
                 report.conflicts.append(Conflict(*where, TRUNCATED_REASON))

@@ -304,15 +304,15 @@ def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = Non
     screened = outcome.screened
     ledger.db.execute(
         "INSERT OR IGNORE INTO returned_files (sha256, source, stored_path, outcome, reason,"
-        " employee_id, kind, sender, sent_at, file_time, collected_at, warnings, answers)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " employee_id, kind, sender, sent_at, file_time, collected_at, warnings, answers,"
+        " sender_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             candidate.sha256,
             candidate.source,
             outcome.stored_path,
             "accepted" if screened else "quarantined",
             outcome.rejected.reason if outcome.rejected else "",
-            screened.identity.employee_id if screened else sender_id,
+            screened.identity.employee_id if screened else None,
             screened.identity.kind if screened else None,
             candidate.sender,
             candidate.sent_at,
@@ -320,6 +320,7 @@ def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = Non
             now_iso(),
             json.dumps(list(screened.warnings) if screened else []),
             json.dumps(screened.answers if screened else {}, ensure_ascii=False),
+            sender_id,
         ),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -44,7 +45,8 @@ CREATE TABLE IF NOT EXISTS returned_files (
     file_time TEXT NOT NULL DEFAULT '',
     collected_at TEXT NOT NULL,
     warnings TEXT NOT NULL DEFAULT '[]', -- JSON list of screening warnings (never answer text)
-    answers TEXT NOT NULL DEFAULT '{}'   -- JSON of the extracted answers (accepted files only)
+    answers TEXT NOT NULL DEFAULT '{}',  -- JSON of the extracted answers (accepted files only)
+    sender_id TEXT                       -- the employee whose email address sent the file
 );
 CREATE TABLE IF NOT EXISTS emails (
     message_id TEXT PRIMARY KEY,
@@ -78,6 +80,20 @@ class FormRecord:
     outside_text: str = "[]"
 
 
+ADDED_COLUMNS = {  # columns added after the first release: (table, column) -> definition
+    ("forms", "outside_text"): "TEXT NOT NULL DEFAULT '[]'",
+    ("returned_files", "sender_id"): "TEXT",
+}
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add columns that a ledger written by an older samtale lacks."""
+    for (table, column), definition in ADDED_COLUMNS.items():
+        existing = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in existing:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 def batched(items, size: int):
     """Yield lists of up to ``size`` items (one ledger transaction each)."""
     iterator = iter(items)
@@ -96,20 +112,21 @@ class Ledger:
     def __init__(self, path: Path):
         self.path = Path(path)
         ensure_private_dir(self.path.parent)
-        is_new = not self.path.exists()
+        if not self.path.exists():  # owner-only before SQLite copies the mode to -wal and -shm
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA busy_timeout=30000")
             self.db.executescript(SCHEMA)
+            add_missing_columns(self.db)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from exc
-        if is_new:
-            os.chmod(self.path, PRIVATE_FILE)
 
     def __enter__(self) -> Ledger:
         return self

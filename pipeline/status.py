@@ -113,8 +113,8 @@ def label_of(roster: Roster, manager_id: str) -> str:
 def quarantined_by_employee(ledger: Ledger) -> dict[str, int]:
     """Return how many quarantined files each employee sent (known from the email sender)."""
     rows = ledger.db.execute(
-        "SELECT employee_id, COUNT(*) FROM returned_files"
-        " WHERE outcome = 'quarantined' AND employee_id IS NOT NULL GROUP BY employee_id"
+        "SELECT sender_id, COUNT(*) FROM returned_files"
+        " WHERE outcome = 'quarantined' AND sender_id IS NOT NULL GROUP BY sender_id"
     )
     return {row[0]: row[1] for row in rows}
 

@@ -15,6 +15,7 @@ from .errors import Rejected
 from .identity import PROPERTY, FormIdentity, find_tokens, parse_token
 
 WANTED_PARTS = (ooxml.DOCUMENT_PART, ooxml.CUSTOM_PART)
+TICKED = {ooxml.CHECKED, "x", "true", "1", "ja", "yes"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ def extract(root, sent: SentForm) -> Extraction:
         returned = matches.get(spec["key"])
         if returned is None:
             result.answers[spec["key"]] = None
-            result.warnings.append(f"field {spec['key']!r} was deleted from the form")
+            result.warnings.append(
+                f"field {spec['key']!r} was deleted from the form or cannot be told apart"
+            )
             continue
         result.answers[spec["key"]] = clean_value(spec, returned)
     empty = [k for k, v in result.answers.items() if v in (None, "") and k in matches]
@@ -142,8 +145,8 @@ def match_fields(specs: tuple[dict, ...], found: list[ooxml.Field]) -> dict[str,
 def match_by_order(specs, untagged: list[ooxml.Field], matches: dict, by_section: bool) -> None:
     """Pair the keys still open with untagged controls of their type, in order.
 
-    By section first (headings survive a re-save), only where the section's counts agree, so a
-    deleted control never shifts the answers of other sections; then across the whole form.
+    By section first (headings survive a re-save), then across the whole form; only where the
+    counts agree, so a deleted control never shifts answers onto the wrong question.
     """
     taken = {id(item) for item in matches.values()}
     groups: dict[tuple[str, str], tuple[list[str], list[ooxml.Field]]] = {}
@@ -156,8 +159,8 @@ def match_by_order(specs, untagged: list[ooxml.Field], matches: dict, by_section
         if id(item) not in taken and group in groups:
             groups[group][1].append(item)
     for keys, items in groups.values():
-        if by_section and len(keys) != len(items):
-            continue
+        if len(keys) != len(items):
+            continue  # a control is missing: pairing by order would shift answers
         for key, item in zip(keys, items, strict=False):
             matches[key] = item
 
@@ -167,6 +170,8 @@ def clean_value(spec: dict, returned: ooxml.Field) -> str | bool | None:
     value = returned.value
     if isinstance(value, bool):
         return value
+    if spec["type"] == "checkbox":  # a checkbox that lost its type: only its glyph is left
+        return (value or "").strip().lower() in TICKED
     text = (value or "").rstrip("\n")
     if returned.showing_placeholder or text.strip() == spec.get("placeholder", "").strip():
         return ""

@@ -201,23 +201,60 @@ def minutes_states(ledger: Ledger) -> dict[str, MinutesState]:
     }
 
 
+RECONFIRM = (
+    "the manager's new confirmation: the employee's version changes the minutes after the "
+    "manager confirmed them; the manager must confirm again (tick, new date, and return it)"
+)
+
+
 def minutes_state(employee_id: str, versions: list[ReturnedVersion]) -> MinutesState:
     """Return whether the newest minutes are confirmed by both, and if not, what is missing."""
-    ordered = tuple(sorted(versions, key=lambda v: (v.returned_at, v.order)))
+    ordered = tuple(sorted(versions, key=version_order))
     latest = ordered[-1]
     missing = []
-    if not latest.answers.get("manager_confirmed"):
+    if latest.answers.get("manager_confirmed") is not True:
         missing.append("the manager's confirmation")
-    if not latest.answers.get("employee_confirmed"):
+    if latest.answers.get("employee_confirmed") is not True:
         missing.append("the employee's confirmation")
-    if not missing and len(ordered) > 1 and content(ordered[-2]) != content(latest):
-        missing.append(
-            "the manager's new confirmation: the employee's version changes the minutes "
-            "after the manager confirmed them; the manager must confirm again"
-        )
+    if not missing and not manager_confirmed_content(ordered):
+        missing.append(RECONFIRM)
     return MinutesState(
         employee_id, not missing, latest if not missing else None, tuple(missing), ordered
     )
+
+
+def manager_confirmed_content(ordered: tuple[ReturnedVersion, ...]) -> bool:
+    """Return whether the manager confirmed the newest content after it was last changed.
+
+    The version that changed the content counts as the manager's confirmation when the
+    employee had not ticked it (the manager's turn); otherwise a later version of the same
+    content without the employee's tick, or with a new manager date, is the manager's.
+    """
+    changed = last_change(ordered)
+    if changed is None:
+        return True  # one content all along: confirmed together
+    changer = ordered[changed]
+    if changer.answers.get("employee_confirmed") is not True:
+        return True
+    date = changer.answers.get("manager_date")
+    return any(
+        later.answers.get("employee_confirmed") is not True
+        or later.answers.get("manager_date") not in (None, "", date)
+        for later in ordered[changed + 1 :]
+    )
+
+
+def last_change(ordered: tuple[ReturnedVersion, ...]) -> int | None:
+    """Return the index of the version that last changed the minutes' content, or None."""
+    for index in range(len(ordered) - 1, 0, -1):
+        if content(ordered[index]) != content(ordered[index - 1]):
+            return index
+    return None
+
+
+def version_order(version: ReturnedVersion):
+    """Return the sort key of a returned version: when it was saved, arrived, collected."""
+    return (version.returned_at, version.order)
 
 
 def content(version: ReturnedVersion) -> dict:

@@ -467,3 +467,29 @@ def test_a_blank_form_saved_by_libreoffice_is_all_empty(generated, libreoffice_s
     result = extract(root, sent_form(sent))
     assert set(result.answers.values()) <= {"", False}
     assert len(result.warnings) == 1 and "left empty" in result.warnings[0]
+
+
+def test_a_checkbox_that_lost_its_type_is_read_from_its_glyph():
+    from pipeline.extract import clean_value
+    from pipeline.ooxml import Field
+
+    spec = {"key": "ok", "title": "OK", "type": "checkbox", "placeholder": "", "options": []}
+    ticked = Field("ok", "OK", "richtext", "\u2612", False)
+    unticked = Field("ok", "OK", "richtext", "\u2610", False)
+    assert clean_value(spec, ticked) is True
+    assert clean_value(spec, unticked) is False
+
+
+def test_order_recovery_never_pairs_unequal_counts_across_the_form():
+    from pipeline.extract import match_fields
+    from pipeline.ooxml import Field
+
+    specs = tuple(
+        {"key": f"d{n}", "title": f"Dato {n}", "type": "date", "section": f"S{n}"}
+        for n in range(1, 4)
+    )
+    found = [
+        Field("", "", "date", "2027-01-02", False, section=""),
+        Field("", "", "date", "2027-01-03", False, section=""),
+    ]
+    assert match_fields(specs, found) == {}

@@ -238,13 +238,28 @@ def test_an_employee_who_changes_the_minutes_makes_the_manager_confirm_again():
     assert len(state.missing) == 1 and "must confirm again" in state.missing[0]
 
 
-def test_the_manager_resending_the_changed_minutes_confirms_them():
+def test_resending_the_changed_minutes_without_a_new_manager_date_is_not_a_confirmation():
+    # Without a new manager date nobody can tell the manager's re-send from the employee's.
     changed = by_employee(agreed_goals="Medarbeideren har endret målene.")
     again = by_employee(
         order=3, when="2027-02-04T08:00:00+00:00", agreed_goals="Medarbeideren har endret målene."
     )
     state = minutes_state("1013", [by_manager(), changed, again])
-    assert state.confirmed and state.final == again
+    assert not state.confirmed and "must confirm again" in state.missing[0]
+
+
+def test_a_manager_only_version_of_the_new_text_confirms_it():
+    changed = by_employee(agreed_goals="Ny tekst.")
+    manager = by_manager(order=3, when="2027-02-04T08:00:00+00:00", agreed_goals="Ny tekst.")
+    employee = by_employee(order=4, when="2027-02-05T08:00:00+00:00", agreed_goals="Ny tekst.")
+    state = minutes_state("1013", [by_manager(), changed, manager, employee])
+    assert state.confirmed and state.final == employee
+
+
+def test_an_unticked_checkbox_read_as_text_is_not_a_confirmation():
+    both = by_employee(order=1, employee_confirmed="\u2610")
+    state = minutes_state("1013", [both])
+    assert not state.confirmed and state.missing == ("the employee's confirmation",)
 
 
 def test_the_manager_may_date_the_new_confirmation():

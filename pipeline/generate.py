@@ -117,7 +117,7 @@ def write_forms(
     setup = JobSetup(
         cycle=cycle,
         forms_dir=forms_dir,
-        secret=workspace.secret(),
+        secret=workspace.secret(create=True),
         config=workspace.config(),
         previous=previous or PreviousCycle(""),
         extra_context=extra,
@@ -213,6 +213,8 @@ def decide(record: FormRecord | None, inputs_hash: str, cycle_dir: Path, force: 
     existing = cycle_dir / record.path
     if record.inputs_hash == inputs_hash and existing.exists():
         return "unchanged"
+    if record.status == "returned" and record.inputs_hash != inputs_hash:
+        return "handed_out"  # already answered: never replaced, not even with --force
     if record.handed_out_at and not force and record.inputs_hash != inputs_hash:
         return "handed_out"
     return "write"
@@ -228,6 +230,13 @@ def keep_replaced_copy(path: Path) -> None:
 def handed_out_warning(job: FormJob, record: FormRecord) -> Problem:
     """Return the warning for a changed form that was already handed out."""
     name = job.context["employee"]["name"]
+    if record.status == "returned":
+        return Problem(
+            record.path,
+            f"the {job.kind} form of {name} ({job.employee_id}) changed but was already "
+            "returned; it was left as it is",
+            "nothing to do: the answers are in; correct them in answers.xlsx if needed",
+        )
     return Problem(
         record.path,
         f"the {job.kind} form of {name} ({job.employee_id}) changed but was already handed out "
@@ -368,6 +377,8 @@ def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir
     """Store a freshly written form (its SHA-256 and fixed text) in the ledger."""
     sha, (fields, outside_text) = written
     template = templates[(job.kind, job.language)]
+    before = ledger.form(job.employee_id, job.kind)
+    same_form = before is not None and before.sha256 == sha  # a lost file written again
     ledger.record_form(
         FormRecord(
             employee_id=job.employee_id,
@@ -378,9 +389,9 @@ def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir
             template_version=template.version,
             language=job.language,
             fields=fields,  # as sent: rows the template left out are not expected back
-            status="generated",
+            status=before.status if same_form else "generated",
             generated_at=now_iso(),
-            handed_out_at=None,  # a new version: not handed out yet
+            handed_out_at=before.handed_out_at if same_form else None,  # a new version: not yet
             outside_text=outside_text,
         )
     )

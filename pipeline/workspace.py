@@ -95,14 +95,17 @@ class Workspace:
         """Return ``output/archive/<cycle>/``."""
         return ensure_private_dir(self.output_dir / "archive" / str(cycle))
 
-    def secret(self) -> bytes:
-        """Return the workspace's HMAC secret, creating it (owner-only) on first use."""
+    def secret(self, *, create: bool = False) -> bytes:
+        """Return the workspace's HMAC secret; only ``create=True`` (generate) may make it."""
         path = self.root / SECRET_PATH
         if path.exists():
-            key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-            if len(key) < 16:
-                raise WorkspaceError(f"{path}: the secret is too short; restore it from backup")
-            return key
+            return read_secret(path)
+        if not create:
+            raise WorkspaceError(
+                f"{path} is missing: without it no form of this workspace can be recognised. "
+                "Restore it from your backup (or run samtale from the workspace that generated "
+                "the forms); 'samtale generate' creates it for a new workspace"
+            )
         ensure_private_dir(path.parent)
         key = secrets.token_bytes(32)
         write_private(path, key.hex().encode("ascii") + b"\n")
@@ -111,6 +114,17 @@ class Workspace:
     def config(self) -> Config:
         """Return the workspace config, or the defaults when there is no config file."""
         return load_config(self.root / CONFIG_NAME)
+
+
+def read_secret(path: Path) -> bytes:
+    """Return the secret stored in ``path``; raise WorkspaceError when it is damaged."""
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"{path}: the secret is damaged; restore it from backup") from exc
+    if len(key) < 16:
+        raise WorkspaceError(f"{path}: the secret is too short; restore it from backup")
+    return key
 
 
 def load_config(path: Path) -> Config:

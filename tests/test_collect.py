@@ -280,3 +280,13 @@ def test_round_trip_keeps_exactly_what_was_typed(generated):
         assert {k: row[k] for k in answers} == {k: empty_as_none(v) for k, v in answers.items()}
 
     check()
+
+
+def test_collect_without_the_workspace_secret_stops_with_the_fix(generated_copy, tmp_path):
+    from pipeline.errors import WorkspaceError
+
+    (generated_copy.root / ".samtale" / "secret.key").unlink()
+    (tmp_path / "inn").mkdir()
+    with pytest.raises(WorkspaceError, match="Restore it from your backup"):
+        collect_returned(generated_copy, CYCLE, tmp_path / "inn")
+    assert not (generated_copy.root / ".samtale" / "secret.key").exists()

@@ -210,7 +210,7 @@ def build(root: Path, p12: Path, ids=tuple(PEOPLE), *, seal_config: bool = True)
     write_roster(workspace.roster_path, ids)
     tokens = {
         employee_id: FormIdentity(CYCLE, "minutes", employee_id, "0a1b2c3d4e5f").token(
-            workspace.secret()
+            workspace.secret(create=True)
         )
         for employee_id in ids
     }

@@ -224,3 +224,28 @@ def test_generated_forms_open_in_libreoffice(generated, tmp_path):
         ).stdout
         assert employee.name.split()[0] in text
         assert "samtale:1:" in text.replace("\n", "")
+
+
+def test_a_lost_file_written_again_keeps_its_handed_out_state(generated_copy):
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        ledger.mark_handed_out("1010", "employee")
+        record = ledger.form("1010", "employee")
+    path = generated_copy.output_dir / str(CYCLE) / record.path
+    original = path.read_bytes()
+    path.unlink()
+    generate_forms(generated_copy, CYCLE, workers=1)
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        again = ledger.form("1010", "employee")
+    assert path.read_bytes() == original
+    assert again.status == "sent" and again.handed_out_at == record.handed_out_at
+
+
+def test_a_returned_form_is_never_replaced_not_even_with_force(generated_copy):
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        ledger.set_form_status("1010", "employee", "returned")
+        path = generated_copy.output_dir / str(CYCLE) / ledger.form("1010", "employee").path
+    original = path.read_bytes()
+    change_title(generated_copy.roster_path, "1010", "Ny tittel")
+    report = generate_forms(generated_copy, CYCLE, workers=1, force=True)
+    assert path.read_bytes() == original
+    assert any("already returned" in str(w) for w in report.warnings)

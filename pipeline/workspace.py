@@ -127,6 +127,20 @@ def read_secret(path: Path) -> bytes:
     return key
 
 
+CONFIG_TABLES = {  # table -> {key: accepted types}
+    "organisation": {"name": (str,)},
+    "mail": {
+        "sender_name": (str,),
+        "sender_address": (str,),
+        "reply_to": (str,),
+        "deadline": (str, dt.date),
+        "hr_contact": (str,),
+        "rate_per_second": (int, float),
+    },
+    "seal": {"certificate": (str,), "subject": (str,)},
+}
+
+
 def load_config(path: Path) -> Config:
     """Return the config read from ``path`` (defaults when the file is missing)."""
     if not path.exists():
@@ -135,24 +149,43 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the line it names.") from exc
-    mail = data.get("mail", {})
+    check_config(path, data)
+    mail = dict(data.get("mail", {}))
     seal = data.get("seal", {})
-    known = set(MailConfig.__dataclass_fields__)
-    unknown = sorted(set(mail) - known)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key(s) in [mail]: {', '.join(unknown)}. "
-            f"Known: {', '.join(sorted(known))}"
-        )
-    deadline = mail.get("deadline", "")
-    if isinstance(deadline, dt.date):
-        mail = {**mail, "deadline": deadline.isoformat()}
+    if isinstance(mail.get("deadline"), dt.date):
+        mail["deadline"] = mail["deadline"].isoformat()
+    if "rate_per_second" in mail:
+        mail["rate_per_second"] = float(mail["rate_per_second"])
     return Config(
-        organisation=str(data.get("organisation", {}).get("name", Config.organisation)),
+        organisation=data.get("organisation", {}).get("name", Config.organisation),
         mail=MailConfig(**mail),
-        seal_certificate=str(seal.get("certificate", "")),
-        seal_subject=str(seal.get("subject", "")),
+        seal_certificate=seal.get("certificate", ""),
+        seal_subject=seal.get("subject", ""),
     )
+
+
+def check_config(path: Path, data: dict) -> None:
+    """Raise ConfigError naming the first key that is unknown or has the wrong type."""
+    for table, value in data.items():
+        if table not in CONFIG_TABLES:
+            raise ConfigError(
+                f"{path}: unknown setting {table!r}. Use the tables "
+                + ", ".join(f"[{t}]" for t in CONFIG_TABLES)
+                + " (e.g. [organisation] then name = ...)"
+            )
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: {table!r} must be a table: write [{table}] on its own line")
+        for key, item in value.items():
+            kinds = CONFIG_TABLES[table].get(key)
+            if kinds is None:
+                known = ", ".join(CONFIG_TABLES[table])
+                raise ConfigError(f"{path}: unknown key {key!r} in [{table}]. Known: {known}")
+            if not isinstance(item, kinds) or isinstance(item, bool):
+                wanted = " or ".join("a date" if k is dt.date else k.__name__ for k in kinds)
+                raise ConfigError(f"{path}: [{table}] {key} must be {wanted}, not {item!r}")
+    rate = data.get("mail", {}).get("rate_per_second", 1)
+    if rate <= 0:
+        raise ConfigError(f"{path}: [mail] rate_per_second must be above 0, e.g. 2")
 
 
 def current_cycle() -> int:
@@ -161,12 +194,14 @@ def current_cycle() -> int:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Return ``path`` after creating it (and missing parents) readable by the owner only."""
+    """Return ``path`` after creating it (and missing parents) or tightening it to owner-only."""
     if not path.is_dir():
         missing = [path, *(p for p in path.parents if not p.exists())]
         for folder in reversed(missing):
             folder.mkdir(exist_ok=True, mode=PRIVATE_DIR)
             os.chmod(folder, PRIVATE_DIR)
+    elif path.stat().st_mode & 0o077:  # e.g. restored from a backup with open permissions
+        os.chmod(path, PRIVATE_DIR)
     return path
 
 

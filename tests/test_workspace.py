@@ -1,0 +1,76 @@
+"""Tests for pipeline/workspace.py: folders, config file, secret, private writes."""
+
+import stat
+
+import pytest
+
+from pipeline.errors import ConfigError, WorkspaceError
+from pipeline.workspace import Workspace, load_config, unique_path, write_private
+
+from .conftest import ROOT
+
+
+def test_the_shipped_config_loads():
+    config = load_config(ROOT / "samtale.toml")
+    assert config.organisation == "Fjordlys Energi AS"
+    assert config.mail.deadline == "2027-01-29" and config.mail.rate_per_second > 0
+    assert config.seal_certificate
+
+
+def test_a_missing_config_gives_the_defaults(tmp_path):
+    assert load_config(tmp_path / "samtale.toml").organisation
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('organisation = "X"\n', "must be a table"),
+        ('[mail]\nrate_per_second = "fast"\n', "rate_per_second must be int or float"),
+        ("[mail]\nrate_per_second = 0\n", "must be above 0"),
+        ('[mail]\nsender = "x"\n', "unknown key 'sender' in [mail]"),
+        ("[mailer]\nx = 1\n", "unknown setting 'mailer'"),
+        ("[mail\n", "not valid TOML"),
+    ],
+)
+def test_config_mistakes_name_the_key_and_the_fix(tmp_path, text, words):
+    path = tmp_path / "samtale.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        load_config(path)
+
+
+def test_the_secret_is_created_only_when_asked_and_kept_private(tmp_path):
+    workspace = Workspace.at(tmp_path)
+    with pytest.raises(WorkspaceError, match="Restore it from your backup"):
+        workspace.secret()
+    key = workspace.secret(create=True)
+    assert workspace.secret() == key and len(key) == 32
+    path = tmp_path / ".samtale" / "secret.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.write_text("not hex\n", encoding="ascii")
+    with pytest.raises(WorkspaceError, match="damaged"):
+        workspace.secret()
+
+
+def test_private_writes_never_overwrite_silently(tmp_path):
+    target = write_private(tmp_path / "a" / "b" / "f.txt", b"one")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    with pytest.raises(WorkspaceError, match="refusing to overwrite"):
+        write_private(target, b"two")
+    write_private(target, b"two", overwrite=True)
+    assert target.read_bytes() == b"two"
+    assert unique_path(target).name == "f-2.txt"
+
+
+def test_folder_overrides(tmp_path):
+    workspace = Workspace.at(tmp_path, output_dir=tmp_path / "elsewhere")
+    assert workspace.output_dir == tmp_path / "elsewhere"
+    assert workspace.roster_path == tmp_path / "input" / "roster.xlsx"
+
+
+def test_an_existing_open_folder_is_tightened(tmp_path):
+    folder = tmp_path / "restored"
+    folder.mkdir(mode=0o755)
+    write_private(folder / "f.txt", b"x")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -19,7 +19,13 @@ from .intake import (
     record_outcome,
     screen_all,
 )
-from .ledger import Ledger, batched
+from .ledger import (  # noqa: F401 - ReturnedVersion, accepted_versions: used by other stages
+    Ledger,
+    ReturnedVersion,
+    accepted_versions,
+    batched,
+    newest_versions,
+)
 from .roster import Roster, read_roster
 from .templates import load_template
 from .workspace import ALL_FORM_KINDS, Workspace
@@ -28,20 +34,6 @@ WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last w
 
 
 LEDGER_BATCH = 250  # outcomes per ledger transaction (copies are already on disk)
-
-
-@dataclass(frozen=True)
-class ReturnedVersion:
-    """One accepted returned file of a form, as the ledger holds it."""
-
-    employee_id: str
-    kind: str
-    source: str
-    stored_path: str
-    returned_at: str
-    answers: dict
-    warnings: list[str]
-    order: int = 0  # collection order, breaks ties between versions returned the same second
 
 
 @dataclass
@@ -109,7 +101,7 @@ def collect_returned(
         versions = accepted_versions(ledger)
         new_sources = set(report.sources)
         touched = {(v.employee_id, v.kind) for v in versions if v.source in new_sources}
-        winners = newest_versions(versions, report, touched)
+        winners = newest_versions(versions, report.versions, touched)
         for employee_id, kind in winners:
             ledger.set_form_status(employee_id, kind, "returned")
         sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
@@ -160,46 +152,6 @@ def note_outcome(report: CollectReport, outcome) -> None:
         report.warnings += [f"{source}: {w}" for w in outcome.screened.warnings]
     else:
         report.quarantined.append((source, outcome.rejected.reason))
-
-
-def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
-    """Return every accepted returned file of the cycle."""
-    rows = ledger.db.execute(
-        "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
-        " answers, warnings FROM returned_files WHERE outcome = 'accepted' ORDER BY rowid"
-    ).fetchall()
-    return [
-        ReturnedVersion(
-            row["employee_id"],
-            row["kind"],
-            row["source"],
-            row["stored_path"],
-            row["sent_at"] or row["file_time"] or row["collected_at"],
-            json.loads(row["answers"]),
-            json.loads(row["warnings"]),
-            row["rowid"],
-        )
-        for row in rows
-    ]
-
-
-def newest_versions(
-    versions: list[ReturnedVersion], report: CollectReport | None, touched: set | None = None
-) -> dict:
-    """Return the newest version per (employee id, kind), noting forms returned several times."""
-    grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
-    for version in versions:
-        grouped.setdefault((version.employee_id, version.kind), []).append(version)
-    winners = {}
-    for key, group in sorted(grouped.items()):
-        group.sort(key=lambda v: (v.returned_at, v.order))
-        winners[key] = group[-1]
-        if len(group) > 1 and report is not None and (touched is None or key in touched):
-            report.versions.append(
-                f"{key[1]} form of {key[0]}: {len(group)} versions kept; the newest "
-                f"({group[-1].source}, {group[-1].returned_at}) is used"
-            )
-    return winners
 
 
 def questions_of(ledger: Ledger, kind: str, templates_dir: Path) -> list[Question]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -204,3 +205,64 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the ledger's meta table."""
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+# returned versions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnedVersion:
+    """One accepted returned file of a form, as the ledger holds it."""
+
+    employee_id: str
+    kind: str
+    source: str
+    stored_path: str
+    returned_at: str
+    answers: dict
+    warnings: list[str]
+    order: int = 0  # collection order, breaks ties between versions returned the same second
+
+
+def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
+    """Return every accepted returned file of the cycle."""
+    rows = ledger.db.execute(
+        "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
+        " answers, warnings FROM returned_files WHERE outcome = 'accepted' ORDER BY rowid"
+    ).fetchall()
+    return [
+        ReturnedVersion(
+            row["employee_id"],
+            row["kind"],
+            row["source"],
+            row["stored_path"],
+            row["sent_at"] or row["file_time"] or row["collected_at"],
+            json.loads(row["answers"]),
+            json.loads(row["warnings"]),
+            row["rowid"],
+        )
+        for row in rows
+    ]
+
+
+def newest_versions(
+    versions: list[ReturnedVersion], notes: list[str] | None = None, touched: set | None = None
+) -> dict:
+    """Return the newest version per (employee id, kind), noting forms returned several times.
+
+    A note goes to ``notes`` for each form returned more than once (only forms in ``touched``,
+    when given: those that got a new version in this run).
+    """
+    grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
+    for version in versions:
+        grouped.setdefault((version.employee_id, version.kind), []).append(version)
+    winners = {}
+    for key, group in sorted(grouped.items()):
+        group.sort(key=lambda v: (v.returned_at, v.order))
+        winners[key] = group[-1]
+        if len(group) > 1 and notes is not None and (touched is None or key in touched):
+            notes.append(
+                f"{key[1]} form of {key[0]}: {len(group)} versions kept; the newest "
+                f"({group[-1].source}, {group[-1].returned_at}) is used"
+            )
+    return winners

@@ -10,9 +10,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .collect import ReturnedVersion, accepted_versions, newest_versions
 from .generate import GenerateReport, Progress, write_forms
-from .ledger import Ledger
+from .ledger import Ledger, ReturnedVersion, accepted_versions, newest_versions
 from .roster import Employee, read_roster
 from .workspace import Workspace
 

@@ -6,9 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .collect import accepted_versions, newest_versions
 from .errors import WorkspaceError
-from .ledger import Ledger
+from .ledger import Ledger, accepted_versions, newest_versions
 from .roster import Employee, Roster, read_roster
 from .workspace import FORM_KINDS, Workspace
 

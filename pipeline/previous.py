@@ -10,6 +10,7 @@ import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import Problem, WorkbookError
+from .roster import normalize_id as roster_id
 from .templates import PREVIOUS_SLOTS
 
 GOAL_PARTS = ("goal_{n}", "goal_{n}_measure", "goal_{n}_deadline")
@@ -68,12 +69,11 @@ def open_workbook(path: Path):
 
 
 def normalize_id(value: object) -> str:
-    """Return an employee id as text: 1001, '1001' and 1001.0 are the same id."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    """Return an employee id as the roster writes it; a value that is no id stays as text."""
+    try:
+        return roster_id(value)
+    except ValueError:
+        return str(value).strip()
 
 
 def read_previous(path: Path) -> PreviousCycle:

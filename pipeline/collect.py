@@ -18,6 +18,7 @@ from .intake import (
     limits_default,
     record_outcome,
     screen_all,
+    store_emails,
 )
 from .ledger import (  # noqa: F401 - ReturnedVersion, accepted_versions: used by other stages
     Ledger,
@@ -50,6 +51,7 @@ class CollectReport:
     versions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # accepted in this run
+    emails_kept: int = 0  # .eml messages copied whole as evidence in this run
     workbook: MergeReport | None = None
 
 
@@ -74,6 +76,7 @@ def collect_returned(
     report.found, report.ignored = len(intake.candidates), intake.ignored
     with Ledger(workspace.ledger_path(cycle)) as ledger:
         seen = known_hashes(ledger)
+        report.emails_kept = len(store_emails(intake, cycle_dir, ledger, seen))
         fresh, duplicates_in_batch = [], set()
         for candidate in intake.candidates:
             if candidate.sha256 in seen or candidate.sha256 in duplicates_in_batch:

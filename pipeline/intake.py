@@ -1,7 +1,9 @@
 """Find returned files in a folder (Word files and emails), screen them, and keep exact copies.
 
 The source folder is read-only to us. Every file we look at is copied byte for byte into
-``returned/`` or ``quarantine/``; one bad file never stops the batch.
+``returned/`` or ``quarantine/``; one bad file never stops the batch. An email (.eml) is kept whole
+too: in ``returned/emails/`` when it carried attachments (screened one by one, those of attached
+emails included), else in ``quarantine/`` with the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
+from itertools import islice
 from pathlib import Path
 
 from . import ooxml
@@ -38,6 +42,22 @@ OTHER_FORMATS = {
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".heic", ".tif", ".tiff", ".bmp", ".webp"}
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+EMAIL_WITHOUT_FORM = "an email without a Word attachment; ask the sender to attach the filled form"
+NOT_AN_EMAIL = (
+    "not an email (no header lines such as From: or Date:); ask for the filled form as a Word "
+    "attachment"
+)
+SIGNATURE_TYPES = {
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pgp-signature",
+}
+MAX_ATTACHMENTS = 200  # per email, attached emails included
+TOO_MANY_ATTACHMENTS = (
+    f"an email with more than {MAX_ATTACHMENTS} attachments; ask for the filled form on its own"
+)
+MAX_NESTED_EMAILS = 5  # emails attached to emails attached to ...
+EMAIL_OUTCOME = "email"  # ledger outcome of an email kept whole because it carried attachments
 PARALLEL_THRESHOLD = 40
 Progress = Callable[[int, int], None]
 
@@ -54,6 +74,7 @@ class Candidate:
     file_time: str = ""
     sha256: str = ""
     oversized: str = ""  # path of a file too big to read into memory; it is streamed instead
+    refusal: tuple[str, str] = ()  # (reason, code) when it is turned away before screening
 
     def __post_init__(self):
         if not self.sha256:
@@ -76,10 +97,11 @@ class Outcome:
 
 @dataclass
 class Intake:
-    """The candidates found in a source folder and what was skipped there."""
+    """The candidates found in a source folder, the emails that carried them, what was skipped."""
 
     candidates: list[Candidate] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    emails: list[Candidate] = field(default_factory=list)  # kept whole by ``store_emails``
 
 
 # -- discovering -----------------------------------------------------------------------------
@@ -127,31 +149,122 @@ def mtime_iso(path: Path) -> str:
 
 
 def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Candidate]:
-    """Return the attachments of an .eml message as candidates, with sender and date."""
+    """Return the attachments of an .eml message as candidates, with sender and date.
+
+    The message itself is kept whole: noted in ``intake.emails`` when it carried attachments,
+    else returned as a candidate that screening turns away (no attachment, or unreadable).
+    """
+    data = path.read_bytes()
+    whole = Candidate(relative, path.name, data, file_time=mtime_iso(path))
+    notes: list[str] = []
     try:
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        sender = str(message.get("From", ""))
-        sent_at = email_date(message.get("Date"))
-    except (ValueError, TypeError, IndexError, LookupError) as exc:
-        rejected = f"{relative} (unreadable email: {exc})"
-        intake.ignored.append(rejected)
-        return []
-    found = []
-    for part in message.iter_attachments():
-        name = part.get_filename() or "attachment"
-        if (
-            Path(name).suffix.lower() in IMAGE_SUFFIXES
-            and part.get_content_disposition() != "attachment"
-        ):
-            continue  # inline pictures, e.g. a logo in the signature
-        try:
-            data = part.get_payload(decode=True) or b""
-        except (ValueError, LookupError):
-            data = b""
-        found.append(Candidate(f"{relative} → {name}", name, data, sender, sent_at, sent_at))
+        message = read_message(data)
+        sender, sent_at = evidence_of(message)
+        whole = replace(whole, sender=sender, sent_at=sent_at)
+        attachments = attachments_of(message, relative, (sender, sent_at), notes, depth=0)
+        found = list(islice(attachments, MAX_ATTACHMENTS + 1))
+        if len(found) > MAX_ATTACHMENTS:
+            raise Rejected(TOO_MANY_ATTACHMENTS, "too_many_attachments")
+    except Rejected as exc:
+        return [replace(whole, refusal=(exc.reason, exc.code))]
+    except Exception as exc:  # noqa: BLE001 - one hostile email must never stop the batch
+        return [replace(whole, refusal=(unreadable_email(exc), "corrupt"))]
+    intake.ignored += notes
     if not found:
-        intake.ignored.append(f"{relative} (email without attachment)")
+        return [replace(whole, refusal=(EMAIL_WITHOUT_FORM, "no_attachment"))]
+    intake.emails.append(whole)
     return found
+
+
+def read_message(data: bytes) -> EmailMessage:
+    """Return the parsed message, or raise Rejected when the bytes are no email at all."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    if not message.keys():
+        raise Rejected(NOT_AN_EMAIL, "corrupt")
+    return message
+
+
+def evidence_of(message: EmailMessage, fallback: tuple[str, str] = ("", "")) -> tuple[str, str]:
+    """Return the sender and the date (ISO 8601 UTC) of a message, else those of ``fallback``."""
+    sender = str(message.get("From", "")) or fallback[0]
+    return sender, email_date(message.get("Date")) or fallback[1]
+
+
+def attachments_of(
+    message: EmailMessage, source: str, evidence: tuple[str, str], notes: list[str], depth: int
+) -> Iterator[Candidate]:
+    """Yield the attached files of a message as candidates, those of attached messages too."""
+    for number, part in enumerate(leaf_parts(message), start=1):
+        name = part.get_filename() or ""
+        if is_attached_message(part, name):
+            label = f"{source} → {name or f'attached email (part {number})'}"
+            yield from attached_message(part, label, evidence, notes, depth + 1)
+        elif not is_message_text(part, name):
+            data = decoded(part)
+            name = name or "attachment"
+            yield Candidate(f"{source} → {name}", name, data, *evidence, file_time=evidence[1])
+
+
+def leaf_parts(entity: EmailMessage) -> Iterator[EmailMessage]:
+    """Yield the parts of a message that are not multipart containers, in order."""
+    if entity.get_content_maintype() == "multipart" and entity.is_multipart():
+        for part in entity.iter_parts():
+            yield from leaf_parts(part)
+    else:
+        yield entity
+
+
+def is_attached_message(part: EmailMessage, name: str) -> bool:
+    """Return True for an email attached to an email (forwarded as attachment, or an .eml)."""
+    return part.get_content_type() == "message/rfc822" or Path(name).suffix.lower() == ".eml"
+
+
+def is_message_text(part: EmailMessage, name: str) -> bool:
+    """Return True for parts nobody attached: the text, inline pictures, signatures."""
+    maintype = part.get_content_maintype()
+    if part.get_content_type() in SIGNATURE_TYPES:
+        return True
+    if part.get_content_disposition() == "attachment":
+        return False
+    unnamed_text = not name and maintype in ("text", "message")
+    return unnamed_text or maintype == "image" or Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def decoded(part: EmailMessage) -> bytes:
+    """Return the decoded bytes of one attachment, or b'' when its encoding is broken."""
+    try:
+        return part.get_payload(decode=True) or b""
+    except (ValueError, LookupError):
+        return b""
+
+
+def attached_message(
+    part: EmailMessage, label: str, evidence: tuple[str, str], notes: list[str], depth: int
+) -> Iterator[Candidate]:
+    """Yield the attachments of an attached email, with its own sender and date as evidence."""
+    if depth > MAX_NESTED_EMAILS:
+        notes.append(f"{label} (emails nested more than {MAX_NESTED_EMAILS} deep: not opened)")
+        return
+    try:
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload(0)
+        else:
+            inner = read_message(decoded(part))
+    except (Rejected, TypeError, IndexError):
+        notes.append(f"{label} (attached email that could not be read)")
+        return
+    found = list(attachments_of(inner, label, evidence_of(inner, evidence), notes, depth))
+    if not found:
+        notes.append(f"{label} (attached email without attachment)")
+    yield from found
+
+
+def unreadable_email(exc: Exception) -> str:
+    """Return why an email could not be read, and what to ask for (no text of the email)."""
+    return (
+        f"the email could not be read ({type(exc).__name__}); ask the sender to send the filled "
+        "form again as a Word attachment"
+    )
 
 
 def email_date(value) -> str:
@@ -183,6 +296,8 @@ def screen_only(candidate: Candidate) -> Outcome:
     """Return the outcome of screening one candidate; never raises for a bad file."""
     suffix = Path(candidate.name).suffix.lower()
     try:
+        if candidate.refusal:
+            raise Rejected(*candidate.refusal)
         if candidate.oversized:
             size = Path(candidate.oversized).stat().st_size
             limit = _CONTEXT["limits"].max_file_bytes
@@ -300,8 +415,29 @@ def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = Non
 
     ``sender_id`` attributes a quarantined file to the employee whose address sent it.
     """
-    candidate = outcome.candidate
     screened = outcome.screened
+    insert_returned_file(
+        ledger,
+        outcome.candidate,
+        outcome.stored_path,
+        "accepted" if screened else "quarantined",
+        reason=outcome.rejected.reason if outcome.rejected else "",
+        screened=screened,
+        sender_id=sender_id,
+    )
+
+
+def insert_returned_file(
+    ledger: Ledger,
+    candidate: Candidate,
+    stored_path: str,
+    outcome: str,
+    *,
+    reason: str = "",
+    screened: Screened | None = None,
+    sender_id: str | None = None,
+) -> None:
+    """Add one row to the ledger's returned files; a file already there is left as it is."""
     ledger.db.execute(
         "INSERT OR IGNORE INTO returned_files (sha256, source, stored_path, outcome, reason,"
         " employee_id, kind, sender, sent_at, file_time, collected_at, warnings, answers,"
@@ -309,9 +445,9 @@ def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = Non
         (
             candidate.sha256,
             candidate.source,
-            outcome.stored_path,
-            "accepted" if screened else "quarantined",
-            outcome.rejected.reason if outcome.rejected else "",
+            stored_path,
+            outcome,
+            reason,
             screened.identity.employee_id if screened else None,
             screened.identity.kind if screened else None,
             candidate.sender,
@@ -323,6 +459,34 @@ def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = Non
             sender_id,
         ),
     )
+
+
+def store_emails(intake: Intake, cycle_dir: Path, ledger: Ledger, known: set[str]) -> list[str]:
+    """Return the cycle-relative paths of the emails newly kept whole, as evidence.
+
+    Each email that carried attachments is copied byte for byte into ``returned/emails/`` and
+    noted in the ledger with outcome ``email``; one already in ``known`` (SHA-256) is skipped.
+    """
+    fresh: dict[str, Candidate] = {}
+    for carrier in intake.emails:
+        if carrier.sha256 not in known:
+            fresh.setdefault(carrier.sha256, carrier)
+    stored = [(carrier, store_email(carrier, cycle_dir)) for carrier in fresh.values()]
+    if stored:
+        os.sync()  # the copies reach the disk before the ledger says they exist
+        with ledger.transaction():
+            for carrier, path in stored:
+                insert_returned_file(ledger, carrier, path, EMAIL_OUTCOME)
+    return [path for _, path in stored]
+
+
+def store_email(carrier: Candidate, cycle_dir: Path) -> str:
+    """Return the cycle-relative path of the byte-for-byte copy kept of an email."""
+    folder = ensure_private_dir(cycle_dir / "returned" / "emails")
+    target = folder / f"{carrier.sha256[:12]}_{safe_stem(Path(carrier.name).stem, 60)}.eml"
+    if not target.exists():
+        write_private(target, carrier.data, durable=False)
+    return str(target.relative_to(cycle_dir))
 
 
 def reason_note(outcome: Outcome) -> str:

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS returned_files (
     sha256 TEXT PRIMARY KEY,
     source TEXT NOT NULL,             -- where it was found (path, or path of the .eml + attachment)
     stored_path TEXT NOT NULL,        -- copy under returned/ or quarantine/ (cycle-relative)
-    outcome TEXT NOT NULL,            -- accepted | quarantined | superseded
+    outcome TEXT NOT NULL,            -- accepted | quarantined | email (a kept message)
     reason TEXT NOT NULL DEFAULT '',
     employee_id TEXT,
     kind TEXT,

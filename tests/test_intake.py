@@ -19,7 +19,14 @@ from pipeline import ooxml
 from pipeline.collect import CollectReport, collect_returned
 from pipeline.generate import generate_forms
 from pipeline.identity import PROPERTY
-from pipeline.intake import PARALLEL_THRESHOLD, discover
+from pipeline.intake import (
+    MAX_ATTACHMENTS,
+    MAX_NESTED_EMAILS,
+    PARALLEL_THRESHOLD,
+    discover,
+    known_hashes,
+    store_emails,
+)
 from pipeline.ledger import Ledger
 from pipeline.simulate import fields_of, fill_form, invented_answers
 from pipeline.workspace import Workspace
@@ -116,6 +123,24 @@ def reply_email(sender: str, date: str, attachments: dict[str, bytes], quoted: s
             ooxml.DOCX_MIME.split("/") if name.endswith(".docx") else ("application", "pdf")
         )
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def forward_email(sender: str, date: str, forwarded: bytes, file_name: str = "") -> bytes:
+    """Return an email forwarding another one: as message/rfc822, or as an attached .eml file."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = sender
+    message["To"] = "HR <hr@fjordlys.example>"
+    message["Subject"] = "VS: skjema"
+    if date:
+        message["Date"] = date
+    message.set_content("Videresender svaret jeg fikk.\n")
+    if file_name:
+        message.add_attachment(
+            forwarded, maintype="application", subtype="octet-stream", filename=file_name
+        )
+    else:
+        message.add_attachment(email.message_from_bytes(forwarded, policy=email.policy.default))
     return message.as_bytes()
 
 
@@ -219,8 +244,34 @@ def add_good_files(folder: SourceFolder, workspace) -> None:
     folder.put("post/svar fra Siri.eml", mail)
     folder.good["post/svar fra Siri.eml → skjema.docx"] = ("1013", "employee", answers)
     folder.expect["post/svar fra Siri.eml → skannet.pdf"] = "wrong_format"
-    folder.put("post/uten vedlegg.eml", reply_email("A <a@fjordlys.example>", "", {}, "Hei"))
+    add_forwarded_forms(folder, workspace)
     folder.put("~$skjema-1010.docx", b"lock")  # Word's lock file: ignored, not quarantined
+
+
+def add_forwarded_forms(folder: SourceFolder, workspace) -> None:
+    """Write a manager's forward of a reply (message/rfc822), and a reply attached as .eml."""
+    date = f"Tue, 19 Jan {CYCLE} 14:30:00 +0100"
+    data, answers = filled(workspace, "1019", "employee")
+    tone = "Tone Aasen-Løvli <tone.aasen-lovli@fjordlys.example>"
+    reply = reply_email(tone, date, {"skjema.docx": data}, "Hei")
+    forward = forward_email("Håkon Øverland <hakon.overland@fjordlys.example>", "", reply)
+    folder.put("post/videresendt fra Håkon.eml", forward)
+    folder.good["post/videresendt fra Håkon.eml → attached email (part 2) → skjema.docx"] = (
+        "1019",
+        "employee",
+        answers,
+    )
+    data, answers = filled(workspace, "1020", "employee")
+    reply = reply_email(
+        "Marte <marte.odegaard.lunde@fjordlys.example>", "", {"mitt.docx": data}, ""
+    )
+    forward = forward_email("Åse <ase.saether@fjordlys.example>", date, reply, "svar fra Marte.eml")
+    folder.put("post/videresendt som fil.eml", forward)
+    folder.good["post/videresendt som fil.eml → svar fra Marte.eml → mitt.docx"] = (
+        "1020",
+        "employee",
+        answers,
+    )
 
 
 def add_hostile_files(folder: SourceFolder, workspace, secret_file: Path, port: int) -> None:
@@ -258,6 +309,12 @@ def add_hostile_files(folder: SourceFolder, workspace, secret_file: Path, port: 
     put("gammelt.odt", b"PK\x03\x04mimetypeapplication/vnd.oasis.opendocument.text", "wrong_format")
     put("bilde.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "wrong_format")
     put("notat.txt", b"Jeg sender skjemaet i morgen.", "wrong_format")
+    put(
+        "post/uten vedlegg.eml",
+        reply_email("A <a@fjordlys.example>", "", {}, "Hei"),
+        "no_attachment",
+    )
+    put("post/ødelagt.eml", b"\x00\x01 ikke en e-post \xff\n\nfoo", "corrupt")
     last_year, _ = filled(workspace, "1014", "employee", CYCLE - 1)
     put("fjorårets.docx", last_year, "other_cycle")
     token = ooxml.read_custom_properties(custom)[PROPERTY]
@@ -314,6 +371,8 @@ def test_each_hostile_file_is_quarantined_with_its_reason(batch):
         ("gammelt.odt", "OpenDocument"),
         ("bilde.png", "picture"),
         ("xxe.docx", "DTD"),
+        ("post/uten vedlegg.eml", "ask the sender to attach the filled form"),
+        ("post/ødelagt.eml", "not an email"),
     ],
 )
 def test_reasons_say_what_happened_and_what_to_ask_for(batch, source, words):
@@ -344,14 +403,45 @@ def test_an_email_keeps_its_sender_and_date_as_evidence(batch):
     assert note["From"].startswith("Siri Kvåle")
 
 
-def test_inline_pictures_lock_files_and_empty_emails_are_reported_not_collected(batch):
+def test_a_forwarded_form_keeps_the_sender_and_date_of_the_forwarded_email(batch):
+    rows = ledger_rows(batch.workspace)
+    inner = rows["post/videresendt fra Håkon.eml → attached email (part 2) → skjema.docx"]
+    assert inner["sender"] == "Tone Aasen-Løvli <tone.aasen-lovli@fjordlys.example>"
+    assert inner["sent_at"] == f"{CYCLE}-01-19T13:30:00+00:00"
+    as_file = rows["post/videresendt som fil.eml → svar fra Marte.eml → mitt.docx"]
+    assert as_file["sender"] == "Marte <marte.odegaard.lunde@fjordlys.example>"
+    assert as_file["sent_at"] == f"{CYCLE}-01-19T13:30:00+00:00"  # no date inside: the forward's
+
+
+def test_every_email_is_kept_whole_byte_for_byte(batch):
+    workspace, source, report = batch.workspace, batch.source, batch.report
+    cycle_dir = workspace.cycle_dir(CYCLE)
+    rows = ledger_rows(workspace)
+    emails = sorted(p.relative_to(source).as_posix() for p in source.rglob("*.eml"))
+    assert len(emails) == 5
+    for name in emails:
+        row = rows[name]
+        stored = cycle_dir / row["stored_path"]
+        assert stored.read_bytes() == (source / name).read_bytes()
+        assert row["sha256"] == hashlib.sha256(stored.read_bytes()).hexdigest()
+        if name in batch.folder.expect:
+            assert row["outcome"] == "quarantined"
+            assert stored.parent == cycle_dir / "quarantine"
+            assert (name, row["reason"]) in report.quarantined
+        else:
+            assert row["outcome"] == "email" and row["reason"] == ""
+            assert stored.parent == cycle_dir / "returned" / "emails"
+            assert row["employee_id"] is None and row["answers"] == "{}"
+    assert rows["post/svar fra Siri.eml"]["sender"] == "Siri Kvåle <siri.kvale@fjordlys.example>"
+    assert rows["post/svar fra Siri.eml"]["sent_at"] == f"{CYCLE}-01-18T08:15:00+00:00"
+    assert not any(".eml" in line for line in report.ignored)
+
+
+def test_inline_pictures_and_lock_files_are_reported_not_collected(batch):
     workspace, report = batch.workspace, batch.report
     rows = ledger_rows(workspace)
-    assert not any("logo" in s or "~$" in s or "uten vedlegg" in s for s in rows)
+    assert not any("logo" in s or "~$" in s for s in rows)
     assert "~$skjema-1010.docx" in report.ignored
-    assert any(
-        "uten vedlegg.eml" in line and "without attachment" in line for line in report.ignored
-    )
 
 
 def test_a_duplicate_is_collected_once_and_reported(batch):
@@ -359,7 +449,8 @@ def test_a_duplicate_is_collected_once_and_reported(batch):
     rows = ledger_rows(workspace)
     assert "skjema-1010.docx" in rows and "ånyo/skjema-1010 (kopi).docx" not in rows
     assert report.already_collected == 1
-    assert report.found == report.new + report.already_collected == len(rows) + 1
+    files = [row for row in rows.values() if row["outcome"] != "email"]
+    assert report.found == report.new + report.already_collected == len(files) + 1
 
 
 def test_the_batch_was_big_enough_to_be_screened_in_worker_processes(batch):
@@ -444,6 +535,9 @@ def test_discover_reads_recursively_and_unpacks_emails(tmp_path):
     assert intake.candidates[1].sender == "Ola <ola@fjordlys.example>"
     assert intake.candidates[1].sent_at == "2027-01-19T10:00:00+00:00"
     assert intake.ignored == [".DS_Store"]
+    assert [(e.source, e.data) for e in intake.emails] == [
+        ("svar.eml", (tmp_path / "svar.eml").read_bytes())
+    ]
 
 
 def test_a_link_in_the_source_folder_is_not_followed(tmp_path):
@@ -483,3 +577,84 @@ def test_line_breaks_typed_with_shift_enter_survive(generated_copy):
     assert next(f.value for f in fields if f.key == "results") == (
         "første linje\nandre linje\nnytt avsnitt"
     )
+
+
+def test_store_emails_copies_each_email_once_owner_only(tmp_path):
+    source = tmp_path / "inn"
+    source.mkdir()
+    mail = reply_email("Ola <ola@fjordlys.example>", "", {"y.docx": b"y"}, "")
+    (source / "svar.eml").write_bytes(mail)
+    (source / "svar igjen.EML").write_bytes(mail)  # the same bytes saved twice
+    cycle_dir = tmp_path / "out"
+    with Ledger(cycle_dir / "ledger.sqlite") as ledger:
+        first = store_emails(discover(source), cycle_dir, ledger, known_hashes(ledger))
+        again = store_emails(discover(source), cycle_dir, ledger, known_hashes(ledger))
+        rows = ledger.db.execute("SELECT outcome, stored_path FROM returned_files").fetchall()
+    sha = hashlib.sha256(mail).hexdigest()
+    assert first == [f"returned/emails/{sha[:12]}_svar_igjen.eml"] and again == []
+    assert [tuple(row) for row in rows] == [("email", first[0])]
+    stored = cycle_dir / first[0]
+    assert stored.read_bytes() == mail
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+
+
+def test_parts_nobody_attached_are_not_candidates(tmp_path):
+    message = EmailMessage()
+    message["From"] = "Kåre <kare.braten@fjordlys.example>"
+    message.set_content("Hei, her er skjemaet.")
+    message.add_attachment(
+        b"form", maintype="application", subtype="octet-stream", filename="s.docx"
+    )
+    message.get_payload()[1].replace_header("Content-Disposition", 'inline; filename="s.docx"')
+    message.add_attachment("Hilsen Kåre", disposition="inline")  # Apple Mail: text after a file
+    message.add_attachment(b"\x89PNG", maintype="image", subtype="png", disposition="inline")
+    message.add_attachment(b"sig", maintype="application", subtype="pkcs7-signature")
+    (tmp_path / "svar.eml").write_bytes(message.as_bytes())
+    intake = discover(tmp_path)
+    assert [(c.source, c.data) for c in intake.candidates] == [("svar.eml → s.docx", b"form")]
+
+
+def test_an_email_without_a_form_or_no_email_at_all_is_turned_away_whole(tmp_path):
+    empty_forward = forward_email(
+        "Leder <leder@fjordlys.example>", "", reply_email("A <a@b>", "", {}, "")
+    )
+    (tmp_path / "videresendt.eml").write_bytes(empty_forward)
+    (tmp_path / "tom.eml").write_bytes(b"")
+    many = EmailMessage()
+    many["From"] = "A <a@fjordlys.example>"
+    for number in range(MAX_ATTACHMENTS + 1):
+        many.add_attachment(b"x", maintype="application", subtype="pdf", filename=f"{number}.pdf")
+    (tmp_path / "mange.eml").write_bytes(many.as_bytes())
+    intake = discover(tmp_path)
+    refused = {c.source: (c.refusal[1], c.data) for c in intake.candidates}
+    assert refused == {
+        "mange.eml": ("too_many_attachments", (tmp_path / "mange.eml").read_bytes()),
+        "tom.eml": ("corrupt", b""),
+        "videresendt.eml": ("no_attachment", empty_forward),
+    }
+    assert intake.emails == []
+    assert intake.ignored == [
+        "videresendt.eml → attached email (part 2) (attached email without attachment)"
+    ]
+
+
+def test_emails_nested_too_deep_are_not_opened(tmp_path):
+    def nested(levels: int) -> bytes:
+        mail = reply_email("Ola <ola@fjordlys.example>", "", {"y.docx": b"y"}, "")
+        for level in range(levels):
+            mail = forward_email(
+                f"Ledd {level} <l{level}@fjordlys.example>", "", mail, f"{level}.eml"
+            )
+        return mail
+
+    (tmp_path / "dyp.eml").write_bytes(nested(MAX_NESTED_EMAILS))
+    intake = discover(tmp_path)
+    assert [c.data for c in intake.candidates] == [b"y"]
+    assert intake.candidates[0].source.count(" → ") == MAX_NESTED_EMAILS + 1
+    assert intake.candidates[0].sender == "Ola <ola@fjordlys.example>"
+    (tmp_path / "dyp.eml").write_bytes(nested(MAX_NESTED_EMAILS + 1))
+    intake = discover(tmp_path)
+    assert [c.refusal[1] for c in intake.candidates] == ["no_attachment"]
+    assert "nested more than" in intake.ignored[0]
+    assert len(intake.ignored) == MAX_NESTED_EMAILS + 1

@@ -16,6 +16,7 @@ from .intake import (
     discover,
     known_hashes,
     limits_default,
+    quarantined_hashes,
     record_outcome,
     screen_all,
     store_emails,
@@ -77,14 +78,18 @@ def collect_returned(
     with Ledger(workspace.ledger_path(cycle)) as ledger:
         seen = known_hashes(ledger)
         report.emails_kept = len(store_emails(intake, cycle_dir, ledger, seen))
+        # Quarantined files are screened again: a restored secret or a form generated since
+        # may let them in now. Those still turned away count as already collected.
+        retry = quarantined_hashes(ledger)
         fresh, duplicates_in_batch = [], set()
         for candidate in intake.candidates:
-            if candidate.sha256 in seen or candidate.sha256 in duplicates_in_batch:
+            sha = candidate.sha256
+            if (sha in seen and sha not in retry) or sha in duplicates_in_batch:
                 report.already_collected += 1
             else:
-                duplicates_in_batch.add(candidate.sha256)
+                duplicates_in_batch.add(sha)
                 fresh.append(candidate)
-        report.new = len(fresh)
+        report.new = sum(1 for c in fresh if c.sha256 not in retry)
         context = {
             "secret": workspace.secret(),
             "cycle": cycle,
@@ -96,9 +101,17 @@ def collect_returned(
         outcomes = screen_all(fresh, context, workers, progress)
         for batch in batched(outcomes, LEDGER_BATCH):
             os.sync()  # the batch's copies reach the disk before the ledger says they exist
+            still_out = [o for o in batch if o.rejected and o.candidate.sha256 in retry]
+            report.already_collected += len(still_out)
+            batch = [o for o in batch if o not in still_out]
             with ledger.transaction():
                 for outcome in batch:
-                    record_outcome(outcome, ledger, senders.get(address_of(outcome)))
+                    record_outcome(
+                        outcome,
+                        ledger,
+                        senders.get(address_of(outcome)),
+                        replace_row=outcome.candidate.sha256 in retry,
+                    )
             for outcome in batch:
                 note_outcome(report, outcome)
         versions = accepted_versions(ledger)

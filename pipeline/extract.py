@@ -14,7 +14,7 @@ from . import ooxml
 from .errors import Rejected
 from .identity import PROPERTY, FormIdentity, find_tokens, parse_token
 
-WANTED_PARTS = (ooxml.DOCUMENT_PART, ooxml.CUSTOM_PART)
+WANTED_PARTS = (ooxml.DOCUMENT_PART, ooxml.CUSTOM_PART, ooxml.CORE_PART)
 TICKED = {ooxml.CHECKED, "x", "true", "1", "ja", "yes"}
 
 
@@ -33,6 +33,7 @@ class Screened:
     identity: FormIdentity
     answers: dict[str, str | bool | None]
     warnings: tuple[str, ...] = ()
+    saved_at: str = ""  # when the document says it was last saved ('' when it does not say)
 
 
 @dataclass
@@ -215,7 +216,7 @@ def screen(
     limits: ooxml.Limits = ooxml.DEFAULT_LIMITS,
 ) -> Screened:
     """Return the screened answers of one returned file; raise Rejected with the reason."""
-    identity, _package, root = identify(data, secret, limits)
+    identity, package, root = identify(data, secret, limits)
     if identity.cycle != cycle:
         raise Rejected(
             f"the form belongs to cycle {identity.cycle}, not {cycle}; "
@@ -230,4 +231,5 @@ def screen(
             "unknown_form",
         )
     extraction = extract(root, sent)
-    return Screened(identity, extraction.answers, tuple(extraction.warnings))
+    saved = ooxml.saved_at(package.part(ooxml.CORE_PART))
+    return Screened(identity, extraction.answers, tuple(extraction.warnings), saved)

@@ -410,7 +410,9 @@ def copy_private(source: Path, target: Path) -> None:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
 
 
-def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = None) -> None:
+def record_outcome(
+    outcome: Outcome, ledger: Ledger, sender_id: str | None = None, *, replace_row: bool = False
+) -> None:
     """Note one screened file in the ledger (its copy is already stored).
 
     ``sender_id`` attributes a quarantined file to the employee whose address sent it.
@@ -424,6 +426,7 @@ def record_outcome(outcome: Outcome, ledger: Ledger, sender_id: str | None = Non
         reason=outcome.rejected.reason if outcome.rejected else "",
         screened=screened,
         sender_id=sender_id,
+        replace_row=replace_row,
     )
 
 
@@ -436,12 +439,14 @@ def insert_returned_file(
     reason: str = "",
     screened: Screened | None = None,
     sender_id: str | None = None,
+    replace_row: bool = False,
 ) -> None:
-    """Add one row to the ledger's returned files; a file already there is left as it is."""
+    """Add one row to the ledger's returned files; a file already there is kept unless replaced."""
     ledger.db.execute(
-        "INSERT OR IGNORE INTO returned_files (sha256, source, stored_path, outcome, reason,"
-        " employee_id, kind, sender, sent_at, file_time, collected_at, warnings, answers,"
-        " sender_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT OR {'REPLACE' if replace_row else 'IGNORE'} INTO returned_files (sha256,"
+        " source, stored_path, outcome, reason, employee_id, kind, sender, sent_at, file_time,"
+        " collected_at, warnings, answers, sender_id, saved_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             candidate.sha256,
             candidate.source,
@@ -457,6 +462,7 @@ def insert_returned_file(
             json.dumps(list(screened.warnings) if screened else []),
             json.dumps(screened.answers if screened else {}, ensure_ascii=False),
             sender_id,
+            screened.saved_at if screened else "",
         ),
     )
 
@@ -501,6 +507,12 @@ def reason_note(outcome: Outcome) -> str:
     if candidate.sender:
         lines.append(f"From: {candidate.sender} ({candidate.sent_at})")
     return "\n".join(lines) + "\n"
+
+
+def quarantined_hashes(ledger: Ledger) -> set[str]:
+    """Return the SHA-256 of every file of this cycle that is in quarantine."""
+    rows = ledger.db.execute("SELECT sha256 FROM returned_files WHERE outcome = 'quarantined'")
+    return {row[0] for row in rows}
 
 
 def known_hashes(ledger: Ledger) -> set[str]:

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS returned_files (
     collected_at TEXT NOT NULL,
     warnings TEXT NOT NULL DEFAULT '[]', -- JSON list of screening warnings (never answer text)
     answers TEXT NOT NULL DEFAULT '{}',  -- JSON of the extracted answers (accepted files only)
-    sender_id TEXT                       -- the employee whose email address sent the file
+    sender_id TEXT,                      -- the employee whose email address sent the file
+    saved_at TEXT NOT NULL DEFAULT ''    -- when the document says it was last saved
 );
 CREATE TABLE IF NOT EXISTS emails (
     message_id TEXT PRIMARY KEY,
@@ -84,6 +85,7 @@ class FormRecord:
 ADDED_COLUMNS = {  # columns added after the first release: (table, column) -> definition
     ("forms", "outside_text"): "TEXT NOT NULL DEFAULT '[]'",
     ("returned_files", "sender_id"): "TEXT",
+    ("returned_files", "saved_at"): "TEXT NOT NULL DEFAULT ''",
 }
 
 
@@ -222,13 +224,15 @@ class ReturnedVersion:
     answers: dict
     warnings: list[str]
     order: int = 0  # collection order, breaks ties between versions returned the same second
+    saved_at: str = ""  # when the document says it was last saved
 
 
 def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
     """Return every accepted returned file of the cycle."""
     rows = ledger.db.execute(
         "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
-        " answers, warnings FROM returned_files WHERE outcome = 'accepted' ORDER BY rowid"
+        " answers, warnings, saved_at FROM returned_files WHERE outcome = 'accepted'"
+        " ORDER BY rowid"
     ).fetchall()
     return [
         ReturnedVersion(
@@ -240,6 +244,7 @@ def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
             json.loads(row["answers"]),
             json.loads(row["warnings"]),
             row["rowid"],
+            row["saved_at"],
         )
         for row in rows
     ]
@@ -258,7 +263,7 @@ def newest_versions(
         grouped.setdefault((version.employee_id, version.kind), []).append(version)
     winners = {}
     for key, group in sorted(grouped.items()):
-        group.sort(key=lambda v: (v.returned_at, v.order))
+        group.sort(key=version_order)
         winners[key] = group[-1]
         if len(group) > 1 and notes is not None and (touched is None or key in touched):
             notes.append(
@@ -266,3 +271,12 @@ def newest_versions(
                 f"({group[-1].source}, {group[-1].returned_at}) is used"
             )
     return winners
+
+
+def version_order(version: ReturnedVersion) -> tuple:
+    """Return the sort key of a returned version: when it was last saved, then when it arrived.
+
+    The document's own save time comes first (an attachment saved from Outlook weeks later
+    keeps it); versions that agree on it (or lack it) are ordered by arrival, then collection.
+    """
+    return (version.saved_at, version.returned_at, version.order)

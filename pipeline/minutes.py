@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .generate import GenerateReport, Progress, write_forms
-from .ledger import Ledger, ReturnedVersion, accepted_versions, newest_versions
+from .ledger import Ledger, ReturnedVersion, accepted_versions, newest_versions, version_order
 from .roster import Employee, read_roster
 from .workspace import Workspace
 
@@ -249,11 +249,6 @@ def last_change(ordered: tuple[ReturnedVersion, ...]) -> int | None:
         if content(ordered[index]) != content(ordered[index - 1]):
             return index
     return None
-
-
-def version_order(version: ReturnedVersion):
-    """Return the sort key of a returned version: when it was saved, arrived, collected."""
-    return (version.returned_at, version.order)
 
 
 def content(version: ReturnedVersion) -> dict:

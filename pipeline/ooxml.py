@@ -7,6 +7,7 @@ parsed with entities, DTDs and network access off.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import struct
@@ -30,6 +31,8 @@ CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationship
 CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
 CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 DOCUMENT_PART = "word/document.xml"
+CORE_PART = "docProps/core.xml"
+DCTERMS = "http://purl.org/dc/terms/"
 CUSTOM_PART = "docProps/custom.xml"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MACRO_MARKERS = ("vbaproject.bin", "vbadata.xml", "macroenabled")
@@ -425,6 +428,24 @@ def text_outside_fields(root: etree._Element) -> list[str]:
 def all_text(root: etree._Element) -> str:
     """Return all visible text of a part."""
     return run_text(root)
+
+
+def saved_at(core_xml: bytes | None) -> str:
+    """Return when the document says it was last saved (docProps/core.xml), as UTC ISO, or ''."""
+    if not core_xml:
+        return ""
+    try:
+        node = parse_xml(core_xml, CORE_PART).find(f"{{{DCTERMS}}}modified")
+    except Rejected:
+        return ""
+    text = (node.text or "").strip() if node is not None else ""
+    try:
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 # -- custom document properties --------------------------------------------------------------

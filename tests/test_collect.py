@@ -290,3 +290,61 @@ def test_collect_without_the_workspace_secret_stops_with_the_fix(generated_copy,
     with pytest.raises(WorkspaceError, match="Restore it from your backup"):
         collect_returned(generated_copy, CYCLE, tmp_path / "inn")
     assert not (generated_copy.root / ".samtale" / "secret.key").exists()
+
+
+def test_a_form_quarantined_for_a_lost_secret_is_let_in_once_it_is_restored(
+    generated_copy, tmp_path
+):
+    from pipeline.simulate import fields_of, fill_form, invented_answers
+
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        record = ledger.form("1010", "employee")
+    sent = (generated_copy.cycle_dir(CYCLE) / record.path).read_bytes()
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    answers = invented_answers(fields_of(sent), "nb", "x", CYCLE)
+    (folder / "skjema.docx").write_bytes(fill_form(sent, answers))
+    secret = generated_copy.root / ".samtale" / "secret.key"
+    kept = secret.read_bytes()
+    secret.write_text("ab" * 32 + "\n")  # the wrong key, as after a bad restore
+    first = collect_returned(generated_copy, CYCLE, folder, workers=1)
+    assert first.accepted == [] and len(first.quarantined) == 1
+    again = collect_returned(generated_copy, CYCLE, folder, workers=1)
+    assert again.quarantined == [] and again.already_collected == 1
+    secret.write_bytes(kept)
+    restored = collect_returned(generated_copy, CYCLE, folder, workers=1)
+    assert len(restored.accepted) == 1
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        rows = ledger.db.execute("SELECT outcome FROM returned_files").fetchall()
+    assert [r[0] for r in rows] == ["accepted"]
+
+
+def test_the_document_save_time_decides_which_version_is_newest(generated_copy, tmp_path):
+    from pipeline import ooxml
+
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        record = ledger.form("1010", "employee")
+    sent = (generated_copy.cycle_dir(CYCLE) / record.path).read_bytes()
+
+    def saved(data: bytes, when: str) -> bytes:
+        core = (
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+            'metadata/core-properties" xmlns:dcterms="http://purl.org/dc/terms/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{when}</dcterms:modified>'
+            "</cp:coreProperties>"
+        )
+        return ooxml.replace_part(data, ooxml.CORE_PART, core.encode())
+
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    older = saved(fill_form(sent, {"results": "Første utkast"}), "2027-01-05T09:00:00Z")
+    newer = saved(fill_form(sent, {"results": "Endelig svar"}), "2027-01-18T09:00:00Z")
+    (folder / "b-lagret-fra-outlook-senere.docx").write_bytes(older)
+    (folder / "a-ny.docx").write_bytes(newer)
+    os.utime(folder / "b-lagret-fra-outlook-senere.docx", (2_000_000_000, 2_000_000_000))
+    collect_returned(generated_copy, CYCLE, folder, workers=1)
+    sheet = openpyxl.load_workbook(generated_copy.answers_path(CYCLE))["employee"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "1010")
+    assert row[header.index("results")] == "Endelig svar"

@@ -5,9 +5,11 @@ Layout: one folder per employee, ``<employee id>_<name>/``, holding ``referat_<c
 overwritten: a corrected minutes becomes the next version beside the old one. Every archived
 file gets one line in ``manifest.jsonl`` (append-only JSON lines) with its SHA-256.
 
-Verifying needs no password. The configured certificate is the public half of the seal,
-``<seal>.crt`` beside the configured PKCS#12 file; ``finalize`` writes it the first time it seals.
-Without it, each PDF is checked against the certificate its manifest line records.
+Verifying needs no password. The certificate every seal must carry is the one ``--cert`` or
+``[seal] certificate`` names: a PEM or DER certificate is read as it is, a PKCS#12 seal through
+its public half ``<seal>.crt`` beside it, which ``finalize`` writes the first time it seals. A
+certificate asked for but not found stops ``verify``; only when none is configured at all is each
+PDF checked against the certificate its manifest line records, and its result says so.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .errors import ArchiveError, SealError, WorkspaceError
+from .errors import ArchiveError, SealError, VerifyError, WorkspaceError
 from .ledger import now_iso
 from .names import safe_stem
-from .seal import Seal, check_seal
+from .seal import Seal, check_seal, is_pkcs12
 from .workspace import PRIVATE_FILE, Workspace, ensure_private_dir, write_private
 
 try:  # POSIX: one finalize at a time per archive; elsewhere the never-overwrite rule still holds
@@ -46,6 +48,8 @@ STALE_CERT_FIX = (
     "if the seal certificate was renewed, move the old .crt aside (keep it to check older "
     "archives with `verify`); otherwise set [seal] certificate back to the certificate it holds"
 )
+CERT_OPTION_FIX = "pass --cert path/to/seal.crt (the seal's public certificate, PEM or DER)"
+NOT_CONFIGURED = "certificate not configured: checked against the manifest"
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class VerifyResult:
     problems: list[str]
     subject: str = ""  # who sealed it (the certificate's subject), for PDFs
     signed_at: str = ""
+    note: str = ""  # how it was checked, when the user should know (no certificate configured)
 
 
 class Archive:
@@ -273,36 +278,104 @@ def certificate_sha256(path: Path) -> str:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SealError(f"{path}: cannot read the public certificate ({exc.strerror})") from exc
+    fingerprint = fingerprint_of(data)
+    if fingerprint is None:
+        raise SealError(
+            f"{path}: not a certificate (PEM or DER); delete it and run finalize again to "
+            "write it from the seal"
+        )
+    return fingerprint
+
+
+def fingerprint_of(data: bytes) -> str | None:
+    """Return the SHA-256 fingerprint of a PEM or DER certificate, or None if it is not one."""
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
             certificate = x509.load_pem_x509_certificate(data)
         else:
             certificate = x509.load_der_x509_certificate(data)
-    except ValueError as exc:
-        raise SealError(
-            f"{path}: not a certificate (PEM or DER); delete it and run finalize again to "
-            "write it from the seal"
-        ) from exc
+    except ValueError:
+        return None
     return certificate.fingerprint(hashes.SHA256()).hex()
 
 
 def configured_certificate_sha256(
     workspace: Workspace, certificate: Path | None = None
 ) -> str | None:
-    """Return the fingerprint of the configured seal's public certificate, or None if unknown.
+    """Return the fingerprint every seal must match; None only when no certificate is configured.
 
-    The seal is ``certificate`` (the ``--cert`` option) or else ``[seal] certificate`` in
-    samtale.toml; its public half is the ``.crt`` beside it, which finalize writes.
+    The certificate is ``certificate`` (the ``--cert`` option) or else ``[seal] certificate`` in
+    samtale.toml (see ``resolve_certificate_sha256``); one that cannot be resolved raises
+    ``VerifyError``. The one exception is a configured (not given) certificate in a workspace
+    with no manifest yet: no file can pass ``verify`` there, so the certificate is not needed.
     """
-    p12 = seal_certificate_path(workspace, certificate)
-    if p12 is None:
+    path = seal_certificate_path(workspace, certificate)
+    if path is None:
         return None
-    crt = public_certificate_path(p12)
-    return certificate_sha256(crt) if crt.exists() else None
+    try:
+        return resolve_certificate_sha256(path)
+    except VerifyError:
+        if certificate is None and not has_manifest(workspace):
+            return None
+        raise
+
+
+def resolve_certificate_sha256(path: Path) -> str:
+    """Return the fingerprint of the seal certificate at ``path``; raise ``VerifyError``.
+
+    A PEM or DER certificate is read directly; a PKCS#12 seal (its certificate is behind its
+    password) stands for the public certificate ``<seal>.crt`` beside it.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = None
+    except OSError as exc:
+        raise VerifyError(
+            f"{path}: cannot read the seal certificate ({exc.strerror}). Fix: make it "
+            f"readable, or {CERT_OPTION_FIX}"
+        ) from exc
+    if data is not None:
+        fingerprint = fingerprint_of(data)
+        if fingerprint is not None:
+            return fingerprint
+        if not is_pkcs12(data):
+            raise VerifyError(
+                f"{path}: neither a certificate (PEM or DER) nor a PKCS#12 seal. Fix: "
+                f"{CERT_OPTION_FIX}"
+            )
+    crt = public_certificate_path(path)
+    if crt != path and crt.is_file():
+        try:
+            return certificate_sha256(crt)
+        except SealError as exc:
+            raise VerifyError(f"{exc}, or {CERT_OPTION_FIX}") from exc
+    raise unresolved(path, crt, found=data is not None)
+
+
+def unresolved(path: Path, crt: Path, *, found: bool) -> VerifyError:
+    """Return the error for a seal certificate that cannot be resolved, with the fix."""
+    if found:
+        return VerifyError(
+            f"{path}: this PKCS#12 seal has no public certificate {crt.name} beside it, so "
+            "verify cannot tell which certificate the PDFs must carry. Fix: export the public "
+            f"certificate as {crt.name} (finalize writes it when it seals), or {CERT_OPTION_FIX}"
+        )
+    nor = f", nor its public certificate {crt.name}" if crt != path else ""
+    return VerifyError(
+        f"{path}: the seal certificate is not there{nor}. Fix: correct the path, or export the "
+        f"public certificate as {crt.name}, or {CERT_OPTION_FIX}"
+    )
+
+
+def has_manifest(workspace: Workspace) -> bool:
+    """Return True when some cycle of the workspace has an archive manifest."""
+    root = workspace.output_dir / "archive"
+    return any((root / str(cycle) / MANIFEST).exists() for cycle in archived_cycles(workspace))
 
 
 def seal_certificate_path(workspace: Workspace, certificate: Path | None = None) -> Path | None:
-    """Return the PKCS#12 seal: ``certificate`` as given, else the config's (root-relative)."""
+    """Return the seal's file: ``certificate`` as given, else the config's (root-relative)."""
     if certificate:
         return Path(certificate)
     configured = workspace.config().seal_certificate
@@ -402,7 +475,15 @@ def check_file(
             f"sealed with another certificate (SHA-256 {check.certificate_sha256[:16]}…) than "
             f"the manifest records ({recorded[:16]}…)"
         )
-    return VerifyResult(path, not problems, problems, check.subject, check.signed_at)
+    note = ""
+    if not expected and entry is not None:
+        note = NOT_CONFIGURED
+        if not recorded:
+            problems.append(
+                "the manifest records no seal certificate for it and none is configured: "
+                f"nothing says who may have sealed it. Fix: {CERT_OPTION_FIX}"
+            )
+    return VerifyResult(path, not problems, problems, check.subject, check.signed_at, note)
 
 
 def unlisted_files(archive: Archive, listed: set[str]) -> list[VerifyResult]:

@@ -46,7 +46,8 @@ from pypdf.generic import (
     create_string_object,
 )
 
-from .errors import SealError, VerifyError, WorkspaceError
+from .errors import Rejected, SealError, VerifyError, WorkspaceError
+from .ooxml import parse_xml
 from .workspace import write_private
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def _open_pkcs12(path: Path, data: bytes, password: str):
     try:
         key, certificate, _chain = pkcs12.load_key_and_certificates(data, password.encode())
     except ValueError as exc:
-        if _is_pkcs12(data):
+        if is_pkcs12(data):
             raise SealError(
                 f"{path}: wrong password for the seal certificate; check {PASSWORD_ENV}"
             ) from exc
@@ -248,7 +249,7 @@ def _open_pkcs12(path: Path, data: bytes, password: str):
     return key, certificate
 
 
-def _is_pkcs12(data: bytes) -> bool:
+def is_pkcs12(data: bytes) -> bool:
     """Return True when ``data`` is structurally a PKCS#12 archive (whatever its password)."""
     try:
         pfx = asn1_pkcs12.Pfx.load(data, strict=True)
@@ -383,15 +384,10 @@ def _current_xmp(writer: PdfWriter) -> bytes:
 
 def _updated_xmp(packet: bytes, info: PdfInfo, *, has_attachments: bool) -> bytes:
     """Return ``packet`` with title, author, subject and keywords replaced by ``info``."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        tree = etree.ElementTree(etree.fromstring(packet, parser))
-    except etree.XMLSyntaxError:
-        log.warning("the XMP metadata of the minutes PDF was not XML and was replaced")
-        tree = etree.ElementTree(etree.fromstring(EMPTY_XMP, parser))
+    tree = _xmp_tree(packet)
     rdf = tree.getroot() if tree.getroot().tag == f"{{{RDF}}}RDF" else tree.find(f".//{{{RDF}}}RDF")
     if rdf is None:
-        tree = etree.ElementTree(etree.fromstring(EMPTY_XMP, parser))
+        tree = _xmp_tree(EMPTY_XMP)
         rdf = tree.find(f".//{{{RDF}}}RDF")
     descriptions = list(rdf.iter(f"{{{RDF}}}Description"))
     for description in descriptions:
@@ -400,6 +396,19 @@ def _updated_xmp(packet: bytes, info: PdfInfo, *, has_attachments: bool) -> byte
         _claim_pdfa_with_attachments(descriptions)
     rdf.append(_description(info))
     return etree.tostring(tree, encoding="utf-8", xml_declaration=False)
+
+
+def _xmp_tree(packet: bytes) -> etree._ElementTree:
+    """Return the XMP packet parsed safely (no DTD, entities or network), or an empty one.
+
+    A packet that declares a DTD or is not XML is replaced, never carried into the sealed PDF.
+    """
+    try:
+        root = parse_xml(packet, "the XMP metadata of the minutes PDF")
+    except Rejected:
+        log.warning("the XMP metadata of the minutes PDF was unreadable and was replaced")
+        root = parse_xml(EMPTY_XMP, "the empty XMP packet")
+    return etree.ElementTree(root)
 
 
 def _drop_properties(description, names: set[str]) -> None:

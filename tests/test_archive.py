@@ -15,11 +15,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pypdf import PdfWriter
 
 from pipeline.archive import (
     FOLLOWUPS,
     MINUTES,
+    NOT_CONFIGURED,
     Archive,
     archived_name,
     certificate_sha256,
@@ -28,7 +31,7 @@ from pipeline.archive import (
     verify_archive,
     write_public_certificate,
 )
-from pipeline.errors import ArchiveError, SealError
+from pipeline.errors import ArchiveError, SealError, VerifyError
 from pipeline.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
 from pipeline.workspace import Workspace
 
@@ -117,6 +120,32 @@ def filled(tmp_path, seals, pdfs):
 
 def by_name(results) -> dict[str, object]:
     return {result.path.name: result for result in results}
+
+
+def der_of(seal) -> bytes:
+    return seal.signer.signing_cert.dump()
+
+
+def pem_of(seal) -> bytes:
+    return x509.load_der_x509_certificate(der_of(seal)).public_bytes(serialization.Encoding.PEM)
+
+
+def forge_v1(archive: Archive, seals) -> Path:
+    """Replace v1 by a PDF sealed with another certificate, the manifest edited to match."""
+    path = archive.folder / "201_Bjørg_Ødegård-Lien" / "referat_2027_v1.pdf"
+    forged = sealed(seals["theirs"], "Referat versjon 1")
+    path.write_bytes(forged)
+    forged_sha = hashlib.sha256(forged).hexdigest()
+    theirs = seals["theirs"].certificate_sha256
+    rewrite_manifest(
+        archive,
+        lambda e: (
+            {**e, "sha256": forged_sha, "certificate_sha256": theirs}
+            if e["path"].endswith("v1.pdf")
+            else e
+        ),
+    )
+    return path
 
 
 def rewrite_manifest(archive: Archive, change) -> None:
@@ -351,7 +380,7 @@ def test_public_certificate_is_written_once_and_read_without_password(tmp_path, 
     shutil.copy(seals["p12"], p12)
     (tmp_path / "samtale.toml").write_text('[seal]\ncertificate = "seal/segl.p12"\n')
     workspace = Workspace.at(tmp_path)
-    assert configured_certificate_sha256(workspace) is None  # not sealed with yet
+    assert configured_certificate_sha256(workspace) is None  # nothing archived, nothing to check
     crt = write_public_certificate(seals["ours"], p12)
     assert crt == public_certificate_path(p12) == tmp_path / "seal" / "segl.crt"
     assert crt.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
@@ -369,3 +398,95 @@ def test_a_broken_public_certificate_is_explained(tmp_path):
     crt.write_bytes(b"not a certificate")
     with pytest.raises(SealError, match="not a certificate"):
         certificate_sha256(crt)
+
+
+@pytest.mark.parametrize(
+    ("name", "encode"), [("segl.pem", pem_of), ("segl.der", der_of), ("segl.crt", pem_of)]
+)
+def test_cert_option_naming_a_certificate_is_read_directly(filled, seals, tmp_path, name, encode):
+    workspace, archive = filled
+    forge_v1(archive, seals)
+    certificate = tmp_path / "offentlig" / name
+    certificate.parent.mkdir()
+    certificate.write_bytes(encode(seals["ours"]))
+    expected = configured_certificate_sha256(workspace, certificate)
+    assert expected == seals["ours"].certificate_sha256
+    results = by_name(verify_archive(workspace, CYCLE, expected_certificate_sha256=expected))
+    forged = results["referat_2027_v1.pdf"]
+    assert not forged.ok and any("than the configured one" in p for p in forged.problems)
+    assert results["referat_2027_v2.pdf"].ok
+    assert {r.note for r in results.values()} == {""}
+
+
+def test_a_seal_without_its_public_certificate_stops_verify(filled, seals, tmp_path):
+    workspace, archive = filled
+    forge_v1(archive, seals)
+    p12 = tmp_path / "nøkler" / "segl.p12"
+    p12.parent.mkdir()
+    shutil.copy(seals["p12"], p12)
+    with pytest.raises(VerifyError) as given:
+        configured_certificate_sha256(workspace, p12)
+    (workspace.root / "samtale.toml").write_text(f'[seal]\ncertificate = "{p12}"\n')
+    with pytest.raises(VerifyError) as configured:
+        configured_certificate_sha256(workspace)
+    for caught in (given, configured):
+        message = str(caught.value)
+        assert message.startswith(f"{p12}: this PKCS#12 seal has no public certificate segl.crt")
+        assert "export the public certificate as segl.crt" in message
+        assert "pass --cert path/to/seal.crt" in message
+    write_public_certificate(seals["ours"], p12)  # what finalize does when it seals
+    expected = configured_certificate_sha256(workspace)
+    assert expected == seals["ours"].certificate_sha256
+    result = by_name(verify_archive(workspace, CYCLE, expected_certificate_sha256=expected))
+    assert not result["referat_2027_v1.pdf"].ok
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "the seal certificate is not there, nor its public certificate segl.crt"),
+        (b"ikke et sertifikat", "neither a certificate (PEM or DER) nor a PKCS#12 seal"),
+    ],
+)
+def test_a_missing_or_foreign_cert_option_stops_verify(filled, tmp_path, content, says):
+    workspace, _ = filled
+    certificate = tmp_path / "segl.pem"
+    if content is not None:
+        certificate.write_bytes(content)
+    with pytest.raises(VerifyError) as caught:
+        configured_certificate_sha256(workspace, certificate)
+    assert str(caught.value).startswith(f"{certificate}: {says}")
+    assert "--cert path/to/seal.crt" in str(caught.value)
+
+
+def test_a_broken_public_certificate_beside_the_seal_stops_verify(filled, seals, tmp_path):
+    workspace, _ = filled
+    p12 = tmp_path / "segl.p12"
+    shutil.copy(seals["p12"], p12)
+    p12.with_suffix(".crt").write_bytes(b"avkortet")
+    with pytest.raises(VerifyError, match="segl.crt: not a certificate"):
+        configured_certificate_sha256(workspace, p12)
+
+
+def test_without_a_configured_certificate_each_pdf_result_says_so(filled, seals):
+    workspace, _ = filled
+    fallback = by_name(verify_archive(workspace, CYCLE))
+    for name in ("referat_2027_v1.pdf", "referat_2027_v2.pdf"):
+        assert fallback[name].ok and fallback[name].note == NOT_CONFIGURED
+    assert NOT_CONFIGURED == "certificate not configured: checked against the manifest"
+    ours = seals["ours"].certificate_sha256
+    checked = verify_archive(workspace, CYCLE, expected_certificate_sha256=ours)
+    assert [r.note for r in checked] == [""] * 3
+
+
+def test_a_pdf_whose_manifest_names_no_certificate_needs_a_configured_one(filled, seals):
+    workspace, archive = filled
+    rewrite_manifest(
+        archive, lambda e: {**e, "certificate_sha256": ""} if e["path"].endswith("v1.pdf") else e
+    )
+    result = by_name(verify_archive(workspace, CYCLE))["referat_2027_v1.pdf"]
+    assert not result.ok
+    assert any("records no seal certificate" in p for p in result.problems)
+    ours = seals["ours"].certificate_sha256
+    checked = verify_archive(workspace, CYCLE, expected_certificate_sha256=ours)
+    assert by_name(checked)["referat_2027_v1.pdf"].ok

@@ -9,11 +9,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import re
 import shutil
 import stat
+import struct
 import subprocess
+import threading
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -31,9 +37,9 @@ from pipeline.archive import (
     verify_archive,
     write_public_certificate,
 )
-from pipeline.collect import ReturnedVersion
+from pipeline.collect import ReturnedVersion, accepted_versions, newest_versions
 from pipeline.convert import ConverterPool
-from pipeline.errors import SealError
+from pipeline.errors import SealError, WorkspaceError
 from pipeline.finalize import (
     WORDS,
     Evidence,
@@ -41,12 +47,16 @@ from pipeline.finalize import (
     Returned,
     Sealing,
     calendar_changed,
+    final_docx,
     finalize_minutes,
     followups_calendar,
+    plan_job,
+    returned_evidence,
     signature_page,
 )
 from pipeline.identity import PROPERTY, FormIdentity
 from pipeline.ledger import FormRecord, Ledger
+from pipeline.minutes import minutes_states
 from pipeline.seal import attachments_of, create_demo_certificate, load_seal
 from pipeline.workspace import Workspace
 
@@ -136,7 +146,7 @@ def control(key: str, label: str, kind: str, number: int) -> str:
     )
 
 
-def minutes_form(token: str) -> bytes:
+def minutes_form(token: str, decorate=None) -> bytes:
     """Return an empty minutes-like form: fixed text, one answer cell per field, the identity."""
     document = Document()
     document.add_heading("Referat fra medarbeidersamtalen", level=1)
@@ -149,6 +159,8 @@ def minutes_form(token: str) -> bytes:
             cell.remove(paragraph)
         cell.append(etree.fromstring(control(key, label, kind, number + 1)))
     document.add_paragraph(f"Skjema-ID: {token}")
+    if decorate is not None:
+        decorate(document)
     buffer = io.BytesIO()
     document.save(buffer)
     parts = zip_parts(buffer.getvalue())
@@ -274,7 +286,9 @@ def give_back(
     return sha
 
 
-def give_back_all(built: Built, employee_id: str, answers: dict, *, sender: str = "") -> bytes:
+def give_back_all(
+    built: Built, employee_id: str, answers: dict, *, sender: str = "", form: bytes | None = None
+) -> bytes:
     """Return the filled minutes after storing both prep forms and the minutes as returned."""
     for kind in ("employee", "manager"):
         prep_answers = {"results": f"{kind}-svar for {employee_id}"}
@@ -286,7 +300,7 @@ def give_back_all(built: Built, employee_id: str, answers: dict, *, sender: str 
             prep_answers,
             when="2027-01-25T10:00:00+00:00",
         )
-    minutes = filled(minutes_form(built.tokens[employee_id]), answers)
+    minutes = filled(form or minutes_form(built.tokens[employee_id]), answers)
     give_back(
         built,
         employee_id,
@@ -321,6 +335,201 @@ def squeeze(text: str) -> str:
 def copy_workspace(workspace: Workspace, target: Path) -> Workspace:
     shutil.copytree(workspace.root, target, symlinks=True)
     return Workspace.at(target)
+
+
+# --- returned minutes that point out of the package ------------------------------------------
+
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+O_RELID = "{urn:schemas-microsoft-com:office:office}relid"
+LINKING = {"aFChunk", "attachedTemplate", "subDocument", "oleObject", "package", "frame"}
+
+
+def png(rgb: tuple[int, int, int], size: int) -> bytes:
+    """Return a square PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def with_pictures(document) -> None:
+    """Add two pictures to the body and one to the header (all stored in the file, for now)."""
+    document.add_paragraph("Bilder fra intranettet:")
+    document.add_picture(io.BytesIO(png((200, 30, 30), 8)))
+    document.add_picture(io.BytesIO(png((30, 200, 30), 8)))
+    header = document.sections[0].header.paragraphs[0]
+    header.add_run().add_picture(io.BytesIO(png((30, 30, 200), 8)))
+
+
+def relationship(rid: str, kind: str, target: str) -> str:
+    return f'<Relationship Id="{rid}" Type="{R}/{kind}" Target="{target}" TargetMode="External"/>'
+
+
+def rels_part(*relationships: str) -> bytes:
+    body = "".join(relationships)
+    return f'<Relationships xmlns="{ooxml.PKG_REL}">{body}</Relationships>'.encode()
+
+
+def linked_outside(form: bytes, url: str, local: Path, *, font: bool = True) -> bytes:
+    """Return a ``with_pictures`` form whose pictures, objects and settings point outside.
+
+    The first body picture is only linked (``r:link``) to ``url``, the second is stored and
+    linked, the header picture is linked to the local file ``local``; a hyperlink, a linked
+    VML picture and OLE object, an altChunk, a subdocument, an attached template, a frame and
+    (with ``font``) an embedded font point to ``url`` too. LibreOffice refuses to open a file
+    whose font points outside, so the conversion test leaves it out.
+    """
+    parts = zip_parts(form)
+    document = parts[ooxml.DOCUMENT_PART].decode()
+    first, second = re.findall(r'r:embed="(rId\d+)"', document)
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    rels = re.sub(
+        rf'<Relationship Id="{first}"[^>]*/>',
+        relationship(first, "image", url + "/pixel.png"),
+        rels,
+    )
+    extra = [
+        relationship("rIdUtKopi", "image", url + "/kopi.png"),
+        relationship("rIdUtKlikk", "hyperlink", url + "/klikk"),
+        relationship("rIdUtLenke", "hyperlink", url + "/rutiner"),
+        relationship("rIdUtVml", "image", url + "/vml.png"),
+        relationship("rIdUtOle", "oleObject", url + "/regneark.xlsx"),
+        relationship("rIdUtBit", "aFChunk", url + "/bit.html"),
+        relationship("rIdUtDel", "subDocument", url + "/del.docx"),
+    ]
+    parts["word/_rels/document.xml.rels"] = rels.replace(
+        "</Relationships>", "".join(extra) + "</Relationships>"
+    ).encode()
+    document = document.replace(f'r:embed="{first}"', f'r:link="{first}"')
+    document = document.replace(f'r:embed="{second}"', f'r:embed="{second}" r:link="rIdUtKopi"')
+    docpr = re.findall(r"<wp:docPr [^>]*/>", document)[1]
+    drawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    click = f'<a:hlinkClick xmlns:a="{drawing}" r:id="rIdUtKlikk"/>'
+    document = document.replace(docpr, docpr[:-2] + ">" + click + "</wp:docPr>")
+    body = (
+        '<w:p><w:hyperlink r:id="rIdUtLenke"><w:r><w:t>Se intranettet for rutiner</w:t></w:r>'
+        "</w:hyperlink></w:p>"
+        '<w:p><w:r><w:pict><v:shape style="width:12pt;height:12pt"><v:imagedata r:id="rIdUtVml"/>'
+        "</v:shape></w:pict></w:r></w:p>"
+        '<w:p><w:r><w:object><v:shape style="width:12pt;height:12pt">'
+        f'<v:imagedata r:id="{second}"/></v:shape><o:OLEObject Type="Link" ProgID="Excel.Sheet.12"'
+        ' ShapeID="_x0000_i1025" DrawAspect="Content" r:id="rIdUtOle" UpdateMode="Always"/>'
+        "</w:object></w:r></w:p>"
+        '<w:altChunk r:id="rIdUtBit"/><w:p><w:subDoc r:id="rIdUtDel"/></w:p>'
+    )
+    at = document.rindex("<w:sectPr")
+    parts[ooxml.DOCUMENT_PART] = (document[:at] + body + document[at:]).encode()
+    header_rels = next(n for n in parts if re.fullmatch(r"word/_rels/header\d*\.xml\.rels", n))
+    header_name = header_rels.replace("_rels/", "").removesuffix(".rels")
+    header = parts[header_name].decode()
+    (picture,) = re.findall(r'r:embed="(rId\d+)"', header)
+    parts[header_name] = header.replace(f'r:embed="{picture}"', f'r:link="{picture}"').encode()
+    parts[header_rels] = re.sub(
+        rf'<Relationship Id="{picture}"[^>]*/>',
+        relationship(picture, "image", local.as_uri()),
+        parts[header_rels].decode(),
+    ).encode()
+    settings = parts["word/settings.xml"].decode()
+    settings = re.sub(r"(<w:settings [^>]*>)", r'\1<w:attachedTemplate r:id="rIdUtMal"/>', settings)
+    parts["word/settings.xml"] = settings.encode()
+    parts["word/_rels/settings.xml.rels"] = rels_part(
+        relationship("rIdUtMal", "attachedTemplate", url + "/mal.dotx")
+    )
+    web = parts["word/webSettings.xml"].decode()
+    source = f'<w:sourceFileName xmlns:r="{R}" r:id="rIdUtRamme"/>'
+    frames = f"<w:frameset><w:frame>{source}</w:frame></w:frameset>"
+    parts["word/webSettings.xml"] = re.sub(r"(<w:webSettings [^>]*>)", r"\1" + frames, web).encode()
+    parts["word/_rels/webSettings.xml.rels"] = rels_part(
+        relationship("rIdUtRamme", "frame", url + "/ramme.html")
+    )
+    if not font:
+        return ooxml.write_package(parts, list(parts))
+    fonts = parts["word/fontTable.xml"].decode()
+    embed = f'<w:embedRegular xmlns:r="{R}" r:id="rIdUtSkrift"/>'
+    parts["word/fontTable.xml"] = re.sub(
+        r"(<w:font [^>]*>)", r"\1" + embed, fonts, count=1
+    ).encode()
+    parts["word/_rels/fontTable.xml.rels"] = rels_part(
+        relationship("rIdUtSkrift", "font", url + "/skrift.odttf")
+    )
+    return ooxml.write_package(parts, list(parts))
+
+
+def outside_references(parts: dict[str, bytes]) -> list[tuple[str, str]]:
+    """Return (rels part, target) of every relationship that leads out of the package."""
+    found = []
+    for name in sorted(n for n in parts if n.endswith(".rels")):
+        for rel in etree.fromstring(parts[name]):
+            external = rel.get("TargetMode") == "External"
+            if external or rel.get("Type", "").rsplit("/", 1)[-1] in LINKING:
+                found.append((name, rel.get("Target")))
+    return found
+
+
+def dangling_references(parts: dict[str, bytes]) -> list[tuple[str, str]]:
+    """Return (part, id) of every relationship id an XML part uses but its .rels lacks."""
+    found = []
+    for name in sorted(n for n in parts if n.endswith(".xml")):
+        folder, _, file = name.rpartition("/")
+        rels = parts.get(f"{folder}/_rels/{file}.rels" if folder else f"_rels/{file}.rels")
+        ids = {rel.get("Id") for rel in etree.fromstring(rels)} if rels else set()
+        for element in etree.fromstring(parts[name]).iter():
+            for attribute, value in element.attrib.items():
+                if (attribute.startswith(f"{{{R}}}") or attribute == O_RELID) and value not in ids:
+                    found.append((name, value))
+    return found
+
+
+@pytest.fixture
+def http_server():
+    """Return the URL of an HTTP server on 127.0.0.1 and the list of requests it received."""
+    requests: list[tuple[str, str]] = []
+    picture = png((0, 0, 0), 16)
+
+    class Counting(BaseHTTPRequestHandler):
+        def parse_request(self):
+            parsed = super().parse_request()
+            if parsed:
+                requests.append((self.command, self.path))
+            return parsed
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(picture)))
+            self.end_headers()
+            self.wfile.write(picture)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def pdf_image_sizes(path: Path) -> list[tuple[int, int]]:
+    """Return (width, height) of every image drawn in a PDF, as pdfimages lists them."""
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()[2:]
+    return [(int(row.split()[3]), int(row.split()[4])) for row in listing]
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -667,6 +876,104 @@ def test_public_certificate_of_another_seal_is_never_replaced(tmp_path, demo_p12
     with pytest.raises(SealError, match="holds another certificate"):
         finalize_minutes(built.workspace, CYCLE, password=PASSWORD)
     assert crt.read_bytes() == stale
+
+
+# --- nothing outside the returned minutes is fetched ------------------------------------------
+
+
+def test_final_docx_keeps_no_link_out_of_the_package(tmp_path):
+    local = tmp_path / "lokalt.png"
+    hostile = linked_outside(minutes_form("tok", with_pictures), "http://127.0.0.1:9", local)
+    minutes = filled(hostile, agreed("101"))
+    assert len(outside_references(zip_parts(minutes))) == 12
+    final = zip_parts(final_docx(minutes, [("", "Signaturside")]))
+    assert outside_references(final) == []
+    assert dangling_references(final) == []
+    document = etree.fromstring(final[ooxml.DOCUMENT_PART])
+    assert "Se intranettet for rutiner" in ooxml.all_text(document)
+    assert document.find(f".//{ooxml.w('hyperlink')}") is None
+    assert document.find(f".//{ooxml.w('altChunk')}") is None
+    drawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    (kept,) = document.iter(f"{{{drawing}}}blip")  # the stored picture, without its link
+    assert list(kept.attrib) == [f"{{{R}}}embed"]
+    assert len(list(document.iter(ooxml.w("drawing")))) == 1  # the linked one went as a whole
+    assert not list(document.iter(ooxml.w("pict")))  # so did the linked VML picture
+    (header,) = [n for n in final if re.fullmatch(r"word/header\d*\.xml", n)]
+    assert etree.fromstring(final[header]).find(f".//{ooxml.w('drawing')}") is None
+    assert not list(document.iter(f"{{{drawing}}}hlinkClick"))
+    preview = list(document.iter("{urn:schemas-microsoft-com:vml}imagedata"))
+    assert [p.get(f"{{{R}}}id") for p in preview] == [kept.get(f"{{{R}}}embed")]  # OLE preview
+    assert not list(document.iter("{urn:schemas-microsoft-com:office:office}OLEObject"))
+    assert b"attachedTemplate" not in final["word/settings.xml"]
+    assert b"sourceFileName" not in final["word/webSettings.xml"]
+    assert b"embedRegular" not in final["word/fontTable.xml"]
+    assert "Signaturside" in ooxml.all_text(document)
+
+
+def test_final_docx_leaves_minutes_without_links_alone():
+    minutes = filled(minutes_form("tok", with_pictures), agreed("101"))
+    final = zip_parts(final_docx(minutes, [("", "Signaturside")]))
+    for name, data in zip_parts(minutes).items():
+        if name != ooxml.DOCUMENT_PART:
+            assert final[name] == data, name
+    drawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    assert len(list(etree.fromstring(final[ooxml.DOCUMENT_PART]).iter(f"{{{drawing}}}blip"))) == 2
+
+
+@pytest.mark.libreoffice
+def test_links_in_the_returned_minutes_are_never_followed(tmp_path, demo_p12, pool, http_server):
+    url, requests = http_server
+    local = tmp_path / "lokalt-bilde.png"
+    local.write_bytes(png((250, 200, 0), 48))
+    built = build(tmp_path / "ws", demo_p12, ids=("101",))
+    form = minutes_form(built.tokens["101"], with_pictures)
+    give_back_all(built, "101", agreed("101"), form=linked_outside(form, url, local, font=False))
+    report = finalize_minutes(built.workspace, CYCLE, password=PASSWORD, pool=pool)
+    assert report.failed == [] and len(report.archived) == 1
+    assert requests == []  # LibreOffice 7.4 sent OPTIONS and GET for the linked picture
+    pdf = report.archived[0].path
+    text = pdf_text(pdf)
+    assert squeeze("Se intranettet for rutiner") in squeeze(text)
+    assert "image.png" not in squeeze(text)  # no placeholder for a picture that is not there
+    sizes = pdf_image_sizes(pdf)
+    assert (8, 8) in sizes  # the picture stored in the file is still there …
+    assert (48, 48) not in sizes and (16, 16) not in sizes  # … nothing from outside got in
+
+
+# --- the working copy ------------------------------------------------------------------------
+
+
+def planned(built: Built, demo_p12: Path, party: Party, workdir: Path):
+    """Return the job plan_job makes for ``party`` from employee 101's returned minutes."""
+    with Ledger(built.workspace.ledger_path(CYCLE)) as ledger:
+        final = minutes_states(ledger)["101"].final
+        winners = newest_versions(accepted_versions(ledger), None)
+        evidence = returned_evidence(ledger)
+    sealing = Sealing(load_seal(demo_p12, PASSWORD), CYCLE, ORGANISATION, "")
+    cycle_dir = built.workspace.cycle_dir(CYCLE)
+    return plan_job(party, final, winners, evidence, sealing, cycle_dir, workdir)
+
+
+def test_final_docx_is_private_and_never_written_over_another(tmp_path, demo_p12):
+    built = build(tmp_path / "ws", demo_p12, ids=("101",))
+    give_back_all(built, "101", agreed("101"))
+    workdir = tmp_path / "arbeid"
+    workdir.mkdir(mode=0o700)
+    party = Party("101", PEOPLE["101"][0], "nb", "", MANAGER[1])
+    umask = os.umask(0o022)
+    try:
+        job = planned(built, demo_p12, party, workdir)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(job.docx.stat().st_mode) == 0o600
+    written = job.docx.read_bytes()
+    with pytest.raises(WorkspaceError, match="refusing to overwrite"):
+        planned(built, demo_p12, party, workdir)
+    assert job.docx.read_bytes() == written
+    # ids that make the same file-name stem still get a working copy each
+    slash = planned(built, demo_p12, replace(party, employee_id="7/1"), workdir)
+    underscore = planned(built, demo_p12, replace(party, employee_id="7_1"), workdir)
+    assert slash.docx != underscore.docx and slash.pdf != underscore.pdf
 
 
 # --- pieces ------------------------------------------------------------------------------------

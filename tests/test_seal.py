@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import os
 import shutil
 import stat
@@ -223,6 +224,31 @@ def test_pdfa2_without_attachments_keeps_its_claim(demo_seal):
     prepared = prepare_pdf(minutes_pdf(xmp=XMP_PDFA.format(part="2")), INFO, [])
     assert PdfReader(io.BytesIO(prepared)).xmp_metadata.pdfaid_part == "2"
     assert attachments_of(prepared) == {}
+
+
+XMP_WITH_DTD = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<!DOCTYPE x:xmpmeta [<!ENTITY hemmelig SYSTEM "file://{secret}">]>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">&hemmelig;</rdf:li></rdf:Alt></dc:rights>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+@pytest.mark.parametrize("kind", ["dtd", "not-xml"])
+def test_unreadable_xmp_is_replaced_not_carried_into_the_seal(demo_seal, tmp_path, caplog, kind):
+    secret = tmp_path / "hemmelig.txt"
+    secret.write_text("Lønn: 612 000 kr", encoding="utf-8")
+    xmp = XMP_WITH_DTD.format(secret=secret) if kind == "dtd" else "<x:xmpmeta>ikke ferdig"
+    with caplog.at_level(logging.WARNING, logger="pipeline.seal"):
+        prepared = prepare_pdf(minutes_pdf(xmp=xmp), INFO, ATTACHMENTS)
+    assert "XMP metadata of the minutes PDF was unreadable and was replaced" in caplog.text
+    sealed = seal_pdf(prepared, demo_seal, reason="Endelig referat")
+    packet = PdfReader(io.BytesIO(sealed)).root_object["/Metadata"].get_object().get_data()
+    assert b"<!DOCTYPE" not in packet and b"ENTITY" not in packet and b"hemmelig" not in packet
+    assert "Lønn".encode() not in sealed
+    assert PdfReader(io.BytesIO(sealed)).xmp_metadata.dc_title == {"x-default": INFO.title}
+    assert check_seal(sealed, expected_certificate_sha256=demo_seal.certificate_sha256).ok
 
 
 # --- tampering ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -27,7 +26,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from icalendar import Calendar, Event, Todo
-from lxml import etree
 
 from .archive import (
     FOLLOWUPS,
@@ -48,16 +46,14 @@ from .ooxml import (
     CUSTOM_PART,
     DOCUMENT_PART,
     DOCX_MIME,
-    PKG_REL,
     append_paragraphs,
     drop_boxes,
     flatten_controls,
     header_footer_parts,
-    parse_xml,
     read_custom_properties,
     read_package,
-    w,
-    write_package,
+    with_parts,
+    without_outside_links,
 )
 from .roster import Roster, read_roster
 from .seal import MISSING_CERT_FIX, Attachment, PdfInfo, Seal, load_seal, prepare_pdf, seal_pdf
@@ -437,14 +433,6 @@ def identity_token(docx: bytes) -> str:
 
 
 INSTRUCTIONS_STYLE = "FormBoxHeading"  # a box starting with this style is left out of the archive
-REL_NAMESPACES = (  # the r: prefix of transitional and strict OOXML
-    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "http://purl.oclc.org/ooxml/officeDocument/relationships",
-)
-VML_RELID = "{urn:schemas-microsoft-com:office:office}relid"
-LINKING_TYPES = {"aFChunk", "attachedTemplate", "subDocument", "oleObject", "package", "frame"}
-IMAGE_TAGS = {"blip", "imagedata"}  # DrawingML and VML images
-PICTURE_TAGS = tuple(w(tag) for tag in ("drawing", "pict", "object"))
 
 
 def final_docx(data: bytes, page: list[tuple[str, str]]) -> bytes:
@@ -461,122 +449,6 @@ def final_docx(data: bytes, page: list[tuple[str, str]]) -> bytes:
         if part is not None and b"sdt" in part:
             changed[name] = flatten_controls(part)
     return with_parts(data, changed)
-
-
-def with_parts(data: bytes, changed: dict[str, bytes]) -> bytes:
-    """Return a .docx with the ``changed`` parts replaced, every other entry kept as it was."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        order = archive.namelist()
-        parts = {name: archive.read(name) for name in order}
-    return write_package({**parts, **changed}, order)
-
-
-# --- links out of the returned minutes -----------------------------------------------------------
-
-
-def without_outside_links(parts: dict[str, bytes]) -> dict[str, bytes]:
-    """Return the parts that change when every link out of the package is dropped.
-
-    LibreOffice follows them while converting: a linked picture (``a:blip r:link``) is fetched
-    over HTTP, or read from a local file into the sealed PDF. So every relationship with
-    ``TargetMode="External"`` goes, hyperlinks included (their text stays), and so do linked
-    or embedded documents (altChunk, subdocuments, OLE objects, attached templates, frames);
-    then every element that refers to a dropped relationship.
-    """
-    changed: dict[str, bytes] = {}
-    for name in sorted(n for n in parts if n.endswith(".rels")):
-        rels, dropped = without_links(parts[name], name)
-        if not dropped:
-            continue
-        changed[name] = rels
-        source = rels_source(name)
-        if source in parts:
-            data = changed.get(source, parts[source])
-            changed[source] = without_references(data, source, dropped)
-    return changed
-
-
-def rels_source(name: str) -> str:
-    """Return the part a .rels part belongs to: ``word/_rels/document.xml.rels`` → document."""
-    folder, _, file = name.rpartition("_rels/")
-    return folder + file.removesuffix(".rels")
-
-
-def without_links(data: bytes, name: str) -> tuple[bytes, set[str]]:
-    """Return a .rels part without its links out of the package, and the ids it dropped."""
-    root = parse_xml(data, name)
-    dropped = set()
-    for relationship in list(root.iter(f"{{{PKG_REL}}}Relationship")):
-        if leads_outside(relationship):
-            dropped.add(relationship.get("Id", ""))
-            relationship.getparent().remove(relationship)
-    return (xml_bytes(root) if dropped else data), dropped
-
-
-def leads_outside(relationship: etree._Element) -> bool:
-    """Return True for a relationship to outside the file, or to a linked or embedded document."""
-    external = (relationship.get("TargetMode") or "").strip().lower() == "external"
-    kind = (relationship.get("Type") or "").rstrip("/").rsplit("/", 1)[-1]
-    return external or kind in LINKING_TYPES
-
-
-def without_references(data: bytes, name: str, dropped: set[str]) -> bytes:
-    """Return an XML part without its references to the relationships ``dropped``.
-
-    An element that still refers to a kept relationship only loses the attribute (a picture
-    stored in the file and linked keeps the stored copy); a hyperlink gives way to its text; a
-    picture without its image goes as a whole; anything else that refers to a dropped
-    relationship is removed.
-    """
-    root = parse_xml(data, name)
-    for element in list(root.iter()):
-        references = [a for a in element.attrib if is_reference(a)] if element.attrib else []
-        gone = [a for a in references if element.get(a) in dropped]
-        if not gone or element is root:
-            continue
-        if len(gone) < len(references):
-            for attribute in gone:
-                del element.attrib[attribute]
-        elif etree.QName(element).localname == "hyperlink":
-            unwrap(element)
-        else:
-            remove(picture_of(element))
-    return xml_bytes(root)
-
-
-def picture_of(element: etree._Element) -> etree._Element:
-    """Return the whole picture (drawing, VML picture or object) an image belongs to, or itself."""
-    if etree.QName(element).localname not in IMAGE_TAGS:
-        return element
-    return next(element.iterancestors(*PICTURE_TAGS), element)
-
-
-def remove(element: etree._Element) -> None:
-    """Take ``element`` out of its tree (the root stays)."""
-    parent = element.getparent()
-    if parent is not None:
-        parent.remove(element)
-
-
-def is_reference(attribute: str) -> bool:
-    """Return True for an attribute that holds a relationship id (``r:id``, ``r:link`` …)."""
-    return attribute == VML_RELID or any(attribute.startswith(f"{{{ns}}}") for ns in REL_NAMESPACES)
-
-
-def unwrap(element: etree._Element) -> None:
-    """Replace ``element`` by its children (a hyperlink by its runs)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    position = parent.index(element)
-    for offset, child in enumerate(list(element)):
-        parent.insert(position + offset, child)
-    parent.remove(element)
-
-
-def xml_bytes(root: etree._Element) -> bytes:
-    """Return a part's XML as Word writes it (declaration, UTF-8, standalone)."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def signature_page(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -14,6 +14,11 @@ from .errors import ExitCode, NothingToVerify, SamtaleError
 from .workspace import Workspace, current_cycle
 
 CYCLE_HELP = "Review cycle (year). Default: the current year."
+# The group's --help text (README's command reference is generated from it).
+CLI_HELP = """Run the yearly employee review (medarbeidersamtale) from Word documents.
+
+A January cycle: check → generate → send → collect → status → minutes → finalize → verify.
+"""
 
 
 class SamtaleGroup(click.Group):
@@ -24,6 +29,7 @@ class SamtaleGroup(click.Group):
         return list(self.commands)
 
     def invoke(self, ctx: click.Context):
+        """Return the command's result; our errors become 'Error: …' and their exit status."""
         try:
             return super().invoke(ctx)
         except SamtaleError as exc:
@@ -36,7 +42,11 @@ class SamtaleGroup(click.Group):
             ctx.exit(int(ExitCode.INTERRUPTED))
 
 
-@click.group(cls=SamtaleGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=SamtaleGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=CLI_HELP,
+)
 @click.option(
     "--workspace",
     "-w",
@@ -67,10 +77,7 @@ class SamtaleGroup(click.Group):
 @click.version_option(__version__, prog_name="samtale")
 @click.pass_context
 def cli(ctx, workspace, input_dir, templates_dir, output_dir, traceback):
-    """Run the yearly employee review (medarbeidersamtale) from Word documents.
-
-    A January cycle: check → generate → send → collect → status → minutes → finalize → verify.
-    """
+    """Run the yearly employee review (medarbeidersamtale) from Word documents."""
     ctx.meta["traceback"] = traceback
     ctx.obj = Workspace.at(
         workspace, input_dir=input_dir, templates_dir=templates_dir, output_dir=output_dir
@@ -80,11 +87,16 @@ def cli(ctx, workspace, input_dir, templates_dir, output_dir, traceback):
 @contextmanager
 def progress_bar(label: str):
     """Yield a progress callback (done, total) drawing a bar on stderr."""
-    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+    # The bar starts at the first call, so an error found before any work prints nothing else.
+    with ExitStack() as stack:
+        bars = []
 
         def progress(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+            if not bars:
+                bar = click.progressbar(length=1, label=label, file=sys.stderr)
+                bars.append(stack.enter_context(bar))
+            bars[0].length = max(total, 1)
+            bars[0].update(done - bars[0].pos)
 
         yield progress
 
@@ -168,20 +180,6 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
         f"{len(report.warnings)}."
     )
     click.echo(f"Forms are in {report.forms_dir}")
-
-
-def verify_detail(result) -> str:
-    """Return what to print after one verified file: seal facts or the problems."""
-    if not result.ok:
-        return ": " + "; ".join(result.problems)
-    if result.signed_at:
-        return f" (sealed {result.signed_at} by {result.subject})"
-    return " (matches the manifest)"
-
-
-def main() -> None:
-    """Run the command line interface."""
-    cli(prog_name="samtale")
 
 
 @cli.command()
@@ -305,21 +303,17 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
 @click.pass_obj
 def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_address, tls, dry_run):
     """Email the forms (or reminders): .eml drafts in the outbox, or SMTP; never twice."""
-    from .mail import SmtpSettings, parse_smtp_address, send_emails
-    from .roster import read_roster
+    from .mail import send_for_cycle
 
-    smtp = None
-    if smtp_address:
-        host, port = parse_smtp_address(smtp_address)
-        smtp = SmtpSettings(host=host, port=port, tls=tls)
-    people = read_roster(roster or workspace.roster_path, sheet)
     with progress_bar("Emails") as progress:
-        report = send_emails(
+        report = send_for_cycle(
             workspace,
             cycle,
-            people,
             kind,
-            smtp=smtp,
+            roster_path=roster,
+            sheet=sheet,
+            smtp_address=smtp_address,
+            tls=tls,
             deadline=deadline,
             dry_run=dry_run,
             progress=progress,
@@ -438,3 +432,17 @@ def verify(workspace: Workspace, cycle, cert, paths):
     click.echo(f"{len(results) - failures} of {len(results)} file(s) verified.")
     if failures:
         raise click.exceptions.Exit(int(ExitCode.ERROR))
+
+
+def verify_detail(result) -> str:
+    """Return what to print after one verified file: seal facts or the problems."""
+    if not result.ok:
+        return ": " + "; ".join(result.problems)
+    if result.signed_at:
+        return f" (sealed {result.signed_at} by {result.subject})"
+    return " (matches the manifest)"
+
+
+def main() -> None:
+    """Run the command line interface."""
+    cli(prog_name="samtale")

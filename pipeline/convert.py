@@ -68,11 +68,9 @@ _pool_numbers = itertools.count(1)
 
 
 def find_soffice(search_path: str | None = None) -> str:
-    """Return the path of the soffice program; raise ``LibreOfficeMissing`` when there is none.
-
-    ``SAMTALE_SOFFICE`` wins; then ``soffice``/``libreoffice`` on ``search_path`` (default: PATH);
-    then the usual install folders (only when ``search_path`` is not given).
-    """
+    """Return the path of the soffice program; raise ``LibreOfficeMissing`` when there is none."""
+    # SAMTALE_SOFFICE wins; then soffice/libreoffice on search_path (default: PATH); then the
+    # usual install folders (only when search_path is not given).
     chosen = os.environ.get("SAMTALE_SOFFICE", "")
     if chosen:
         if os.access(chosen, os.X_OK):
@@ -574,8 +572,11 @@ class ConverterPool:
         soffice: str | None = None,
         mode: str = "auto",
     ):
+        # Bad arguments are bugs in the calling code, not user mistakes: ValueError, no fix text.
         if mode not in ("auto", "uno", "cli"):
             raise ValueError(f"mode must be auto, uno or cli, not {mode!r}")
+        if (workers or 0) < 0 or not timeout > 0:  # no workers would wait forever
+            raise ValueError(f"need workers >= 0 and timeout > 0, not {workers!r}, {timeout!r}")
         self.timeout = float(timeout)
         self.soffice = soffice or find_soffice()
         if not os.access(self.soffice, os.X_OK):
@@ -629,9 +630,14 @@ class ConverterPool:
             with ThreadPoolExecutor(max_workers=len(converters)) as executor:
                 list(executor.map(_start, converters))
         except _Failure as failure:
-            raise ConversionError(f"LibreOffice could not start: {failure.error}") from failure
+            raise ConversionError(
+                f"LibreOffice could not start: {failure.error}; check that "
+                f"`{self.soffice} --headless --version` works, or {INSTALL_HINT}"
+            ) from failure
         except _Closed as exc:
-            raise ConversionError("the LibreOffice converter pool is closed") from exc
+            raise ConversionError(
+                "the LibreOffice converter pool is closed; start a new one"
+            ) from exc
         finally:
             for converter in converters:
                 self._idle.put(converter)
@@ -645,10 +651,8 @@ class ConverterPool:
         overwrite: bool = False,
         timeout: float | None = None,
     ) -> Path:
-        """Return ``target`` after converting ``source`` into it (format from target's suffix).
-
-        Raises ``ConversionTimeout`` or ``ConversionError`` once the retry failed too.
-        """
+        """Return ``target`` after converting ``source`` into it (format from target's suffix)."""
+        # Raises ConversionTimeout or ConversionError once the retry failed too.
         job = self._job(Path(source), Path(target), pdfa=pdfa, overwrite=overwrite)
         result, timed_out = self._run(job, self.timeout if timeout is None else timeout)
         if result.ok:
@@ -699,11 +703,13 @@ class ConverterPool:
                 f"{target}: cannot convert to {suffix or 'no suffix'}; use {known}"
             )
         if pdfa and suffix != ".pdf":
-            raise ConversionError(f"{target}: PDF/A needs a .pdf target")
+            raise ConversionError(f"{target}: PDF/A needs a .pdf target; name it .pdf")
         if not source.is_file():
-            raise ConversionError(f"{source}: no such file to convert")
+            raise ConversionError(f"{source}: no such file to convert; check the path")
         if target.exists() and not overwrite:
-            raise ConversionError(f"{target} already exists; refusing to overwrite it")
+            raise ConversionError(
+                f"{target} already exists; refusing to overwrite it, move it away first"
+            )
         return _Job(
             source=source.resolve(),
             given=source,

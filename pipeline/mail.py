@@ -29,7 +29,6 @@ import re
 import smtplib
 import ssl
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email import policy
@@ -42,11 +41,14 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from .dates import DEFAULT_LANGUAGE, date_from_text, format_date
 from .errors import ConfigError, MailError, Problem, TemplateError
 from .ledger import FormRecord, Ledger, now_iso
-from .roster import Employee, Roster
+from .names import ascii_slug
+from .roster import EMAIL_PATTERN, Employee, Roster, read_roster
 from .workspace import (
     CONFIG_NAME,
+    LANGUAGES,
     Config,
     Workspace,
     ensure_private_dir,
@@ -74,20 +76,11 @@ TEMPLATE_VARIABLES = (
     "sender_name, return_address"
 )
 DEADLINE_FIX = "write it as YYYY-MM-DD (or DD.MM.YYYY), for example 2027-01-29"
-
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+NO_SMTPUTF8_FIX = (
+    "the server does not take addresses with letters like æ, ø or å before the @ (it lacks "
+    "SMTPUTF8); ask whoever runs it to enable SMTPUTF8, or write an address without such "
+    "letters in the roster"
 )
-_FOLD = str.maketrans({"æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d", "ł": "l"})
-_MONTHS = {
-    "nb": "januar februar mars april mai juni juli august september oktober november desember",
-    "en": "January February March April May June July August September October November December",
-}
-_WEEKDAYS = {
-    "nb": "mandag tirsdag onsdag torsdag fredag lørdag søndag",
-    "en": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
-}
 
 _UPSERT_EMAIL = (
     "INSERT INTO emails (message_id, kind, recipient_id, recipient, attachments, status, detail,"
@@ -124,8 +117,17 @@ class SmtpSettings:
             raise MailError(f"--tls {self.tls!r} is not known; use one of {', '.join(TLS_MODES)}")
         if not 0 < self.port < 65536:
             raise MailError(f"SMTP port {self.port} is out of range; use 587, 465 or 25")
-        if self.max_retries < 0 or self.backoff_seconds < 0:
-            raise MailError("SMTP retries and backoff cannot be negative")
+        for name, value in (
+            ("max_retries", self.max_retries),
+            ("backoff_seconds", self.backoff_seconds),
+            ("rate_per_second", self.rate_per_second or 0),
+        ):
+            if value < 0:
+                raise MailError(f"SMTP {name} is {value}; use 0 or more (0 turns it off)")
+        if self.timeout_seconds <= 0:
+            raise MailError(f"SMTP timeout_seconds is {self.timeout_seconds}; use 60 or so")
+        if self.ca_file and not Path(self.ca_file).is_file():
+            raise MailError(f"{self.ca_file}: CA certificate not found; check the path")
         if self.tls == "none" and not is_loopback(self.host):
             raise MailError(
                 f"--tls none would send personal data unencrypted to {self.host}; it is only "
@@ -296,6 +298,39 @@ def send_emails(
     return report
 
 
+def send_for_cycle(
+    workspace: Workspace,
+    cycle: int,
+    kind: str,
+    *,
+    roster_path: Path | None = None,
+    sheet: str | None = None,
+    smtp_address: str | None = None,
+    tls: str = "starttls",
+    deadline: str | dt.date | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> SendReport:
+    """Return the report of ``send_emails`` for the roster (default: input/roster.xlsx)."""
+    smtp = None
+    if smtp_address:  # checked before the roster is read: a typo in an option fails fast
+        host, port = parse_smtp_address(smtp_address)
+        smtp = SmtpSettings(host=host, port=port, tls=tls)
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    return send_emails(
+        workspace,
+        cycle,
+        roster,
+        kind,
+        smtp=smtp,
+        deadline=deadline,
+        dry_run=dry_run,
+        progress=progress,
+        env=env,
+    )
+
+
 def parse_smtp_address(text: str) -> tuple[str, int]:
     """Return (host, port) from ``host:port`` or ``[ipv6]:port``."""
     value = text.strip()
@@ -332,12 +367,12 @@ def resolve_deadline(
     if isinstance(value, dt.date):
         return value
     if value:
-        parsed = _parse_date(value)
+        parsed = date_from_text(value)
         if parsed is None:
             raise MailError(f"--deadline {value!r} is not a date; {DEADLINE_FIX}")
         return parsed
     if config.mail.deadline:
-        parsed = _parse_date(config.mail.deadline)
+        parsed = date_from_text(config.mail.deadline)
         if parsed is None:
             raise ConfigError(
                 f"{config_path}: [mail] deadline {config.mail.deadline!r} is not a date; "
@@ -350,16 +385,6 @@ def resolve_deadline(
     )
 
 
-def format_deadline(date: dt.date, language: str) -> str:
-    """Return the date as people write it: "fredag 29. januar 2027" / "Friday 29 January 2027"."""
-    lang = language if language in _MONTHS else "nb"
-    month = _MONTHS[lang].split()[date.month - 1]
-    weekday = _WEEKDAYS[lang].split()[date.weekday()]
-    if lang == "nb":
-        return f"{weekday} {date.day}. {month} {date.year}"
-    return f"{weekday} {date.day} {month} {date.year}"
-
-
 def first_name(name: str) -> str:
     """Return the first given name of "Kari Nordmann" or "Nordmann, Kari" (for greetings)."""
     given = name.split(",", 1)[1] if "," in name else name
@@ -367,12 +392,39 @@ def first_name(name: str) -> str:
     return parts[0] if parts else name.strip()
 
 
-def ascii_slug(text: str, limit: int = 40) -> str:
-    """Return a lowercase ASCII slug for file names ("Bjørn-Åge Sæther" -> "bjorn-age-saether")."""
-    folded = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    plain = folded.encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
-    return slug[:limit].rstrip("-") or "x"
+def address_problem(address: str) -> str:
+    """Return why ``address`` cannot be emailed, or "" when it can."""
+    # The roster's rule first, so that what `check` accepts, send accepts; then what the rule
+    # lets through but no mail header can carry.
+    if not EMAIL_PATTERN.fullmatch(address):
+        return "is not an email address"
+    local, _, domain = address.rpartition("@")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return "has a dot at the start or end of the part before the @, or two dots in a row"
+    try:
+        ascii_domain(domain)
+    except MailError:
+        return "has a domain that cannot be written in ASCII for DNS (IDNA)"
+    return ""
+
+
+def ascii_domain(domain: str) -> str:
+    """Return the domain as DNS and SMTP carry it: bølgen.no becomes xn--blgen-vua.no."""
+    if domain.isascii():
+        return domain
+    try:
+        # Python's codec is IDNA 2003; for æ, ø, å, ä, ö, ü it gives the same as IDNA 2008.
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise MailError(
+            f"the domain {domain!r} cannot be written in ASCII ({exc}); check its spelling"
+        ) from exc
+
+
+def wire_address(address: str) -> str:
+    """Return ``address`` as headers and the SMTP envelope carry it (domain in IDNA form)."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
 
 
 def message_id(
@@ -396,11 +448,19 @@ def build_message(
     """Return the MIME message of a planned email, its forms attached as .docx."""
     if email.recipient is None:
         raise MailError(f"email {email.number} has no recipient: {email.problem}")
-    msg = EmailMessage(policy=policy.SMTP)
-    msg["From"] = Address(config.mail.sender_name, addr_spec=config.mail.sender_address)
-    msg["To"] = Address(email.recipient.name, addr_spec=email.address)
+    mailboxes = {
+        "From": _mailbox(config.mail.sender_name, config.mail.sender_address),
+        "To": _mailbox(email.recipient.name, email.address),
+    }
     if config.mail.reply_to:
-        msg["Reply-To"] = config.mail.reply_to
+        mailboxes["Reply-To"] = _mailbox(*parseaddr(config.mail.reply_to))
+    # Headers use RFC 2047 encoded words, which Outlook and Thunderbird both read, unless an
+    # address has letters like å before the @: no encoding exists for those, so that message
+    # is written with raw UTF-8 headers (RFC 6532, sent with SMTPUTF8).
+    utf8 = not all(box.username.isascii() for box in mailboxes.values())
+    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    for header, mailbox in mailboxes.items():
+        msg[header] = mailbox
     msg["Subject"] = email.subject
     msg["Date"] = format_datetime(now or dt.datetime.now().astimezone())
     msg["Message-ID"] = email.message_id
@@ -412,6 +472,12 @@ def build_message(
         maintype, subtype = DOCX_TYPE
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return msg
+
+
+def _mailbox(name: str, address: str) -> Address:
+    """Return the header mailbox ``name <address>`` with the domain in IDNA form."""
+    local, _, domain = wire_address(address).rpartition("@")
+    return Address(name, local, domain)
 
 
 class EmailTemplates:
@@ -430,12 +496,13 @@ class EmailTemplates:
 
     def render(self, kind: str, language: str, context: dict) -> tuple[str, str]:
         """Return (subject, body) of the text for ``kind`` in ``language``."""
-        name = f"{kind}.{language if language in _MONTHS else 'nb'}.txt"
+        name = f"{kind}.{language if language in LANGUAGES else DEFAULT_LANGUAGE}.txt"
         path = self.folder / name
         try:
             text = self.env.get_template(name).render(context)
         except jinja2.TemplateNotFound:
-            raise _template_error(path, "the email template is missing", "restore it") from None
+            fix = "restore it from the templates/email folder that came with samtale"
+            raise _template_error(path, "the email template is missing", fix) from None
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(
                 path, f"line {exc.lineno}: {exc.message}", "fix that line"
@@ -600,10 +667,11 @@ def _delivery_problem(email: PlannedEmail, ctx: _Context) -> str:
             f"{person.name} ({person.id}) has no email address in the roster (row {person.row}); "
             "add it and run send again"
         )
-    if not _ADDRESS.match(email.address):
+    problem = address_problem(email.address)
+    if problem:
         return (
             f"{person.name} ({person.id}) has an invalid email address {email.address!r} in the "
-            f"roster (row {person.row}); correct it and run send again"
+            f"roster (row {person.row}): it {problem}; correct it and run send again"
         )
     missing = [a.path for a in email.attachments if not a.sha256]
     if missing:
@@ -629,7 +697,7 @@ def _text_context(email: PlannedEmail, ctx: _Context) -> dict:
         "manager_name": manager.name if manager else "",
         "for_manager": email.for_manager,
         "forms": [{"employee": a.employee_name, "file": a.filename} for a in email.attachments],
-        "deadline": format_deadline(ctx.deadline, person.language),
+        "deadline": format_date(ctx.deadline, person.language),
         "cycle": ctx.cycle,
         "organisation": ctx.config.organisation,
         "hr_contact": mail.hr_contact or return_address,
@@ -761,12 +829,13 @@ def _send_one(report, ledger, config, cycle_dir, session, email: PlannedEmail) -
     """Send one email: ledger row planned, deliver, then ledger row sent or failed."""
     try:
         msg = build_message(email, config, cycle_dir)
+        sender, recipient = wire_address(config.mail.sender_address), wire_address(email.address)
     except MailError as exc:
         _fail(report, ledger, email, str(exc))
         return
     _record(ledger, email, "planned", "")  # a crash from here on resends the same Message-ID
     try:
-        sent, detail = session.deliver(msg, config.mail.sender_address, email.address)
+        sent, detail = session.deliver(msg, sender, recipient)
     except _RunStopped as exc:
         report.stopped = str(exc)
         _fail(report, ledger, email, f"not sent: {exc}; run send again")
@@ -815,6 +884,8 @@ class _SmtpSession:
             try:
                 smtp.send_message(msg, from_addr=sender, to_addrs=[recipient])
                 return True, f"accepted by {self._where()}"
+            except smtplib.SMTPNotSupportedError:  # raised before MAIL FROM: nothing was sent
+                return False, f"refused by {self._where()}: {NO_SMTPUTF8_FIX}"
             except (smtplib.SMTPException, OSError) as exc:
                 nature, detail = _classify(exc)
                 if nature in (CONNECTION, FATAL) or smtp.sock is None:
@@ -891,7 +962,11 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return FATAL, f"the server does not support this ({exc}); check --tls and the login"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return FATAL, f"the server's certificate is not trusted ({exc.verify_message})"
+        return FATAL, (
+            f"the server's certificate is not trusted ({exc.verify_message}); check that --smtp "
+            "names the server as its certificate does, or set SSL_CERT_FILE to your company's "
+            "CA certificate"
+        )
     if isinstance(exc, ssl.SSLError):
         return FATAL, f"TLS failed ({exc.reason}); use --tls starttls for 587, ssl for 465"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -934,18 +1009,20 @@ def _existing_cycle_dir(workspace: Workspace, cycle: int) -> Path:
 def _sender_domain(config: Config, config_path: Path) -> str:
     """Return the domain of the sender address, for Message-IDs."""
     address = config.mail.sender_address.strip()
-    if not _ADDRESS.match(address):
+    problem = address_problem(address)
+    if problem:
         raise ConfigError(
-            f"{config_path}: [mail] sender_address {address!r} is not an email address; "
+            f"{config_path}: [mail] sender_address {address!r} {problem}; "
             "write it like hr@fjordlys.example"
         )
     reply_to = config.mail.reply_to
-    if reply_to and not _ADDRESS.match(parseaddr(reply_to)[1]):
+    problem = address_problem(parseaddr(reply_to)[1]) if reply_to else ""
+    if problem:
         raise ConfigError(
-            f"{config_path}: [mail] reply_to {reply_to!r} is not an email address; write it "
+            f"{config_path}: [mail] reply_to {reply_to!r} {problem}; write it "
             "like medarbeidersamtale@fjordlys.example, or leave it out"
         )
-    return address.rsplit("@", 1)[1].lower()
+    return ascii_domain(address.rsplit("@", 1)[1]).lower()
 
 
 def _check_ready_to_send(
@@ -961,23 +1038,16 @@ def _check_ready_to_send(
         raise MailError(f"{USER_VARIABLE} is set but {PASSWORD_VARIABLE} is not; set both")
 
 
-def _parse_date(text: str) -> dt.date | None:
-    """Return the date in ``2027-01-29`` or ``29.01.2027`` form, or None."""
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
 def _read_form(cycle_dir: Path, attachment: Attachment) -> bytes:
     """Return the form file's bytes; raise when it changed since the plan was made."""
     path = cycle_dir / attachment.path
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise MailError(f"{path}: cannot read the form ({exc.strerror})") from exc
+        raise MailError(
+            f"{path}: cannot read the form ({exc.strerror}); check that it is there and that "
+            "you may read it, then run send again"
+        ) from exc
     if hashlib.sha256(data).hexdigest() != attachment.sha256:
         raise MailError(f"{path}: the form changed while sending; run send again")
     return data

@@ -10,6 +10,9 @@ WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)
 }
 MAX_STEM = 80
+ASCII_FOLD = str.maketrans(
+    {"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L"}
+)
 
 
 def safe_stem(text: str, max_length: int = MAX_STEM) -> str:
@@ -25,8 +28,8 @@ def safe_stem(text: str, max_length: int = MAX_STEM) -> str:
 
 
 def ascii_slug(text: str, max_length: int = 40) -> str:
-    """Return a lowercase ASCII slug of ``text`` (æ→ae, ø→o, å→a), for technical names."""
-    table = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "å": "a", "Å": "A"})
-    text = unicodedata.normalize("NFKD", text.translate(table))
+    """Return a lowercase ASCII slug of ``text`` ("Bjørn-Åge Sæther" → "bjorn-age-saether")."""
+    # Letters NFKD cannot split into a base letter and an accent are folded by hand.
+    text = unicodedata.normalize("NFKD", text.translate(ASCII_FOLD))
     text = text.encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:max_length].strip("-") or "unnamed"

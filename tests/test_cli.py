@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import click
 import openpyxl
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
 from pipeline import ooxml
@@ -372,6 +374,63 @@ def test_send_writes_drafts_to_the_outbox_once(generated_copy):
     assert again.exit_code == ExitCode.SUCCESS
     assert f" 0 draft(s) written, 0 sent, {drafted} done earlier, " in again.stdout
     assert outbox_files(generated_copy) == drafts
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["--smtp", "smtp.fjordlys.example"],
+            "--smtp 'smtp.fjordlys.example': expected host:port, for example "
+            "smtp.fjordlys.example:587 (or [::1]:25 for an IPv6 address)",
+        ),
+        (
+            ["--smtp", "smtp.fjordlys.example:25", "--tls", "none"],
+            "--tls none would send personal data unencrypted to smtp.fjordlys.example; it is "
+            "only allowed for a server on this machine (localhost, 127.0.0.1, ::1). Use --tls "
+            "starttls (port 587) or --tls ssl (port 465)",
+        ),
+    ],
+)
+def test_send_with_a_bad_smtp_option_stops_before_anything_else(generated_copy, args, error):
+    result = run(generated_copy, "send", "--cycle", str(CYCLE), *args)
+    assert_clean_error(result)
+    assert result.output == f"Error: {error}\n"  # no progress bar, no summary
+    assert outbox_files(generated_copy) == []
+
+
+class Accepting:
+    """aiosmtpd handler that keeps the recipients of every message it accepts."""
+
+    def __init__(self):
+        self.recipients: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.recipients += envelope.rcpt_tos
+        return "250 OK"
+
+
+def test_send_by_smtp_through_the_cli(generated_copy):
+    config = generated_copy.root / "samtale.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("rate_per_second = 2.0", "rate_per_second = 500.0"), "utf-8")
+    handler = Accepting()
+    with socket.socket() as probe:  # a port free right now, on this machine only
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = ["--smtp", f"127.0.0.1:{port}", "--tls", "none"]
+        env = {"SAMTALE_SMTP_USER": None, "SAMTALE_SMTP_PASSWORD": None}
+        result = run(generated_copy, "send", "--cycle", str(CYCLE), *smtp, env=env)
+    finally:
+        controller.stop()
+    assert result.exit_code == ExitCode.SUCCESS, result.output
+    sent = summary_number(r"(\d+) sent,", result.stdout)
+    assert sent == len(handler.recipients) > 0
+    assert "siri.kvale@fjordlys.example" in handler.recipients
+    assert outbox_files(generated_copy) == []
 
 
 # -- minutes, finalize, verify ---------------------------------------------------------------

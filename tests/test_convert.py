@@ -287,3 +287,14 @@ def test_missing_libreoffice_says_what_to_install(tmp_path, monkeypatch):
         ConverterPool(workers=1)
     with pytest.raises(LibreOfficeMissing, match="not a program"):
         ConverterPool(workers=1, soffice=str(tmp_path / "soffice"))
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"mode": "fast"}, {"workers": -1}, {"timeout": 0}, {"timeout": -5}]
+)
+def test_bad_arguments_are_refused_before_anything_starts(arguments, monkeypatch):
+    # a bug in the calling code, not a user mistake: a plain ValueError, and never a pool
+    # without converters that would wait forever for one
+    monkeypatch.setattr(convert_module, "find_soffice", lambda: pytest.fail("started"))
+    with pytest.raises(ValueError, match="mode must be|workers >= 0 and timeout > 0"):
+        ConverterPool(**arguments)

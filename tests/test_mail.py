@@ -17,16 +17,26 @@ from collections import Counter
 from email import policy
 from pathlib import Path
 
+import openpyxl
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from pipeline import mail
-from pipeline.errors import ConfigError, MailError, TemplateError
+from pipeline.dates import format_date
+from pipeline.errors import ConfigError, MailError, RosterError, TemplateError
 from pipeline.ledger import FormRecord, Ledger, now_iso
-from pipeline.mail import SmtpSettings, parse_smtp_address, plan_emails, send_emails
-from pipeline.roster import Employee, Roster
-from pipeline.workspace import Workspace, write_private
+from pipeline.mail import (
+    SmtpSettings,
+    parse_smtp_address,
+    plan_emails,
+    send_emails,
+    send_for_cycle,
+)
+from pipeline.roster import EMAIL_PATTERN, Employee, Roster, read_roster
+from pipeline.workspace import Config, MailConfig, Workspace, write_private
 
 REPO = Path(__file__).resolve().parents[1]
 CYCLE = 2027
@@ -42,7 +52,7 @@ sender_address = "hr@fjordlys.example"
 reply_to = "medarbeidersamtale@fjordlys.example"
 deadline = 2027-01-29
 hr_contact = "Ingrid Løvås-Brekke (ingrid.lovas-brekke@fjordlys.example)"
-rate_per_second = 0
+rate_per_second = 1000  # no noticeable limit; test_rate_limit sets its own
 """
 # id, name, manager, email, language
 PEOPLE = [
@@ -139,6 +149,7 @@ class Recorder:
 
     def __init__(self):
         self.messages: list[tuple[list[str], bytes]] = []
+        self.mail_options: list[list[str]] = []  # MAIL FROM options of each accepted message
         self.refuse: dict[str, str] = {}  # recipient -> reply to RCPT, for every attempt
         self.data_replies: dict[int, str] = {}  # n-th DATA (1-based) -> reply, or "drop"
         self.down = False  # every MAIL FROM gets 421 (the server is going away)
@@ -170,15 +181,22 @@ class Recorder:
         if action:
             return action
         self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        self.mail_options.append(list(envelope.mail_options))
         return "250 2.0.0 Ok: queued"
 
     def parsed(self) -> list[email.message.EmailMessage]:
         """Return the accepted messages, parsed."""
-        return [email.message_from_bytes(raw, policy=policy.default) for _, raw in self.messages]
+        return [parse(raw) for _, raw in self.messages]
 
     def message_ids(self) -> Counter[str]:
         """Return how often each Message-ID arrived."""
         return Counter(str(m["Message-ID"]) for m in self.parsed())
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    """Return a message parsed as RFC 6532 readers do: raw header bytes are UTF-8."""
+    # message_from_bytes would keep UTF-8 in an address as surrogate escapes
+    return email.message_from_string(raw.decode("utf-8"), policy=policy.default)
 
 
 def free_port() -> int:
@@ -291,7 +309,7 @@ def test_texts_follow_the_recipient_language_and_greet_by_first_name(cyc):
 )
 def test_deadline_comes_from_the_option_or_the_config(cyc, value, expected):
     [ola] = [e for e in cyc.plan(deadline=value) if e.recipient_id == "1002"]
-    assert mail.format_deadline(expected, "nb") in ola.body
+    assert format_date(expected, "nb") in ola.body
 
 
 def test_bad_or_missing_deadline_is_an_error(tmp_path):
@@ -864,9 +882,152 @@ def test_parse_smtp_address_rejects_bad_input(text):
         parse_smtp_address(text)
 
 
-@pytest.mark.parametrize(
-    ("name", "slug"),
-    [("Kari Nordmann", "kari-nordmann"), ("Bjørn-Åge Sæther", "bjorn-age-saether"), ("", "x")],
-)
-def test_ascii_slug(name, slug):
-    assert mail.ascii_slug(name) == slug
+def test_bad_smtp_settings_say_how_to_fix_them():
+    cases = [
+        ({"max_retries": -1}, "max_retries is -1; use 0 or more"),
+        ({"backoff_seconds": -0.5}, "backoff_seconds is -0.5; use 0 or more"),
+        ({"rate_per_second": -2}, "rate_per_second is -2; use 0 or more"),
+        ({"timeout_seconds": 0}, "timeout_seconds is 0; use 60"),
+        (
+            {"ca_file": "/ingen/firma-ca.pem"},
+            "/ingen/firma-ca.pem: CA certificate not found; check",
+        ),
+    ]
+    for changes, message in cases:
+        with pytest.raises(MailError) as caught:
+            SmtpSettings("127.0.0.1", 2525, tls="none", **changes)
+        assert message in str(caught.value)
+
+
+def test_send_for_cycle_checks_the_smtp_option_reads_the_roster_and_sends(tmp_path, server):
+    recorder, settings = server
+    c = Cycle(tmp_path / "ws")
+    c.add_prep_forms()
+    missing = tmp_path / "mangler.xlsx"
+    with pytest.raises(MailError, match="expected host:port"):  # before the roster is read
+        send_for_cycle(c.ws, CYCLE, "prep", roster_path=missing, smtp_address="smtp.fjordlys")
+    with pytest.raises(RosterError, match="mangler.xlsx"):
+        send_for_cycle(c.ws, CYCLE, "prep", roster_path=missing)
+    roster = write_roster(tmp_path / "roster.xlsx", PEOPLE)
+    address = f"127.0.0.1:{settings.port}"
+    report = send_for_cycle(
+        c.ws, CYCLE, "prep", roster_path=roster, smtp_address=address, tls="none", env={}
+    )
+    assert report.mode == "smtp" and len(report.sent) == 6 == len(recorder.messages)
+    assert [o.email.recipient_id for o in report.failed] == ["1005"]  # no address
+
+
+# addresses: one rule with the roster ------------------------------------------------------------
+
+# Addresses the roster accepts: letters like å before the @ (RFC 6531) and in the domain (IDNA).
+UNICODE_PEOPLE = [
+    ("1000", "Åse Marit Fjellheim-Østby", "", "ase.fjellheim-ostby@fjordlys.example", "nb"),
+    ("1001", "Åse Ødegård", "1000", "åse.ødegård@fjordlys.example", "nb"),
+    ("1002", "Ola Bølgen-Brå", "1000", "ola@bølgen.example", "nb"),
+    ("1003", "Kari Nordmann", "1000", "kari.nordmann@fjordlys.example", "en"),
+]
+OLA_ON_THE_WIRE = "ola@xn--blgen-vua.example"  # IDNA of bølgen, as the .no registry writes it
+
+
+def write_roster(path: Path, people) -> Path:
+    """Write a roster workbook of ``people`` (id, name, manager, email, language)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Ansatte"
+    sheet.append(["Ansattnr", "Navn", "E-post", "Leders ansattnr", "Avdeling", "Språk"])
+    for employee_id, name, manager_id, address, language in people:
+        sheet.append([employee_id, name, address, manager_id, "Drift", language])
+    book.save(path)
+    return path
+
+
+def unicode_cycle(tmp_path: Path) -> Cycle:
+    """Return a cycle whose roster, read from a workbook, has non-ASCII addresses."""
+    c = Cycle(tmp_path / "ws", people=UNICODE_PEOPLE)
+    c.roster = read_roster(write_roster(tmp_path / "roster.xlsx", UNICODE_PEOPLE))
+    for employee_id in ("1001", "1002", "1003"):
+        c.add_form(employee_id, "employee")
+    return c
+
+
+def head(raw: bytes) -> bytes:
+    """Return the header block of a message."""
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def test_drafts_to_addresses_the_roster_accepts(tmp_path):
+    c = unicode_cycle(tmp_path)
+    report = c.send()
+    assert not report.failed and len(report.drafted) == 3
+    raw = {o.email.recipient_id: (c.cycle_dir / o.detail).read_bytes() for o in report.drafted}
+    parsed = {i: parse(r) for i, r in raw.items()}
+    # å before the @ has no ASCII form: that draft alone has raw UTF-8 headers (RFC 6532)
+    assert "To: Åse Ødegård <åse.ødegård@fjordlys.example>\r\n".encode() in head(raw["1001"])
+    assert parsed["1001"]["To"].addresses[0].addr_spec == "åse.ødegård@fjordlys.example"
+    assert "Hei Åse," in parsed["1001"].get_body().get_content()
+    # an IDN domain goes out in its ASCII (xn--) form, in headers every client reads
+    assert parsed["1002"]["To"].addresses[0].addr_spec == OLA_ON_THE_WIRE
+    assert str(parsed["1002"]["To"].addresses[0].display_name) == "Ola Bølgen-Brå"
+    assert head(raw["1002"]).isascii() and head(raw["1003"]).isascii()
+
+
+def test_smtp_sends_addresses_the_roster_accepts(tmp_path):
+    c = unicode_cycle(tmp_path)
+    recorder = Recorder()
+    controller = start_server(recorder)  # aiosmtpd's Controller offers SMTPUTF8
+    try:
+        settings = SmtpSettings("127.0.0.1", controller.port, tls="none")
+        report = c.send(smtp=settings)
+    finally:
+        controller.stop()
+    assert len(report.sent) == 3 and not report.failed
+    sent = dict(zip((r[0] for r, _ in recorder.messages), recorder.mail_options, strict=True))
+    assert set(sent) == {
+        "åse.ødegård@fjordlys.example",
+        OLA_ON_THE_WIRE,
+        "kari.nordmann@fjordlys.example",
+    }
+    assert "SMTPUTF8" in sent["åse.ødegård@fjordlys.example"]
+    assert "SMTPUTF8" not in sent[OLA_ON_THE_WIRE]  # plain SMTP suffices for an IDN domain
+    to = {str(m["To"].addresses[0].addr_spec) for m in recorder.parsed()}
+    assert to == set(sent)
+
+
+def test_a_server_without_smtputf8_fails_only_that_recipient(tmp_path):
+    c = unicode_cycle(tmp_path)
+    recorder = Recorder()
+    controller = start_server(recorder, enable_SMTPUTF8=False)
+    try:
+        report = c.send(smtp=SmtpSettings("127.0.0.1", controller.port, tls="none"))
+    finally:
+        controller.stop()
+    assert not report.stopped and len(report.sent) == 2
+    [failed] = report.failed
+    assert failed.email.recipient_id == "1001" and "SMTPUTF8" in failed.detail
+    assert "write an address without such letters in the roster" in failed.detail
+    assert sorted(r[0] for r, _ in recorder.messages) == sorted(
+        [OLA_ON_THE_WIRE, "kari.nordmann@fjordlys.example"]
+    )
+
+
+LOCAL_PART = st.text("abzÆØÅæøåäöü09!#$%&'*+-/=?^_`{|}~.", min_size=1, max_size=12)
+LABEL = st.text("abzæøåü09-", min_size=1, max_size=10)
+TOP_LEVEL = st.text("noexampleå", min_size=2, max_size=6)
+
+
+@given(LOCAL_PART, st.lists(LABEL, min_size=1, max_size=3), TOP_LEVEL)
+def test_every_address_the_roster_accepts_can_be_emailed(local, labels, top_level):
+    address = f"{local}@{'.'.join(labels)}.{top_level}"
+    assume(EMAIL_PATTERN.fullmatch(address))  # the roster's rule
+    problem = mail.address_problem(address)
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        assert "dot" in problem  # RFC 5322 forbids it; no header can carry it
+        return
+    assert problem == ""
+    person = Employee("1", "Åse Ødegård", address, "", "Drift", "", None, "nb", 2)
+    planned = mail.PlannedEmail(1, "prep", "1", person, False, (), "<id@fjordlys.example>")
+    config = Config(mail=MailConfig(sender_address="hr@fjordlys.example"))
+    raw = mail.build_message(planned, config, Path("unused")).as_bytes()
+    parsed = parse(raw)
+    assert parsed["To"].addresses[0].addr_spec == mail.wire_address(address)
+    assert head(raw).isascii() == local.isascii()

@@ -26,7 +26,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from .errors import ArchiveError, SealError, VerifyError, WorkspaceError
+from .errors import ArchiveError, NothingToVerify, SealError, VerifyError, WorkspaceError
 from .ledger import now_iso
 from .names import safe_stem
 from .seal import Seal, check_seal, is_pkcs12
@@ -542,3 +542,19 @@ def expand(paths: Iterable[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def verify_cycle(
+    workspace: Workspace, cycle: int | None = None, paths=(), *, certificate: Path | None = None
+) -> list[VerifyResult]:
+    """Return one result per archived file of ``cycle`` (or per path); raise when there is none."""
+    expected = configured_certificate_sha256(workspace, certificate)
+    results = verify_archive(
+        workspace,
+        None if paths else cycle,
+        list(paths) or None,
+        expected_certificate_sha256=expected,
+    )
+    if not results:
+        raise NothingToVerify(f"nothing archived for cycle {cycle}; run 'samtale finalize' first")
+    return results

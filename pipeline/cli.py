@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import ExitCode, NothingToVerify, SamtaleError
+from .errors import ExitCode, SamtaleError
 from .workspace import Workspace, current_cycle
 
 CYCLE_HELP = "Review cycle (year). Default: the current year."
@@ -183,6 +183,68 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
 
 
 @cli.command()
+@roster_options
+@cycle_option
+@click.option(
+    "--kind",
+    type=click.Choice(["prep", "minutes", "reminder"]),
+    default="prep",
+    show_default=True,
+    help="Which emails: prep forms, minutes forms, or reminders.",
+)
+@click.option(
+    "--deadline", help="Reply deadline (YYYY-MM-DD); default: [mail] deadline in samtale.toml."
+)
+@click.option(
+    "--smtp",
+    "smtp_address",
+    metavar="HOST:PORT",
+    help="Send through this SMTP server instead of writing drafts to the outbox.",
+)
+@click.option(
+    "--tls",
+    type=click.Choice(["starttls", "ssl", "none"]),
+    default="starttls",
+    show_default=True,
+    help="SMTP security; 'none' only for a server on this machine.",
+)
+@click.option("--dry-run", is_flag=True, help="Print who would get what; send and write nothing.")
+@click.pass_obj
+def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_address, tls, dry_run):
+    """Email the forms (or reminders): .eml drafts in the outbox, or SMTP; never twice."""
+    from .mail import send_for_cycle
+
+    with progress_bar("Emails") as progress:
+        report = send_for_cycle(
+            workspace,
+            cycle,
+            kind,
+            roster_path=roster,
+            sheet=sheet,
+            smtp_address=smtp_address,
+            tls=tls,
+            deadline=deadline,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    if dry_run:
+        for email in report.pending:
+            click.echo(f"Would send: {email.describe()}")
+    for outcome in report.failed:
+        click.echo(f"Not sent: {outcome.email.describe()}: {outcome.detail}", err=True)
+    if report.stopped:
+        click.echo(f"Stopped early: {report.stopped}. Run send again to go on.", err=True)
+    where = f" in {report.outbox}" if report.outbox and report.drafted else ""
+    click.echo(
+        f"{len(report.planned)} email(s) planned: {len(report.drafted)} draft(s) written"
+        f"{where}, {len(report.sent)} sent, {len(report.skipped)} done earlier, "
+        f"{len(report.failed)} not sent."
+    )
+    if report.undelivered or report.stopped:
+        raise click.exceptions.Exit(int(ExitCode.ERROR))
+
+
+@cli.command()
 @click.option(
     "--from",
     "source",
@@ -277,68 +339,6 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
 @roster_options
 @cycle_option
 @click.option(
-    "--kind",
-    type=click.Choice(["prep", "minutes", "reminder"]),
-    default="prep",
-    show_default=True,
-    help="Which emails: prep forms, minutes forms, or reminders.",
-)
-@click.option(
-    "--deadline", help="Reply deadline (YYYY-MM-DD); default: [mail] deadline in samtale.toml."
-)
-@click.option(
-    "--smtp",
-    "smtp_address",
-    metavar="HOST:PORT",
-    help="Send through this SMTP server instead of writing drafts to the outbox.",
-)
-@click.option(
-    "--tls",
-    type=click.Choice(["starttls", "ssl", "none"]),
-    default="starttls",
-    show_default=True,
-    help="SMTP security; 'none' only for a server on this machine.",
-)
-@click.option("--dry-run", is_flag=True, help="Print who would get what; send and write nothing.")
-@click.pass_obj
-def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_address, tls, dry_run):
-    """Email the forms (or reminders): .eml drafts in the outbox, or SMTP; never twice."""
-    from .mail import send_for_cycle
-
-    with progress_bar("Emails") as progress:
-        report = send_for_cycle(
-            workspace,
-            cycle,
-            kind,
-            roster_path=roster,
-            sheet=sheet,
-            smtp_address=smtp_address,
-            tls=tls,
-            deadline=deadline,
-            dry_run=dry_run,
-            progress=progress,
-        )
-    if dry_run:
-        for email in report.pending:
-            click.echo(f"Would send: {email.describe()}")
-    for outcome in report.failed:
-        click.echo(f"Not sent: {outcome.email.describe()}: {outcome.detail}", err=True)
-    if report.stopped:
-        click.echo(f"Stopped early: {report.stopped}. Run send again to go on.", err=True)
-    where = f" in {report.outbox}" if report.outbox and report.drafted else ""
-    click.echo(
-        f"{len(report.planned)} email(s) planned: {len(report.drafted)} draft(s) written"
-        f"{where}, {len(report.sent)} sent, {len(report.skipped)} done earlier, "
-        f"{len(report.failed)} not sent."
-    )
-    if report.undelivered or report.stopped:
-        raise click.exceptions.Exit(int(ExitCode.ERROR))
-
-
-@cli.command()
-@roster_options
-@cycle_option
-@click.option(
     "--allow-missing", is_flag=True, help="Also write minutes when a preparation form is not back."
 )
 @click.option("--force", is_flag=True, help="Also replace minutes forms already handed out.")
@@ -411,19 +411,11 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
 @click.pass_obj
 def verify(workspace: Workspace, cycle, cert, paths):
     """Check archived PDFs: seal intact over the whole file, right certificate, manifest hash."""
-    from .archive import configured_certificate_sha256, verify_archive
+    from .archive import verify_cycle
 
     if not paths and cycle is None:
         cycle = current_cycle()
-    expected = configured_certificate_sha256(workspace, cert)
-    results = verify_archive(
-        workspace,
-        cycle if not paths else None,
-        list(paths) or None,
-        expected_certificate_sha256=expected,
-    )
-    if not results:
-        raise NothingToVerify(f"nothing archived for cycle {cycle}; run 'samtale finalize' first")
+    results = verify_cycle(workspace, cycle, paths, certificate=cert)
     for result in results:
         status = "OK  " if result.ok else "FAIL"
         detail = verify_detail(result)
@@ -438,8 +430,9 @@ def verify_detail(result) -> str:
     """Return what to print after one verified file: seal facts or the problems."""
     if not result.ok:
         return ": " + "; ".join(result.problems)
+    note = f"; {result.note}" if getattr(result, "note", "") else ""
     if result.signed_at:
-        return f" (sealed {result.signed_at} by {result.subject})"
+        return f" (sealed {result.signed_at} by {result.subject}{note})"
     return " (matches the manifest)"
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .dates import date_from_text, format_date
 from .errors import Problem
 from .extract import sent_form_of_xml
 from .identity import PROPERTY, FormIdentity
@@ -276,11 +277,9 @@ def person(employee: Employee | None) -> dict[str, str]:
 
 
 def format_deadline(deadline: str, language: str) -> str:
-    """Return the configured deadline (ISO) as the form's language writes dates."""
-    if len(deadline) == 10 and deadline[4] == "-" and language == "nb":
-        year, month, day = deadline.split("-")
-        return f"{day}.{month}.{year}"
-    return deadline
+    """Return the configured deadline as the form's language writes dates (29.01.2027 in nb)."""
+    due = date_from_text(deadline)
+    return format_date(due, language, short=True) if due else deadline
 
 
 def hash_inputs(template_version: str, context: dict) -> str:

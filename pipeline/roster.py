@@ -110,7 +110,8 @@ LANGUAGE_ALIASES = {
 LANGUAGE_ALIASES |= {"norsk bokmål": "nb", "norwegian bokmål": "nb", "britisk engelsk": "en"}
 
 EMAIL_PATTERN = re.compile(
-    r"[^\s@<>()\[\]\\,;:\"]+"  # local part: no spaces, brackets, commas …
+    # local part: no spaces, brackets, commas, and no leading, trailing or doubled dots
+    r"[^\s@<>()\[\]\\,;:\".]+(?:\.[^\s@<>()\[\]\\,;:\".]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}"  # domain with a letter-only top level
 )
 DATE_DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")

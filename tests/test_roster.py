@@ -1031,3 +1031,19 @@ def test_tool_runs_as_a_script(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert len(read_roster(target).employees) == 12
+
+
+@pytest.mark.parametrize(
+    ("address", "valid"),
+    [
+        ("kari.nordmann@fjordlys.example", True),
+        ("åse.ødegård@fjordlys.example", True),
+        ("a..b@fjordlys.example", False),
+        (".a@fjordlys.example", False),
+        ("a.@fjordlys.example", False),
+    ],
+)
+def test_email_rule_matches_what_mail_can_send(address, valid):
+    from pipeline.roster import EMAIL_PATTERN
+
+    assert bool(EMAIL_PATTERN.fullmatch(address)) is valid

@@ -597,7 +597,8 @@ def _orphan_problem(form: FormRecord, roster: Roster) -> str:
     if form.kind != "employee" and roster.manager_of(about) is None:
         return (
             f"{about.name} ({about.id}) has no manager in the roster (row {about.row}), so "
-            f"nobody can get the {form.kind} form {form.path}; fill in the manager id"
+            f"nobody can get the {form.kind} form {form.path}; fill in the manager id, or "
+            "give the form by hand to whoever holds the review (e.g. the board chair)"
         )
     return ""
 

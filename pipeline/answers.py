@@ -448,9 +448,12 @@ def format_sheet(sheet: Worksheet, ours: list[int], new: set[int]) -> None:
     """Bold frozen header, filter over the used range, and our columns as wide as their text."""
     sheet.freeze_panes = "A2"
     last = get_column_letter(sheet.max_column)
-    sheet.auto_filter.ref = f"A1:{last}{max(sheet.max_row, 1)}"
+    rows = max(sheet.max_row, 1)  # computed once: openpyxl scans every cell for it
+    sheet.auto_filter.ref = f"A1:{last}{rows}"
     for column in ours:
-        cells = sheet.iter_rows(min_col=column, max_col=column, values_only=True)
+        cells = sheet.iter_rows(
+            min_row=1, max_row=rows, min_col=column, max_col=column, values_only=True
+        )
         header = sheet.cell(1, column)
         header.font = HEADER_FONT
         header.alignment = TOP

@@ -137,8 +137,23 @@ def update_workbook_if_changed(path: Path, sheets: dict, ledger: Ledger) -> Merg
 
 def sheets_digest(sheets: dict) -> str:
     """Return a SHA-256 of everything the answers workbook is written from."""
-    payload = {
-        kind: ([asdict(q) for q in questions], [asdict(r) for r in rows])
+    payload = {  # plain tuples: dataclasses.asdict deep-copies every answer and is slow
+        kind: (
+            [(q.key, q.section, q.text, q.type) for q in questions],
+            [
+                (
+                    r.employee_id,
+                    r.name,
+                    r.department,
+                    r.manager_id,
+                    r.status,
+                    r.returned_at,
+                    r.source_file,
+                    r.answers,
+                )
+                for r in rows
+            ],
+        )
         for kind, (questions, rows) in sheets.items()
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)

@@ -14,6 +14,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
@@ -49,6 +50,10 @@ def w(tag: str) -> str:
 W_SDT, W_SDTPR, W_SDTCONTENT = w("sdt"), w("sdtPr"), w("sdtContent")
 W_P, W_R, W_T, W_TC, W_TAB, W_BR, W_CR = w("p"), w("r"), w("t"), w("tc"), w("tab"), w("br"), w("cr")
 W_VAL = w("val")
+W_TAG, W_ALIAS, W_SHOWING = w("tag"), w("alias"), w("showingPlcHdr")
+W_LIST_ITEM, W_VALUE, W_DISPLAY = w("listItem"), w("value"), w("displayText")
+W_STYLE_PATH = f"{w('pPr')}/{w('pStyle')}"
+W_TBL, W_NO_BREAK_HYPHEN, W_TYPE = w("tbl"), w("noBreakHyphen"), w("type")
 
 
 @dataclass(frozen=True)
@@ -240,13 +245,13 @@ def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
 def sole_nested_control(sdt: etree._Element) -> etree._Element | None:
     """Return the only control nested in ``sdt`` when it wraps exactly one, else None."""
     content = sdt.find(W_SDTCONTENT)
-    nested = list(content.iter(W_SDT)) if content is not None else []
+    nested = list(islice(content.iter(W_SDT), 2)) if content is not None else []
     return nested[0] if len(nested) == 1 else None
 
 
 def paragraph_style(paragraph: etree._Element) -> str:
     """Return the style id of a paragraph, or ''."""
-    style = paragraph.find(f"{w('pPr')}/{w('pStyle')}")
+    style = paragraph.find(W_STYLE_PATH)
     return (style.get(W_VAL) or "") if style is not None else ""
 
 
@@ -256,15 +261,14 @@ def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = ""
     props = props if props is not None else etree.Element(W_SDTPR)
     kind = control_type(props)
     cell = answer_cell(sdt)
-    showing = props.find(w("showingPlcHdr")) is not None
+    showing = props.find(W_SHOWING) is not None
     options = tuple(
-        item.get(w("value")) or item.get(w("displayText")) or ""
-        for item in props.iter(w("listItem"))
+        item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in props.iter(W_LIST_ITEM)
     )
     value = control_value(sdt, props, kind, cell)
     return Field(
-        key=attr_val(props, w("tag")),
-        title=attr_val(props, w("alias")),
+        key=attr_val(props, W_TAG),
+        title=attr_val(props, W_ALIAS),
         type=kind,
         value=value,
         showing_placeholder=showing,
@@ -309,7 +313,7 @@ def answer_cell(sdt: etree._Element) -> etree._Element | None:
     """Return the table cell this control sits alone in, or None."""
     parent = sdt.getparent()
     while parent is not None and parent.tag != W_TC:
-        if parent.tag in (W_SDT, w("tbl")):
+        if parent.tag in (W_SDT, W_TBL):
             return None
         parent = parent.getparent()
     if parent is None:
@@ -342,9 +346,9 @@ def control_value(sdt, props, kind: str, cell) -> str | bool | None:
 
 def dropdown_value(props: etree._Element, shown: str) -> str:
     """Return the list value whose display text is shown (or the shown text itself)."""
-    for item in props.iter(w("listItem")):
-        if (item.get(w("displayText")) or "").strip() == shown:
-            return item.get(w("value")) or shown
+    for item in props.iter(W_LIST_ITEM):
+        if (item.get(W_DISPLAY) or "").strip() == shown:
+            return item.get(W_VALUE) or shown
     return shown
 
 
@@ -394,14 +398,14 @@ def paragraph_text(paragraph: etree._Element) -> str:
 def run_text(element: etree._Element) -> str:
     """Return the visible text of runs under ``element`` (deleted text and field codes skipped)."""
     out: list[str] = []
-    for node in element.iter(W_T, W_TAB, W_BR, W_CR, w("noBreakHyphen")):
+    for node in element.iter(W_T, W_TAB, W_BR, W_CR, W_NO_BREAK_HYPHEN):
         if node.tag == W_T:
             out.append(node.text or "")
         elif node.tag == W_TAB:
             if node.getparent() is not None and node.getparent().tag == W_R:
                 out.append("\t")
         elif node.tag in (W_BR, W_CR):
-            if node.get(w("type")) in (None, "textWrapping"):
+            if node.get(W_TYPE) in (None, "textWrapping"):
                 out.append("\n")
         else:
             out.append("-")

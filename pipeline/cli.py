@@ -13,6 +13,7 @@ from . import __version__
 from .errors import ExitCode, SamtaleError
 from .workspace import Workspace, current_cycle
 
+STATUS_COLUMNS = ("people", "forms", "empl.", "mgr.", "missing", "warn.", "quar.")
 CYCLE_HELP = "Review cycle (year). Default: the current year."
 # The group's --help text (README's command reference is generated from it).
 CLI_HELP = """Run the yearly employee review (medarbeidersamtale) from Word documents.
@@ -321,13 +322,23 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
         ("Per department", report.by_department),
     ):
         click.echo(f"\n{title}:")
-        click.echo(f"  {'':38} {'people':>6} {'empl.':>6} {'mgr.':>6} {'warn.':>6} {'quar.':>6}")
+        click.echo(f"  {'':36}" + "".join(f"{c:>8}" for c in STATUS_COLUMNS))
         for group in groups:
-            click.echo(
-                f"  {group.name[:38]:38} {group.employees:>6} "
-                f"{group.returned_employee:>6} {group.returned_manager:>6} "
-                f"{group.with_warnings:>6} {group.quarantined:>6}"
+            values = (
+                group.employees,
+                group.generated,
+                group.returned_employee,
+                group.returned_manager,
+                len(group.missing),
+                group.with_warnings,
+                group.quarantined,
             )
+            click.echo(f"  {group.name[:36]:36}" + "".join(f"{v:>8}" for v in values))
+    click.echo(
+        "\n(empl./mgr.: forms back from employees / managers; missing: people with a "
+        "form not back; warn.: returned forms with warnings; quar.: files they sent "
+        "that went to quarantine)"
+    )
     missing = [line for group in report.by_manager for line in group.missing]
     if missing:
         click.echo("\nMissing:")

@@ -279,6 +279,8 @@ def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
         click.echo(f"Versions: {note}")
     for warning in report.warnings:
         click.echo(f"Warning: {warning}")
+    for note in report.minutes:
+        click.echo(f"Minutes: {note}")
     for ignored in report.ignored:
         click.echo(f"Ignored: {ignored}")
     workbook = report.workbook

@@ -28,6 +28,7 @@ from .ledger import (  # noqa: F401 - ReturnedVersion, accepted_versions: used b
     batched,
     newest_versions,
 )
+from .minutes import minutes_states
 from .roster import Roster, read_roster
 from .templates import load_template
 from .workspace import ALL_FORM_KINDS, Workspace
@@ -53,6 +54,7 @@ class CollectReport:
     warnings: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # accepted in this run
     emails_kept: int = 0  # .eml messages copied whole as evidence in this run
+    minutes: list[str] = field(default_factory=list)  # where minutes returned now stand
     workbook: MergeReport | None = None
 
 
@@ -118,6 +120,7 @@ def collect_returned(
         new_sources = set(report.sources)
         touched = {(v.employee_id, v.kind) for v in versions if v.source in new_sources}
         winners = newest_versions(versions, report.versions, touched)
+        report.minutes = minutes_notes(ledger, {e for e, kind in touched if kind == "minutes"})
         for employee_id, kind in winners:
             ledger.set_form_status(employee_id, kind, "returned")
         sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
@@ -158,6 +161,19 @@ def sheets_digest(sheets: dict) -> str:
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def minutes_notes(ledger: Ledger, employee_ids: set[str]) -> list[str]:
+    """Return, for minutes that came back in this run, whether they are confirmed by both."""
+    states = minutes_states(ledger)
+    notes = []
+    for employee_id in sorted(employee_ids):
+        state = states[employee_id]
+        if state.confirmed:
+            notes.append(f"minutes of {employee_id}: confirmed by both; ready for finalize")
+        else:
+            notes.append(f"minutes of {employee_id}: waiting for {'; '.join(state.missing)}")
+    return notes
 
 
 def address_of(outcome) -> str:

@@ -348,3 +348,23 @@ def test_the_document_save_time_decides_which_version_is_newest(generated_copy, 
     header = [c.value for c in sheet[1]]
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "1010")
     assert row[header.index("results")] == "Endelig svar"
+
+
+def test_collect_says_where_returned_minutes_stand(generated_copy, tmp_path):
+    from pipeline.minutes import prepare_minutes
+
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        prep = {k: ledger.form("1010", k) for k in ("employee", "manager")}
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    for kind, record in prep.items():
+        sent = (generated_copy.cycle_dir(CYCLE) / record.path).read_bytes()
+        (folder / f"{kind}.docx").write_bytes(fill_form(sent, {"results": "Godt år"}))
+    collect_returned(generated_copy, CYCLE, folder, workers=1)
+    prepare_minutes(generated_copy, CYCLE)
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        minutes = ledger.form("1010", "minutes")
+    sent = (generated_copy.cycle_dir(CYCLE) / minutes.path).read_bytes()
+    (folder / "referat.docx").write_bytes(fill_form(sent, {"manager_confirmed": True}))
+    report = collect_returned(generated_copy, CYCLE, folder, workers=1)
+    assert report.minutes == ["minutes of 1010: waiting for the employee's confirmation"]

@@ -128,12 +128,10 @@ class _Merge:
 def update_answers_workbook(
     path: Path, sheets: dict[str, tuple[list[Question], list[AnswerRow]]], ledger: Ledger
 ) -> MergeReport:
-    """Return the report of writing ``sheets`` into the workbook at ``path``, keeping HR's edits.
-
-    ``sheets`` maps a form kind to its questions (template order) and one row per employee. The
-    workbook is replaced atomically; when it is open, locked, changed meanwhile or corrupt, an
-    error is raised and neither the workbook nor the ledger changes.
-    """
+    """Return the report of writing ``sheets`` into the workbook at ``path``, keeping HR's edits."""
+    # ``sheets`` maps a form kind to its questions (template order) and one row per employee. The
+    # workbook is replaced atomically; when it is open, locked, changed meanwhile or corrupt, an
+    # error is raised and neither the workbook nor the ledger changes.
     path = Path(path)
     check_sheet_names(sheets)
     ensure_private_dir(path.parent)
@@ -238,8 +236,8 @@ def last_written(ledger: Ledger, sheets: dict) -> dict[tuple[str, str, str], obj
 
 
 def clean_value(value: object) -> str | bool | None:
-    """Return an answer as the workbook stores it: text without XML-forbidden characters, a bool,
-    or None; dates become ISO text and text is cut to Excel's cell limit."""
+    """Return an answer as the workbook stores it: text without XML-forbidden characters, a bool,"""
+    # or None; dates become ISO text and text is cut to Excel's cell limit.
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, dt.date | dt.time):
@@ -298,11 +296,9 @@ def put(cell: Cell, value: str | bool | None) -> None:
 
 
 def merge_cell(current: object, last: object, new: object) -> str:
-    """Return the decision for one answer cell: 'write', 'kept' (HR's edit), 'agree' or 'conflict'.
-
-    ``current`` is the workbook's value, ``last`` what the previous extraction wrote (NEVER when
-    none did) and ``new`` what this extraction found.
-    """
+    """Return what to do with one answer cell: 'write', 'kept', 'agree' or 'conflict'."""
+    # ``current`` is the workbook's value, ``last`` what the previous extraction wrote (NEVER when
+    # none did) and ``new`` what this extraction found.
     base = "" if last is NEVER else normalize(last)
     now, fresh = normalize(current), normalize(new)
     if now == base:
@@ -520,10 +516,8 @@ def save_atomically(
     ledger: Ledger,
     written: list[tuple[str, str, str, str]],
 ) -> None:
-    """Save to an owner-only temporary file, then swap it in and remember what was written.
-
-    The ledger rows and the rename succeed together or not at all.
-    """
+    """Save to an owner-only temporary file, then swap it in and remember what was written."""
+    # The ledger rows and the rename succeed together or not at all.
     try:
         fd, name = tempfile.mkstemp(prefix=".answers-", suffix=".xlsx.tmp", dir=path.parent)
     except PermissionError as exc:

@@ -253,11 +253,9 @@ def public_certificate_path(p12_path: Path) -> Path:
 
 
 def write_public_certificate(seal: Seal, p12_path: Path) -> Path:
-    """Return the ``.crt`` beside ``p12_path`` after writing the seal's certificate when missing.
-
-    An existing ``.crt`` holding another certificate raises ``SealError``: ``verify`` would
-    otherwise reject every PDF sealed from now on, or accept a certificate no longer configured.
-    """
+    """Return the ``.crt`` beside ``p12_path`` after writing the seal's certificate when missing."""
+    # An existing ``.crt`` holding another certificate raises ``SealError``: ``verify`` would
+    # otherwise reject every PDF sealed from now on, or accept a certificate no longer configured.
     path = public_certificate_path(p12_path)
     der = seal.signer.signing_cert.dump()
     if path.exists():
@@ -302,13 +300,11 @@ def fingerprint_of(data: bytes) -> str | None:
 def configured_certificate_sha256(
     workspace: Workspace, certificate: Path | None = None
 ) -> str | None:
-    """Return the fingerprint every seal must match; None only when no certificate is configured.
-
-    The certificate is ``certificate`` (the ``--cert`` option) or else ``[seal] certificate`` in
-    samtale.toml (see ``resolve_certificate_sha256``); one that cannot be resolved raises
-    ``VerifyError``. The one exception is a configured (not given) certificate in a workspace
-    with no manifest yet: no file can pass ``verify`` there, so the certificate is not needed.
-    """
+    """Return the fingerprint every seal must match; None only when no certificate is configured."""
+    # The certificate is ``certificate`` (the ``--cert`` option) or else ``[seal] certificate`` in
+    # samtale.toml (see ``resolve_certificate_sha256``); one that cannot be resolved raises
+    # ``VerifyError``. The one exception is a configured (not given) certificate in a workspace
+    # with no manifest yet: no file can pass ``verify`` there, so the certificate is not needed.
     path = seal_certificate_path(workspace, certificate)
     if path is None:
         return None
@@ -321,11 +317,9 @@ def configured_certificate_sha256(
 
 
 def resolve_certificate_sha256(path: Path) -> str:
-    """Return the fingerprint of the seal certificate at ``path``; raise ``VerifyError``.
-
-    A PEM or DER certificate is read directly; a PKCS#12 seal (its certificate is behind its
-    password) stands for the public certificate ``<seal>.crt`` beside it.
-    """
+    """Return the fingerprint of the seal certificate at ``path``; raise ``VerifyError``."""
+    # A PEM or DER certificate is read directly; a PKCS#12 seal (its certificate is behind its
+    # password) stands for the public certificate ``<seal>.crt`` beside it.
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -395,13 +389,11 @@ def verify_archive(
     *,
     expected_certificate_sha256: str | None = None,
 ) -> list[VerifyResult]:
-    """Return one result per archived file of ``cycle`` (every cycle when None), or per path.
-
-    A PDF passes when its seal is valid, covers the whole file and was made with the expected
-    certificate (``expected_certificate_sha256``, else the one its manifest line records), and
-    its SHA-256 equals the manifest's. Manifest lines whose file is missing and files in the
-    archive the manifest does not list are failures too.
-    """
+    """Return one result per archived file of ``cycle`` (every cycle when None), or per path."""
+    # A PDF passes when its seal is valid, covers the whole file and was made with the expected
+    # certificate (``expected_certificate_sha256``, else the one its manifest line records), and
+    # its SHA-256 equals the manifest's. Manifest lines whose file is missing and files in the
+    # archive the manifest does not list are failures too.
     if paths:
         return verify_paths(workspace, paths, expected_certificate_sha256)
     cycles = [cycle] if cycle is not None else archived_cycles(workspace)
@@ -504,10 +496,8 @@ def unlisted_files(archive: Archive, listed: set[str]) -> list[VerifyResult]:
 def verify_paths(
     workspace: Workspace, paths: Iterable[Path], expected: str | None
 ) -> list[VerifyResult]:
-    """Return one result per given file (folders: every PDF in them), found in any manifest.
-
-    A file inside an archive folder is matched by its place; a copy elsewhere by its SHA-256.
-    """
+    """Return one result per given file (folders: every PDF in them), found in any manifest."""
+    # A file inside an archive folder is matched by its place; a copy elsewhere by its SHA-256.
     by_path: dict[Path, ManifestEntry] = {}
     by_sha: dict[str, ManifestEntry] = {}
     damaged: list[VerifyResult] = []

@@ -144,11 +144,9 @@ def match_fields(specs: tuple[dict, ...], found: list[ooxml.Field]) -> dict[str,
 
 
 def match_by_order(specs, untagged: list[ooxml.Field], matches: dict, by_section: bool) -> None:
-    """Pair the keys still open with untagged controls of their type, in order.
-
-    By section first (headings survive a re-save), then across the whole form; only where the
-    counts agree, so a deleted control never shifts answers onto the wrong question.
-    """
+    """Pair the keys still open with untagged controls of their type, in order."""
+    # By section first (headings survive a re-save), then across the whole form; only where the
+    # counts agree, so a deleted control never shifts answers onto the wrong question.
     taken = {id(item) for item in matches.values()}
     groups: dict[tuple[str, str], tuple[list[str], list[ooxml.Field]]] = {}
     for spec in specs:

@@ -264,11 +264,9 @@ def finalize_minutes(
     pool: ConverterPool | None = None,
     progress: Progress | None = None,
 ) -> FinalizeReport:
-    """Return the report of sealing and archiving every minutes confirmed by both.
-
-    ``certificate`` (a PKCS#12 file) overrides ``[seal] certificate``; the password is the
-    caller's to ask for (never an option). ``pool`` lets callers share a warm LibreOffice.
-    """
+    """Return the report of sealing and archiving every minutes confirmed by both."""
+    # ``certificate`` (a PKCS#12 file) overrides ``[seal] certificate``; the password is the
+    # caller's to ask for (never an option). ``pool`` lets callers share a warm LibreOffice.
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     cycle_dir = workspace.cycle_dir(cycle)
     archive = Archive.of(workspace, cycle)
@@ -666,11 +664,9 @@ def archive_job(
 
 
 def followups_calendar(party: Party, cycle: int, final: ReturnedVersion) -> bytes | None:
-    """Return the agreed follow-ups and goals as iCalendar, or None when none were agreed.
-
-    Items with a date become all-day events on that date; items without one become to-dos.
-    UIDs stay the same from one version to the next, so importing a newer file updates them.
-    """
+    """Return the agreed follow-ups and goals as iCalendar, or None when none were agreed."""
+    # Items with a date become all-day events on that date; items without one become to-dos.
+    # UIDs stay the same from one version to the next, so importing a newer file updates them.
     words = WORDS.get(party.language, WORDS["nb"])
     items = agreed_items(final.answers, words)
     if not items:

@@ -325,10 +325,8 @@ def report_progress(results, total: int, progress: Progress | None):
 
 
 def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
-    """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done.
-
-    What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
-    """
+    """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done."""
+    # What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
     template = _TEMPLATES[(job.kind, job.language)]
     data, document_xml = template.render_parts(job.context, job.properties)
     sha = hashlib.sha256(data).hexdigest()

@@ -149,11 +149,9 @@ def mtime_iso(path: Path) -> str:
 
 
 def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Candidate]:
-    """Return the attachments of an .eml message as candidates, with sender and date.
-
-    The message itself is kept whole: noted in ``intake.emails`` when it carried attachments,
-    else returned as a candidate that screening turns away (no attachment, or unreadable).
-    """
+    """Return the attachments of an .eml message as candidates, with sender and date."""
+    # The message itself is kept whole: noted in ``intake.emails`` when it carried attachments,
+    # else returned as a candidate that screening turns away (no attachment, or unreadable).
     data = path.read_bytes()
     whole = Candidate(relative, path.name, data, file_time=mtime_iso(path))
     notes: list[str] = []
@@ -413,10 +411,8 @@ def copy_private(source: Path, target: Path) -> None:
 def record_outcome(
     outcome: Outcome, ledger: Ledger, sender_id: str | None = None, *, replace_row: bool = False
 ) -> None:
-    """Note one screened file in the ledger (its copy is already stored).
-
-    ``sender_id`` attributes a quarantined file to the employee whose address sent it.
-    """
+    """Note one screened file in the ledger (its copy is already stored)."""
+    # ``sender_id`` attributes a quarantined file to the employee whose address sent it.
     screened = outcome.screened
     insert_returned_file(
         ledger,
@@ -468,11 +464,9 @@ def insert_returned_file(
 
 
 def store_emails(intake: Intake, cycle_dir: Path, ledger: Ledger, known: set[str]) -> list[str]:
-    """Return the cycle-relative paths of the emails newly kept whole, as evidence.
-
-    Each email that carried attachments is copied byte for byte into ``returned/emails/`` and
-    noted in the ledger with outcome ``email``; one already in ``known`` (SHA-256) is skipped.
-    """
+    """Return the cycle-relative paths of the emails newly kept whole, as evidence."""
+    # Each email that carried attachments is copied byte for byte into ``returned/emails/`` and
+    # noted in the ledger with outcome ``email``; one already in ``known`` (SHA-256) is skipped.
     fresh: dict[str, Candidate] = {}
     for carrier in intake.emails:
         if carrier.sha256 not in known:

@@ -253,11 +253,9 @@ def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
 def newest_versions(
     versions: list[ReturnedVersion], notes: list[str] | None = None, touched: set | None = None
 ) -> dict:
-    """Return the newest version per (employee id, kind), noting forms returned several times.
-
-    A note goes to ``notes`` for each form returned more than once (only forms in ``touched``,
-    when given: those that got a new version in this run).
-    """
+    """Return the newest version per (employee id, kind), noting forms returned several times."""
+    # A note goes to ``notes`` for each form returned more than once (only forms in ``touched``,
+    # when given: those that got a new version in this run).
     grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
     for version in versions:
         grouped.setdefault((version.employee_id, version.kind), []).append(version)
@@ -274,9 +272,7 @@ def newest_versions(
 
 
 def version_order(version: ReturnedVersion) -> tuple:
-    """Return the sort key of a returned version: when it was last saved, then when it arrived.
-
-    The document's own save time comes first (an attachment saved from Outlook weeks later
-    keeps it); versions that agree on it (or lack it) are ordered by arrival, then collection.
-    """
+    """Return the sort key of a returned version: when it was last saved, then when it arrived."""
+    # The document's own save time comes first (an attachment saved from Outlook weeks later
+    # keeps it); versions that agree on it (or lack it) are ordered by arrival, then collection.
     return (version.saved_at, version.returned_at, version.order)

@@ -223,12 +223,10 @@ def minutes_state(employee_id: str, versions: list[ReturnedVersion]) -> MinutesS
 
 
 def manager_confirmed_content(ordered: tuple[ReturnedVersion, ...]) -> bool:
-    """Return whether the manager confirmed the newest content after it was last changed.
-
-    The version that changed the content counts as the manager's confirmation when the
-    employee had not ticked it (the manager's turn); otherwise a later version of the same
-    content without the employee's tick, or with a new manager date, is the manager's.
-    """
+    """Return whether the manager confirmed the newest content after it was last changed."""
+    # The version that changed the content counts as the manager's confirmation when the
+    # employee had not ticked it (the manager's turn); otherwise a later version of the same
+    # content without the employee's tick, or with a new manager date, is the manager's.
     changed = last_change(ordered)
     if changed is None:
         return True  # one content all along: confirmed together

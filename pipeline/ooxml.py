@@ -413,11 +413,9 @@ def run_text(element: etree._Element) -> str:
 
 
 def text_outside_fields(root: etree._Element) -> list[str]:
-    """Return the text of every paragraph outside the controls and answer cells.
-
-    Consumes ``root``: the controls and answer cells are cut out of the tree, so read the
-    fields first.
-    """
+    """Return the text of every paragraph outside the controls and answer cells."""
+    # Consumes ``root``: the controls and answer cells are cut out of the tree, so read the
+    # fields first.
     excluded = []
     for sdt in root.iter(W_SDT):
         cell = answer_cell(sdt)
@@ -695,11 +693,9 @@ def replace_part(data: bytes, name: str, content: bytes) -> bytes:
 
 
 def flatten_controls(document_xml: bytes) -> bytes:
-    """Return document.xml with every content control replaced by its plain content.
-
-    Controls still showing their placeholder become empty, so no instruction text ends up in
-    the archived minutes.
-    """
+    """Return document.xml with every content control replaced by its plain content."""
+    # Controls still showing their placeholder become empty, so no instruction text ends up in
+    # the archived minutes.
     root = parse_xml(document_xml, DOCUMENT_PART)
     for sdt in reversed(list(root.iter(W_SDT))):
         props = sdt.find(W_SDTPR)
@@ -792,14 +788,12 @@ def with_parts(data: bytes, changed: dict[str, bytes]) -> bytes:
 
 
 def without_outside_links(parts: dict[str, bytes]) -> dict[str, bytes]:
-    """Return the parts that change when every link out of the package is dropped.
-
-    LibreOffice follows them while converting: a linked picture (``a:blip r:link``) is fetched
-    over HTTP, or read from a local file into the sealed PDF. So every relationship with
-    ``TargetMode="External"`` goes, hyperlinks included (their text stays), and so do linked
-    or embedded documents (altChunk, subdocuments, OLE objects, attached templates, frames);
-    then every element that refers to a dropped relationship.
-    """
+    """Return the parts that change when every link out of the package is dropped."""
+    # LibreOffice follows them while converting: a linked picture (``a:blip r:link``) is fetched
+    # over HTTP, or read from a local file into the sealed PDF. So every relationship with
+    # ``TargetMode="External"`` goes, hyperlinks included (their text stays), and so do linked
+    # or embedded documents (altChunk, subdocuments, OLE objects, attached templates, frames);
+    # then every element that refers to a dropped relationship.
     changed: dict[str, bytes] = {}
     for name in sorted(n for n in parts if n.endswith(".rels")):
         rels, dropped = without_links(parts[name], name)
@@ -838,13 +832,11 @@ def leads_outside(relationship: etree._Element) -> bool:
 
 
 def without_references(data: bytes, name: str, dropped: set[str]) -> bytes:
-    """Return an XML part without its references to the relationships ``dropped``.
-
-    An element that still refers to a kept relationship only loses the attribute (a picture
-    stored in the file and linked keeps the stored copy); a hyperlink gives way to its text; a
-    picture without its image goes as a whole; anything else that refers to a dropped
-    relationship is removed.
-    """
+    """Return an XML part without its references to the relationships ``dropped``."""
+    # An element that still refers to a kept relationship only loses the attribute (a picture
+    # stored in the file and linked keeps the stored copy); a hyperlink gives way to its text; a
+    # picture without its image goes as a whole; anything else that refers to a dropped
+    # relationship is removed.
     root = parse_xml(data, name)
     for element in list(root.iter()):
         references = [a for a in element.attrib if is_reference(a)] if element.attrib else []

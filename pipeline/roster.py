@@ -587,10 +587,8 @@ def _cell_text(value: Any) -> str:
 
 
 def normalize_id(value: Any) -> str:
-    """Return an employee id as text: 1001, "1001", 1001.0 and " 1001 " all become "1001".
-
-    Raise ValueError for values that cannot be an id (fractions, dates, true/false).
-    """
+    """Return an employee id as text: 1001, "1001", 1001.0 and " 1001 " all become "1001"."""
+    # Raise ValueError for values that cannot be an id (fractions, dates, true/false).
     if value is None:
         return ""
     if isinstance(value, bool | dt.date | dt.time | dt.timedelta):
@@ -607,10 +605,8 @@ def normalize_id(value: Any) -> str:
 
 
 def parse_date(value: Any) -> dt.date | None:
-    """Return the date in a cell (Excel date, dd.mm.yyyy or yyyy-mm-dd text), None when blank.
-
-    Raise ValueError for anything else.
-    """
+    """Return the date in a cell (Excel date, dd.mm.yyyy or yyyy-mm-dd text), None when blank."""
+    # Raise ValueError for anything else.
     if _is_blank(value):
         return None
     if isinstance(value, dt.datetime):

@@ -399,10 +399,8 @@ def _updated_xmp(packet: bytes, info: PdfInfo, *, has_attachments: bool) -> byte
 
 
 def _xmp_tree(packet: bytes) -> etree._ElementTree:
-    """Return the XMP packet parsed safely (no DTD, entities or network), or an empty one.
-
-    A packet that declares a DTD or is not XML is replaced, never carried into the sealed PDF.
-    """
+    """Return the XMP packet parsed safely (no DTD, entities or network), or an empty one."""
+    # A packet that declares a DTD or is not XML is replaced, never carried into the sealed PDF.
     try:
         root = parse_xml(packet, "the XMP metadata of the minutes PDF")
     except Rejected:
@@ -522,11 +520,9 @@ def seal_pdf(
 
 
 def _align_producer(writer: IncrementalPdfFileWriter) -> None:
-    """Set Info /Producer to what pyHanko writes to XMP, so both agree (PDF/A requires it).
-
-    pyHanko appends its name to Info /Producer but replaces XMP pdf:Producer; an Info value that
-    already equals pyHanko's is left alone, and XMP then says the same.
-    """
+    """Set Info /Producer to what pyHanko writes to XMP, so both agree (PDF/A requires it)."""
+    # pyHanko appends its name to Info /Producer but replaces XMP pdf:Producer; an Info value that
+    # already equals pyHanko's is left alone, and XMP then says the same.
     try:
         info_ref = writer.trailer.raw_get("/Info")
     except KeyError:

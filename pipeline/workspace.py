@@ -208,14 +208,15 @@ def ensure_private_dir(path: Path) -> Path:
 def write_private(
     path: Path, data: bytes, *, overwrite: bool = False, durable: bool = True
 ) -> Path:
-    """Return ``path`` after writing ``data`` atomically, owner-only, never replacing by surprise.
-
-    The bytes go to a temporary file in the same folder which is then renamed, so a crash never
-    leaves half a file. Without ``overwrite`` an existing file raises ``WorkspaceError``.
-    """
+    """Return ``path`` after writing ``data`` atomically, owner-only, never overwriting silently."""
+    # The bytes go to a temporary file in the same folder which is then renamed, so a crash never
+    # leaves half a file. Without ``overwrite`` an existing file raises ``WorkspaceError``.
+    # ``durable=False`` skips the per-file fsync for batches that call ``os.sync()`` once.
     ensure_private_dir(path.parent)
     if path.exists() and not overwrite:
-        raise WorkspaceError(f"{path} already exists; refusing to overwrite it")
+        raise WorkspaceError(
+            f"{path} already exists; refusing to overwrite it. Move it aside if it is not needed"
+        )
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -231,7 +232,9 @@ def write_private(
             os.unlink(tmp)
     except FileExistsError as exc:
         os.unlink(tmp)
-        raise WorkspaceError(f"{path} already exists; refusing to overwrite it") from exc
+        raise WorkspaceError(
+            f"{path} already exists; refusing to overwrite it. Move it aside if it is not needed"
+        ) from exc
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -313,12 +313,16 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
     if as_json:
         click.echo(report.to_json())
         return
+    kinds = [k for k in ("employee", "manager", "minutes") if report.generated.get(k)]
     click.echo(
-        f"Cycle {report.cycle}: {report.employees} employees, {report.forms_generated} "
-        f"forms; returned: {report.returned.get('employee', 0)} employee, "
-        f"{report.returned.get('manager', 0)} manager; quarantined files: "
+        f"Cycle {report.cycle}: {report.employees} employees; quarantined files: "
         f"{report.quarantined}."
     )
+    for kind in kinds:
+        click.echo(
+            f"  {kind} forms: {report.generated[kind]} generated, "
+            f"{report.returned.get(kind, 0)} returned"
+        )
     for title, groups in (
         ("Per manager", report.by_manager),
         ("Per department", report.by_department),

@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import WorkspaceError
 from .ledger import Ledger, accepted_versions, newest_versions
 from .roster import Employee, Roster, read_roster
-from .workspace import FORM_KINDS, Workspace
+from .workspace import ALL_FORM_KINDS, FORM_KINDS, Workspace
 
 
 @dataclass
@@ -33,10 +33,11 @@ class StatusReport:
     cycle: int
     employees: int
     forms_generated: int
-    returned: dict[str, int]
+    returned: dict[str, int]  # per form kind: employee, manager, minutes
     quarantined: int
     by_manager: list[GroupStatus]
     by_department: list[GroupStatus]
+    generated: dict[str, int] = field(default_factory=dict)  # per form kind
 
     def to_json(self) -> str:
         """Return the report as JSON for scripts."""
@@ -74,7 +75,8 @@ def cycle_status(
         cycle=cycle,
         employees=len(roster.employees),
         forms_generated=len(forms),
-        returned={kind: sum(1 for k in returned if k[1] == kind) for kind in FORM_KINDS},
+        returned={kind: sum(1 for k in returned if k[1] == kind) for kind in ALL_FORM_KINDS},
+        generated={kind: sum(1 for k in forms if k[1] == kind) for kind in ALL_FORM_KINDS},
         quarantined=quarantined,
         by_manager=by_manager,
         by_department=by_department,

@@ -302,8 +302,9 @@ def test_status_shows_counts_and_who_is_missing(collected):
     result = run(workspace, "status", "--cycle", str(CYCLE))
     assert result.exit_code == ExitCode.SUCCESS, result.output
     assert result.stdout.startswith(
-        f"Cycle {CYCLE}: 36 employees, 72 forms; returned: 1 employee, 1 manager; "
-        "quarantined files: 1.\n"
+        f"Cycle {CYCLE}: 36 employees; quarantined files: 1.\n"
+        "  employee forms: 36 generated, 1 returned\n"
+        "  manager forms: 36 generated, 1 returned\n"
     )
     assert "\nPer manager:\n" in result.stdout and "\nPer department:\n" in result.stdout
     missing = result.stdout.split("\nMissing:\n")[1].splitlines()
@@ -317,7 +318,8 @@ def test_status_as_json_for_scripts(collected):
     assert result.exit_code == ExitCode.SUCCESS, result.output
     status = json.loads(result.stdout)
     assert (status["cycle"], status["employees"], status["quarantined"]) == (CYCLE, 36, 1)
-    assert status["returned"] == {"employee": 1, "manager": 1}
+    assert status["returned"] == {"employee": 1, "manager": 1, "minutes": 0}
+    assert status["generated"] == {"employee": 36, "manager": 36, "minutes": 0}
     managers = {group["name"]: group for group in status["by_manager"]}
     team = managers["Anne-Lise Fjeldstad (1011)"]
     assert (team["returned_employee"], team["returned_manager"]) == (1, 1)

@@ -104,7 +104,7 @@ def test_totals(collected):
     assert report.cycle == CYCLE
     assert report.employees == len(roster.employees)
     assert report.forms_generated == 2 * len(roster.employees)
-    assert report.returned == {"employee": 2, "manager": 2}
+    assert report.returned == {"employee": 2, "manager": 2, "minutes": 0}
     assert report.quarantined == 1
 
 
@@ -150,7 +150,8 @@ def test_json_for_scripts(collected):
 
 def test_status_before_anything_came_back(generated_copy):
     report = cycle_status(generated_copy, CYCLE)
-    assert report.returned == {"employee": 0, "manager": 0} and report.quarantined == 0
+    assert report.returned == {"employee": 0, "manager": 0, "minutes": 0}
+    assert report.quarantined == 0
     missing = [line for g in report.by_department for line in g.missing]
     assert len(missing) == report.employees
 

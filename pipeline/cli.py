@@ -93,6 +93,8 @@ def progress_bar(label: str):
         bars = []
 
         def progress(done: int, total: int) -> None:
+            if not sys.stderr.isatty():
+                return  # no bar in logs and pipes: it would glue its label to other output
             if not bars:
                 bar = click.progressbar(length=1, label=label, file=sys.stderr)
                 bars.append(stack.enter_context(bar))
@@ -250,7 +252,8 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
     "--from",
     "source",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder where HR saved the returned files (default: input/returned).",
+    help="Folder where HR saved the returned files (default: input/returned/<cycle>/ when it "
+    "exists, else input/returned/).",
 )
 @roster_options
 @cycle_option
@@ -262,7 +265,6 @@ def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
     """Screen returned forms (.docx, .eml), keep exact copies, update the answers workbook."""
     from .collect import collect_returned
 
-    source = source or workspace.input_dir / "returned"
     with progress_bar("Screening returned files") as progress:
         report = collect_returned(
             workspace,
@@ -328,7 +330,7 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
         ("Per department", report.by_department),
     ):
         click.echo(f"\n{title}:")
-        click.echo(f"  {'':36}" + "".join(f"{c:>8}" for c in STATUS_COLUMNS))
+        click.echo(f"  {'':44}" + "".join(f"{c:>8}" for c in STATUS_COLUMNS))
         for group in groups:
             values = (
                 group.employees,
@@ -339,7 +341,7 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
                 group.with_warnings,
                 group.quarantined,
             )
-            click.echo(f"  {group.name[:36]:36}" + "".join(f"{v:>8}" for v in values))
+            click.echo(f"  {short(group.name, 44):44}" + "".join(f"{v:>8}" for v in values))
     click.echo(
         "\n(empl./mgr.: forms back from employees / managers; missing: people with a "
         "form not back; warn.: returned forms with warnings; quar.: files they sent "
@@ -418,7 +420,11 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
 
 
 @cli.command()
-@click.option("--cycle", type=click.IntRange(2000, 2100), help="Verify every PDF of this cycle.")
+@click.option(
+    "--cycle",
+    type=click.IntRange(2000, 2100),
+    help="Verify every PDF of this cycle (default: the current year, unless PATHs are given).",
+)
 @click.option(
     "--cert",
     type=click.Path(dir_okay=False, resolve_path=True, path_type=Path),
@@ -441,6 +447,15 @@ def verify(workspace: Workspace, cycle, cert, paths):
     click.echo(f"{len(results) - failures} of {len(results)} file(s) verified.")
     if failures:
         raise click.exceptions.Exit(int(ExitCode.ERROR))
+
+
+def short(name: str, width: int) -> str:
+    """Return ``name`` cut to ``width`` characters, keeping a trailing '(id)'."""
+    if len(name) <= width:
+        return name
+    head, _, tail = name.rpartition(" (")
+    suffix = f" ({tail}" if head else ""
+    return name[: width - len(suffix) - 1] + "…" + suffix
 
 
 def verify_detail(result) -> str:

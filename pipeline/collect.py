@@ -9,7 +9,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .answers import AnswerRow, MergeReport, Question, update_answers_workbook
+from .answers import AnswerRow, MergeReport, Question, check_writable, update_answers_workbook
 from .errors import SamtaleError, WorkspaceError
 from .intake import (
     Progress,
@@ -61,7 +61,7 @@ class CollectReport:
 def collect_returned(
     workspace: Workspace,
     cycle: int,
-    source_dir: Path,
+    source_dir: Path | None = None,
     *,
     roster_path: Path | None = None,
     sheet: str | None = None,
@@ -69,9 +69,16 @@ def collect_returned(
     progress: Progress | None = None,
 ) -> CollectReport:
     """Return the report of screening ``source_dir`` and updating the answers workbook."""
-    source_dir = Path(source_dir)
+    source_dir = Path(source_dir) if source_dir else default_source(workspace, cycle)
     if not source_dir.is_dir():
         raise WorkspaceError(f"{source_dir}: no such folder; save the returned files there first")
+    ledger_path = workspace.output_dir / str(cycle) / "ledger.sqlite"
+    if not ledger_path.exists():
+        raise WorkspaceError(
+            f"no forms were generated for cycle {cycle} (no {ledger_path}); check --cycle, "
+            f"or run 'samtale generate --cycle {cycle}' first"
+        )
+    check_writable(workspace.answers_path(cycle))  # before screening: nothing half-done
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     cycle_dir = workspace.cycle_dir(cycle)
     report = CollectReport(source_dir)
@@ -179,6 +186,12 @@ def minutes_notes(ledger: Ledger, employee_ids: set[str]) -> list[str]:
 def address_of(outcome) -> str:
     """Return the lower-case email address a candidate came from, or ''."""
     return email.utils.parseaddr(outcome.candidate.sender)[1].lower()
+
+
+def default_source(workspace: Workspace, cycle: int) -> Path:
+    """Return where HR saves returned files: input/returned/<cycle>/ if it exists, else above."""
+    folder = workspace.input_dir / "returned"
+    return folder / str(cycle) if (folder / str(cycle)).is_dir() else folder
 
 
 def sent_forms_of(ledger: Ledger, cycle_dir: Path) -> dict:

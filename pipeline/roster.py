@@ -125,7 +125,7 @@ FIX_SAVE_AS_XLSX = (
     "open it in Excel or LibreOffice Calc and save it as an Excel workbook (.xlsx), "
     "without a password"
 )
-FIX_FILE_MISSING = "check the path; the roster is read from input/roster.xlsx unless you name it"
+FIX_FILE_MISSING = "check the path (without --roster the roster is read from input/roster.xlsx)"
 FIX_ID = "give every employee an id (Ansattnr), and each a different one"
 FIX_NO_ACCESS = "check that you may read the file and that no other program locks it"
 FIX_DUPLICATE_EMAIL = "give each employee their own email address"

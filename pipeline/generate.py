@@ -79,7 +79,7 @@ def generate_forms(
 ) -> GenerateReport:
     """Return the report of writing both preparation forms for every employee of the roster."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    previous = read_previous(previous_path) if previous_path else PreviousCycle("")
+    previous = read_previous(previous_path, cycle) if previous_path else PreviousCycle("")
     report = write_forms(
         workspace,
         cycle,
@@ -90,8 +90,23 @@ def generate_forms(
         workers=workers,
         progress=progress,
     )
-    report.warnings[:0] = previous.warnings
+    report.warnings[:0] = previous.warnings + deadline_warnings(workspace, cycle)
     return report
+
+
+def deadline_warnings(workspace: Workspace, cycle: int) -> list[Problem]:
+    """Return a warning when the configured deadline is not in the cycle's year."""
+    deadline = workspace.config().mail.deadline
+    due = date_from_text(deadline)
+    if due is None or due.year == cycle:
+        return []
+    return [
+        Problem(
+            str(workspace.root / "samtale.toml"),
+            f"the deadline {deadline} printed on the forms is not in {cycle}",
+            "set [mail] deadline for this cycle, then run generate again",
+        )
+    ]
 
 
 ExtraContext = Callable[[Employee, str], dict]

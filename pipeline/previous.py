@@ -76,28 +76,71 @@ def normalize_id(value: object) -> str:
         return str(value).strip()
 
 
-def read_previous(path: Path) -> PreviousCycle:
+def read_previous(path: Path, cycle: int | None = None) -> PreviousCycle:
     """Return last cycle's agreements: minutes goals and follow-ups, else the prep forms' goals."""
-    cycle = re.search(r"(20\d\d)", Path(path).name)
+    path = Path(path)
+    previous_cycle = cycle_of(path)
+    check_is_previous(path, previous_cycle, cycle)
     minutes = read_sheet_rows(path, "minutes")
     fallback = read_sheet_rows(path, "employee")
-    result = PreviousCycle(cycle.group(1) if cycle else "")
+    if not minutes and not fallback and not has_answer_sheets(path):
+        raise WorkbookError(
+            f"{path}: not an answers workbook (no 'minutes' or 'employee' sheet); give last "
+            "cycle's output/<year>/answers.xlsx"
+        )
+    result = PreviousCycle(str(previous_cycle or ""))
+    crowded = []
     for employee_id in sorted(set(minutes) | set(fallback)):
         items = agreements_from_minutes(minutes.get(employee_id, {}))
         if not items:
             items = agreements_from_goals(fallback.get(employee_id, {}))
         if len(items) > PREVIOUS_SLOTS:
-            result.warnings.append(
-                Problem(
-                    str(path),
-                    f"employee {employee_id} has {len(items)} agreements; the form shows the "
-                    f"first {PREVIOUS_SLOTS}",
-                    "merge agreements in the workbook if all must show",
-                )
-            )
+            crowded.append(employee_id)
         if items:
             result.agreements[employee_id] = items
+    if crowded:
+        result.warnings.append(
+            Problem(
+                str(path),
+                f"{len(crowded)} employee(s) have more than {PREVIOUS_SLOTS} agreements; their "
+                f"forms show the first {PREVIOUS_SLOTS} (goals before follow-ups): "
+                + ", ".join(crowded),
+                "nothing to do, or merge agreements in the workbook if all must show",
+            )
+        )
+    if previous_cycle and cycle and previous_cycle < cycle - 1:
+        result.warnings.append(
+            Problem(
+                str(path),
+                f"these are the answers of {previous_cycle}, not of {cycle - 1}",
+                f"give the answers of {cycle - 1} if there was a review that year",
+            )
+        )
     return result
+
+
+def cycle_of(path: Path) -> int | None:
+    """Return the cycle a workbook belongs to, from its name or folder (answers-2026.xlsx)."""
+    years = re.findall(r"(?<!\d)(20\d\d)(?!\d)", "/".join(path.resolve().parts[-3:]))
+    return int(years[-1]) if years else None
+
+
+def check_is_previous(path: Path, previous_cycle: int | None, cycle: int | None) -> None:
+    """Raise WorkbookError when the workbook is this cycle's or a later one's."""
+    if previous_cycle and cycle and previous_cycle >= cycle:
+        raise WorkbookError(
+            f"{path}: these are the answers of cycle {previous_cycle}, not of an earlier cycle; "
+            f"give last cycle's answers, e.g. output/{cycle - 1}/answers.xlsx"
+        )
+
+
+def has_answer_sheets(path: Path) -> bool:
+    """Return True when the workbook has a sheet named after a form kind."""
+    workbook = open_workbook(path)
+    try:
+        return bool({"employee", "manager", "minutes"} & set(workbook.sheetnames))
+    finally:
+        workbook.close()
 
 
 def agreements_from_minutes(row: dict) -> list[str]:

@@ -395,9 +395,11 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
     from .finalize import finalize_minutes
     from .seal import seal_password
 
-    password = seal_password(
-        prompt=lambda text: click.prompt(text, hide_input=True, err=True, prompt_suffix="")
-    )
+    def password() -> str:  # asked only when something is to be sealed
+        return seal_password(
+            prompt=lambda text: click.prompt(text, hide_input=True, err=True, prompt_suffix="")
+        )
+
     report = finalize_minutes(
         workspace, cycle, certificate=cert, password=password, roster_path=roster, sheet=sheet
     )

@@ -257,7 +257,7 @@ def finalize_minutes(
     cycle: int,
     *,
     certificate: Path | None = None,
-    password: str,
+    password: str | Callable[[], str],
     roster_path: Path | None = None,
     sheet: str | None = None,
     workers: int | None = None,
@@ -266,7 +266,8 @@ def finalize_minutes(
 ) -> FinalizeReport:
     """Return the report of sealing and archiving every minutes confirmed by both."""
     # ``certificate`` (a PKCS#12 file) overrides ``[seal] certificate``; the password is the
-    # caller's to ask for (never an option). ``pool`` lets callers share a warm LibreOffice.
+    # caller's to ask for (never an option): a callable is asked only when something is to be
+    # sealed and the certificate exists. ``pool`` lets callers share a warm LibreOffice.
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     cycle_dir = workspace.cycle_dir(cycle)
     archive = Archive.of(workspace, cycle)
@@ -537,14 +538,16 @@ def open_seal(
     workspace: Workspace,
     cycle: int,
     certificate: Path | None,
-    password: str,
+    password: str | Callable[[], str],
     report: FinalizeReport,
 ) -> Sealing:
     """Return the run's seal, after writing its public certificate for ``verify`` if missing."""
     p12 = seal_certificate_path(workspace, certificate)
     if p12 is None:
         raise SealError(f"no seal certificate is configured; {MISSING_CERT_FIX}")
-    seal = load_seal(p12, password)
+    if not Path(p12).is_file():
+        raise SealError(f"{p12}: seal certificate not found; {MISSING_CERT_FIX}")
+    seal = load_seal(p12, password() if callable(password) else password)
     report.public_certificate = write_public_certificate(seal, p12)
     report.certificate_sha256 = seal.certificate_sha256
     config = workspace.config()

@@ -63,8 +63,8 @@ NO_PASSWORD_FIX = (
     f"set the environment variable {PASSWORD_ENV} or run the command in a terminal to be asked"
 )
 MISSING_CERT_FIX = (
-    "set [seal] certificate in samtale.toml to the organisation's PKCS#12 file, "
-    "or run `make demo` for a demo certificate"
+    "set [seal] certificate in samtale.toml (or pass --cert) to the organisation's PKCS#12 "
+    "file; for a trial, `python tools/make_demo_certificate.py` makes a DEMO certificate"
 )
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

@@ -411,7 +411,7 @@ def test_wrong_password_is_named_without_echoing_it(demo_p12):
 
 
 def test_missing_or_foreign_certificate_file_is_explained(tmp_path):
-    with pytest.raises(SealError, match="not found.*make demo"):
+    with pytest.raises(SealError, match="not found.*make_demo_certificate"):
         load_seal(tmp_path / "finnes-ikke.p12", PASSWORD)
     foreign = tmp_path / "sertifikat.pem"
     foreign.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")

@@ -196,7 +196,8 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
     help="Which emails: prep forms, minutes forms, or reminders.",
 )
 @click.option(
-    "--deadline", help="Reply deadline (YYYY-MM-DD); default: [mail] deadline in samtale.toml."
+    "--deadline",
+    help="Reply deadline (YYYY-MM-DD or DD.MM.YYYY); default: [mail] deadline in samtale.toml.",
 )
 @click.option(
     "--smtp",

@@ -30,7 +30,7 @@ $SAMTALE minutes --cycle "$CYCLE"
 
 step "8. SIMULATION: managers confirm the minutes, then the employees"
 $PY tools/simulate_replies.py minutes --cycle "$CYCLE"
-$SAMTALE collect --cycle "$CYCLE" >/dev/null
+$SAMTALE collect --cycle "$CYCLE" | grep -E '^(Minutes|Found|Answers)' || true
 
 step "9. Seal the confirmed minutes with a DEMO certificate and archive them"
 export SAMTALE_SEAL_PASSWORD="${SAMTALE_SEAL_PASSWORD:-demo-only-password}"

@@ -51,6 +51,7 @@ from .workspace import (
     LANGUAGES,
     Config,
     Workspace,
+    cycle_lock,
     ensure_private_dir,
     unique_path,
     write_private,
@@ -273,6 +274,18 @@ def send_emails(
     today: dt.date | None = None,
 ) -> SendReport:
     """Return the report of drafting (outbox) or sending (SMTP) every email not yet sent."""
+    if dry_run:
+        return _send_emails(
+            workspace, cycle, roster, kind, smtp, deadline, True, progress, env, today
+        )
+    with cycle_lock(workspace.output_dir / str(cycle), "send"):  # never two senders at once
+        return _send_emails(
+            workspace, cycle, roster, kind, smtp, deadline, False, progress, env, today
+        )
+
+
+def _send_emails(workspace, cycle, roster, kind, smtp, deadline, dry_run, progress, env, today):
+    """Return the report of one send run (the caller holds the cycle's send lock)."""
     plan = plan_emails(workspace, cycle, roster, kind, deadline=deadline, today=today)
     cycle_dir = workspace.output_dir / str(cycle)
     report = SendReport(

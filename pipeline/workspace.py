@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import secrets
 import tempfile
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,3 +254,24 @@ def unique_path(path: Path) -> Path:
         if not candidate.exists():
             return candidate
     raise WorkspaceError(f"{path.parent}: too many versions of {path.name}")
+
+
+@contextmanager
+def cycle_lock(cycle_dir: Path, command: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``command`` for one cycle; raise if another run holds it."""
+    if not cycle_dir.is_dir():  # nothing generated yet: the command itself will say so
+        yield
+        return
+    path = cycle_dir / f".{command}.lock"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise WorkspaceError(
+                f"another 'samtale {command}' is running for {cycle_dir.name}; wait for it to "
+                f"finish (if none is running, delete {path})"
+            ) from exc
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock

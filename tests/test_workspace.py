@@ -74,3 +74,19 @@ def test_an_existing_open_folder_is_tightened(tmp_path):
     folder.mkdir(mode=0o755)
     write_private(folder / "f.txt", b"x")
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_cycle_lock_refuses_a_second_holder(tmp_path):
+    from pipeline.workspace import cycle_lock
+
+    folder = tmp_path / "2027"
+    folder.mkdir()
+    with (
+        cycle_lock(folder, "send"),
+        pytest.raises(WorkspaceError, match="another 'samtale send' is running"),
+        cycle_lock(folder, "send"),
+    ):
+        pass
+    with cycle_lock(folder, "send"):  # released again
+        pass
+    assert stat.S_IMODE((folder / ".send.lock").stat().st_mode) == 0o600

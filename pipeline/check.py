@@ -26,6 +26,7 @@ def check_workspace(
     workspace: Workspace, roster_path: Path | None = None, sheet: str | None = None
 ) -> CheckReport:
     """Return a report when roster and templates are usable; raise RosterError/TemplateError."""
+    workspace.config()  # a broken samtale.toml stops here, before anything is generated
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     kinds = tuple(k for k in ALL_FORM_KINDS if k in FORM_KINDS or has_template(workspace, k))
     problems = check_templates(workspace.templates_dir, kinds, LANGUAGES)

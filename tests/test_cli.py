@@ -595,3 +595,12 @@ def test_the_whole_cycle_through_the_cli(workspace, tmp_path):
     failures = [line for line in broken.stdout.splitlines() if line.startswith("FAIL ")]
     assert len(failures) == 1 and str(pdf) in failures[0]
     assert f"{files - 1} of {files} file(s) verified." in broken.stdout
+
+
+def test_check_also_checks_the_config_file(workspace):
+    (workspace.root / "samtale.toml").write_text("[mail]\nrate_per_second = 0\n", encoding="utf-8")
+    result = run(workspace, "check")
+    assert result.exit_code == ExitCode.ERROR
+    assert (
+        result.stderr.startswith("Error: ") and "rate_per_second must be above 0" in result.stderr
+    )

@@ -47,3 +47,20 @@ def generated_copy(generated: Workspace, tmp_path: Path) -> Workspace:
     target = tmp_path / "copy"
     shutil.copytree(generated.root, target)
     return Workspace.at(target)
+
+
+def pdf_of_objects(objects: list[bytes]) -> bytes:
+    """Return a minimal PDF file of numbered ``objects`` (object 1 is the catalog)."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

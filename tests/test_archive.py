@@ -35,6 +35,8 @@ from pipeline.errors import ArchiveError, SealError, VerifyError
 from pipeline.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
 from pipeline.workspace import Workspace
 
+from .conftest import pdf_of_objects
+
 CYCLE = 2027
 PASSWORD = "Arkivnøkkel-Ørsta 2027"
 SOURCE = "5e" * 32
@@ -53,19 +55,7 @@ def minutes_pdf(marker: str) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_of_objects(objects)
 
 
 def sealed(seal, marker: str = "Referat 2027 for Bjorg") -> bytes:

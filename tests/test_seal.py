@@ -41,6 +41,8 @@ from pipeline.seal import (
     seal_pdf,
 )
 
+from .conftest import pdf_of_objects
+
 PASSWORD = "Fjellstue-Ørnereir 2025!"
 ORGANISATION = "Bølgeby kommune"
 LINES = ["Referat fra medarbeidersamtale 2025", "Ærlig tilbakemelding, ønsker og mål for året."]
@@ -95,19 +97,7 @@ def minutes_pdf(lines: list[str] = LINES, xmp: str | None = None) -> bytes:
             + data
             + b"\nendstream"
         )
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_of_objects(objects)
 
 
 @pytest.fixture(scope="module")

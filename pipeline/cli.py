@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import ExitCode, SamtaleError
-from .workspace import Workspace, current_cycle
+from pipeline import __version__
+from pipeline.errors import ExitCode, SamtaleError
+from pipeline.state.workspace import Workspace, current_cycle
 
 STATUS_COLUMNS = ("people", "forms", "empl.", "mgr.", "missing", "warn.", "quar.")
 CYCLE_HELP = "Review cycle (year). Default: the current year."
@@ -132,7 +132,7 @@ def roster_options(function):
 @click.pass_obj
 def check(workspace: Workspace, roster, sheet):
     """Check the roster and the Word templates; list every problem at once."""
-    from .check import check_workspace
+    from pipeline.commands.check import check_workspace
 
     report = check_workspace(workspace, roster, sheet)
     languages = ", ".join(f"{n} {lang}" for lang, n in sorted(report.languages.items()))
@@ -158,7 +158,7 @@ def check(workspace: Workspace, roster, sheet):
 @click.pass_obj
 def generate(workspace: Workspace, roster, sheet, cycle, previous, force, workers):
     """Write the employee's and the manager's preparation form for every employee."""
-    from .generate import generate_forms
+    from pipeline.commands.generate import generate_forms
 
     with progress_bar("Generating forms") as progress:
         report = generate_forms(
@@ -216,7 +216,7 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
 @click.pass_obj
 def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_address, tls, dry_run):
     """Email the forms (or reminders): .eml drafts in the outbox, or SMTP; never twice."""
-    from .mail import send_for_cycle
+    from pipeline.commands.mail import send_for_cycle
 
     with progress_bar("Emails") as progress:
         report = send_for_cycle(
@@ -264,7 +264,7 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
 @click.pass_obj
 def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
     """Screen returned forms (.docx, .eml), keep exact copies, update the answers workbook."""
-    from .collect import collect_returned
+    from pipeline.commands.collect import collect_returned
 
     with progress_bar("Screening returned files") as progress:
         report = collect_returned(
@@ -310,7 +310,7 @@ def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
 @click.pass_obj
 def status(workspace: Workspace, roster, sheet, cycle, as_json):
     """Show forms generated, returned, missing and quarantined, per manager and department."""
-    from .status import cycle_status
+    from pipeline.commands.status import cycle_status
 
     report = cycle_status(workspace, cycle, roster, sheet)
     if as_json:
@@ -365,7 +365,7 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
 @click.pass_obj
 def minutes(workspace: Workspace, roster, sheet, cycle, allow_missing, force):
     """Write the manager's minutes form for everyone whose two prep forms are back."""
-    from .minutes import prepare_minutes
+    from pipeline.commands.minutes import prepare_minutes
 
     report = prepare_minutes(
         workspace, cycle, roster_path=roster, sheet=sheet, allow_missing=allow_missing, force=force
@@ -393,8 +393,8 @@ def minutes(workspace: Workspace, roster, sheet, cycle, allow_missing, force):
 @click.pass_obj
 def finalize(workspace: Workspace, roster, sheet, cycle, cert):
     """Seal the minutes confirmed by both into PDF/A and archive them."""
-    from .finalize import finalize_minutes
-    from .seal import seal_password
+    from pipeline.commands.finalize import finalize_minutes
+    from pipeline.formats.seal import seal_password
 
     def password() -> str:  # asked only when something is to be sealed
         return seal_password(
@@ -437,7 +437,7 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
 @click.pass_obj
 def verify(workspace: Workspace, cycle, cert, paths):
     """Check archived PDFs: seal intact over the whole file, right certificate, manifest hash."""
-    from .archive import verify_cycle
+    from pipeline.state.archive import verify_cycle
 
     if not paths and cycle is None:
         cycle = current_cycle()

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.generate import generate_forms
-from pipeline.workspace import Workspace
+from pipeline.commands.generate import generate_forms
+from pipeline.state.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 CYCLE = 2027
-# The real-world Word files lie in shared/ beside the checkout (as in CI and the sessions).
-CORPUS = ROOT.parent / "shared" / "corpus" / "word"
-assert CORPUS.is_dir(), f"{CORPUS} is missing: the real-world Word files must lie beside the repo"
+# Real-world Word files written by Word and other tools (sources and licence: data/corpus/README.md).
+CORPUS = ROOT / "tests" / "data" / "corpus"
 
 
 def make_workspace(folder: Path) -> Workspace:

@@ -17,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import answers as answers_module
-from pipeline.answers import (
+from pipeline.errors import WorkbookError, WorkbookLockedError
+from pipeline.formats import answers as answers_module
+from pipeline.formats.answers import (
     AnswerRow,
     Question,
     merge_cell,
     update_answers_workbook,
 )
-from pipeline.errors import WorkbookError, WorkbookLockedError
-from pipeline.ledger import Ledger
-from pipeline.previous import read_sheet_rows
-from pipeline.templates import FIXED_COLUMNS
+from pipeline.formats.previous import read_sheet_rows
+from pipeline.formats.templates import FIXED_COLUMNS
+from pipeline.state.ledger import Ledger
 
 EMPLOYEE_QUESTIONS = [
     Question("wellbeing", "Trivsel", "Hvordan trives du på jobb?", "richtext"),

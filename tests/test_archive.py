@@ -19,7 +19,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pypdf import PdfWriter
 
-from pipeline.archive import (
+from pipeline.errors import ArchiveError, SealError, VerifyError
+from pipeline.formats.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
+from pipeline.state.archive import (
     FOLLOWUPS,
     MINUTES,
     NOT_CONFIGURED,
@@ -31,9 +33,7 @@ from pipeline.archive import (
     verify_archive,
     write_public_certificate,
 )
-from pipeline.errors import ArchiveError, SealError, VerifyError
-from pipeline.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
-from pipeline.workspace import Workspace
+from pipeline.state.workspace import Workspace
 
 from .conftest import pdf_of_objects
 

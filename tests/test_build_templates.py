@@ -17,7 +17,7 @@ from docxtpl import DocxTemplate
 from jinja2 import Environment
 from lxml import etree
 
-from pipeline.templates import check_template, load_template
+from pipeline.formats.templates import check_template, load_template
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"

@@ -16,15 +16,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
-from pipeline import ooxml
-from pipeline.archive import public_certificate_path
 from pipeline.cli import cli
+from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 from pipeline.errors import ExitCode
-from pipeline.ledger import Ledger
-from pipeline.roster import FIX_FILE_MISSING, read_roster
-from pipeline.seal import create_demo_certificate
-from pipeline.simulate import fields_of, fill_form, invented_answers
-from pipeline.templates import template_path
+from pipeline.formats import ooxml
+from pipeline.formats.roster import FIX_FILE_MISSING, read_roster
+from pipeline.formats.seal import create_demo_certificate
+from pipeline.formats.templates import template_path
+from pipeline.state.archive import public_certificate_path
+from pipeline.state.ledger import Ledger
 
 from .conftest import CYCLE, ROOT
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.collect import collect_returned
+from pipeline.commands.collect import collect_returned
+from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import WorkspaceError
-from pipeline.ledger import Ledger
-from pipeline.simulate import fields_of, fill_form
-from pipeline.workspace import Workspace
+from pipeline.state.ledger import Ledger
+from pipeline.state.workspace import Workspace
 
 from .conftest import CYCLE
 
@@ -295,7 +295,7 @@ def test_collect_without_the_workspace_secret_stops_with_the_fix(generated_copy,
 def test_a_form_quarantined_for_a_lost_secret_is_let_in_once_it_is_restored(
     generated_copy, tmp_path
 ):
-    from pipeline.simulate import fields_of, fill_form, invented_answers
+    from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 
     with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
         record = ledger.form("1010", "employee")
@@ -320,7 +320,7 @@ def test_a_form_quarantined_for_a_lost_secret_is_let_in_once_it_is_restored(
 
 
 def test_the_document_save_time_decides_which_version_is_newest(generated_copy, tmp_path):
-    from pipeline import ooxml
+    from pipeline.formats import ooxml
 
     with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
         record = ledger.form("1010", "employee")
@@ -351,7 +351,7 @@ def test_the_document_save_time_decides_which_version_is_newest(generated_copy, 
 
 
 def test_collect_says_where_returned_minutes_stand(generated_copy, tmp_path):
-    from pipeline.minutes import prepare_minutes
+    from pipeline.commands.minutes import prepare_minutes
 
     with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
         prep = {k: ledger.form("1010", k) for k in ("employee", "manager")}

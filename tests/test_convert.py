@@ -17,9 +17,9 @@ import pytest
 from docx import Document
 from pypdf import PdfReader
 
-from pipeline import convert as convert_module
-from pipeline.convert import ConverterPool, convert_once, find_soffice
 from pipeline.errors import ConversionError, ConversionTimeout, LibreOfficeMissing
+from pipeline.formats import convert as convert_module
+from pipeline.formats.convert import ConverterPool, convert_once, find_soffice
 
 pytestmark = pytest.mark.libreoffice
 
@@ -215,7 +215,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from pipeline.convert import ConverterPool
+    from pipeline.formats.convert import ConverterPool
 
     source, out = Path(sys.argv[1]), Path(sys.argv[2])
     with ConverterPool(workers=2, timeout=30) as pool:

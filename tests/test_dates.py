@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dates import date_from_text, format_date
+from pipeline.domain.dates import date_from_text, format_date
 
 
 @pytest.mark.parametrize(

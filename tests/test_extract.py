@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from pipeline import ooxml
+from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import Rejected
-from pipeline.extract import extract, identify, screen, sent_form
-from pipeline.identity import PROPERTY
-from pipeline.ledger import Ledger
-from pipeline.simulate import fields_of, fill_form
+from pipeline.formats import ooxml
+from pipeline.formats.extract import extract, identify, screen, sent_form
+from pipeline.state.identity import PROPERTY
+from pipeline.state.ledger import Ledger
 
 from .conftest import CYCLE
 
@@ -470,8 +470,8 @@ def test_a_blank_form_saved_by_libreoffice_is_all_empty(generated, libreoffice_s
 
 
 def test_a_checkbox_that_lost_its_type_is_read_from_its_glyph():
-    from pipeline.extract import clean_value
-    from pipeline.ooxml import Field
+    from pipeline.formats.extract import clean_value
+    from pipeline.formats.ooxml import Field
 
     spec = {"key": "ok", "title": "OK", "type": "checkbox", "placeholder": "", "options": []}
     ticked = Field("ok", "OK", "richtext", "\u2612", False)
@@ -481,8 +481,8 @@ def test_a_checkbox_that_lost_its_type_is_read_from_its_glyph():
 
 
 def test_order_recovery_never_pairs_unequal_counts_across_the_form():
-    from pipeline.extract import match_fields
-    from pipeline.ooxml import Field
+    from pipeline.formats.extract import match_fields
+    from pipeline.formats.ooxml import Field
 
     specs = tuple(
         {"key": f"d{n}", "title": f"Dato {n}", "type": "date", "section": f"S{n}"}

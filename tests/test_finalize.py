@@ -29,18 +29,8 @@ from lxml import etree
 from openpyxl import Workbook
 from pypdf import PdfReader, PdfWriter
 
-from pipeline import ooxml
-from pipeline.archive import (
-    Archive,
-    configured_certificate_sha256,
-    public_certificate_path,
-    verify_archive,
-    write_public_certificate,
-)
-from pipeline.collect import ReturnedVersion, accepted_versions, newest_versions
-from pipeline.convert import ConverterPool
-from pipeline.errors import SealError, WorkspaceError
-from pipeline.finalize import (
+from pipeline.commands.collect import ReturnedVersion, accepted_versions, newest_versions
+from pipeline.commands.finalize import (
     WORDS,
     Evidence,
     Party,
@@ -54,11 +44,21 @@ from pipeline.finalize import (
     returned_evidence,
     signature_page,
 )
-from pipeline.identity import PROPERTY, FormIdentity
-from pipeline.ledger import FormRecord, Ledger
-from pipeline.minutes import minutes_states
-from pipeline.seal import attachments_of, create_demo_certificate, load_seal
-from pipeline.workspace import Workspace
+from pipeline.commands.minutes import minutes_states
+from pipeline.errors import SealError, WorkspaceError
+from pipeline.formats import ooxml
+from pipeline.formats.convert import ConverterPool
+from pipeline.formats.seal import attachments_of, create_demo_certificate, load_seal
+from pipeline.state.archive import (
+    Archive,
+    configured_certificate_sha256,
+    public_certificate_path,
+    verify_archive,
+    write_public_certificate,
+)
+from pipeline.state.identity import PROPERTY, FormIdentity
+from pipeline.state.ledger import FormRecord, Ledger
+from pipeline.state.workspace import Workspace
 
 CYCLE = 2027
 PASSWORD = "Seglet-på-Fjordlys 2027!"

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import ooxml
-from pipeline.extract import identify
-from pipeline.generate import form_file_name, generate_forms
-from pipeline.identity import PROPERTY
-from pipeline.ledger import Ledger
-from pipeline.roster import read_roster
-from pipeline.templates import load_template
+from pipeline.commands.generate import form_file_name, generate_forms
+from pipeline.formats import ooxml
+from pipeline.formats.extract import identify
+from pipeline.formats.roster import read_roster
+from pipeline.formats.templates import load_template
+from pipeline.state.identity import PROPERTY
+from pipeline.state.ledger import Ledger
 
 from .conftest import CYCLE, ROOT
 

@@ -3,7 +3,7 @@
 import pytest
 
 from pipeline.errors import Rejected
-from pipeline.identity import FormIdentity, find_tokens, parse_token, template_version
+from pipeline.state.identity import FormIdentity, find_tokens, parse_token, template_version
 
 SECRET = b"k" * 32
 

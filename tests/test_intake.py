@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ooxml
-from pipeline.collect import CollectReport, collect_returned
-from pipeline.generate import generate_forms
-from pipeline.identity import PROPERTY
-from pipeline.intake import (
+from pipeline.commands.collect import CollectReport, collect_returned
+from pipeline.commands.generate import generate_forms
+from pipeline.domain.intake import (
     MAX_ATTACHMENTS,
     MAX_NESTED_EMAILS,
     PARALLEL_THRESHOLD,
@@ -27,9 +25,11 @@ from pipeline.intake import (
     known_hashes,
     store_emails,
 )
-from pipeline.ledger import Ledger
-from pipeline.simulate import fields_of, fill_form, invented_answers
-from pipeline.workspace import Workspace
+from pipeline.domain.simulate import fields_of, fill_form, invented_answers
+from pipeline.formats import ooxml
+from pipeline.state.identity import PROPERTY
+from pipeline.state.ledger import Ledger
+from pipeline.state.workspace import Workspace
 
 from .conftest import CORPUS, CYCLE
 

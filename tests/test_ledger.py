@@ -3,7 +3,7 @@
 import sqlite3
 import stat
 
-from pipeline.ledger import FormRecord, Ledger, batched
+from pipeline.state.ledger import FormRecord, Ledger, batched
 
 
 def record(employee_id: str = "1001", kind: str = "employee") -> FormRecord:

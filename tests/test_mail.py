@@ -24,19 +24,19 @@ from aiosmtpd.smtp import AuthResult
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from pipeline import mail
-from pipeline.dates import format_date
-from pipeline.errors import ConfigError, MailError, RosterError, TemplateError
-from pipeline.ledger import FormRecord, Ledger, now_iso
-from pipeline.mail import (
+from pipeline.commands import mail
+from pipeline.commands.mail import (
     SmtpSettings,
     parse_smtp_address,
     plan_emails,
     send_emails,
     send_for_cycle,
 )
-from pipeline.roster import EMAIL_PATTERN, Employee, Roster, read_roster
-from pipeline.workspace import Config, MailConfig, Workspace, write_private
+from pipeline.domain.dates import format_date
+from pipeline.errors import ConfigError, MailError, RosterError, TemplateError
+from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
+from pipeline.state.ledger import FormRecord, Ledger, now_iso
+from pipeline.state.workspace import Config, MailConfig, Workspace, write_private
 
 REPO = Path(__file__).resolve().parents[1]
 CYCLE = 2027
@@ -491,7 +491,7 @@ def test_dry_run_sends_nothing_and_writes_nothing(cyc, server):
 
 def test_outbox_from_really_generated_forms(generated_copy):
     """The contract with generate and the roster reader: every generated form leaves once."""
-    from pipeline.roster import read_roster
+    from pipeline.formats.roster import read_roster
 
     roster = read_roster(generated_copy.roster_path)
     report = send_emails(generated_copy, CYCLE, roster, "prep", env={})

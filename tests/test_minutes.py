@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ooxml
-from pipeline.collect import ReturnedVersion, collect_returned
-from pipeline.ledger import Ledger
-from pipeline.minutes import (
+from pipeline.commands.collect import ReturnedVersion, collect_returned
+from pipeline.commands.minutes import (
     AGENDA_SIZE,
     EMPTY,
     WORDS,
@@ -20,8 +18,10 @@ from pipeline.minutes import (
     prepare_minutes,
     sides,
 )
-from pipeline.roster import read_roster
-from pipeline.simulate import fields_of, fill_form
+from pipeline.domain.simulate import fields_of, fill_form
+from pipeline.formats import ooxml
+from pipeline.formats.roster import read_roster
+from pipeline.state.ledger import Ledger
 
 from .conftest import CYCLE
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.names import WINDOWS_FORBIDDEN, ascii_slug, safe_stem
+from pipeline.domain.names import WINDOWS_FORBIDDEN, ascii_slug, safe_stem
 
 
 def test_readable_names_keep_letters():

@@ -6,8 +6,8 @@ import zipfile
 import pytest
 from lxml import etree
 
-from pipeline import ooxml
 from pipeline.errors import Rejected
+from pipeline.formats import ooxml
 
 from .conftest import CORPUS
 

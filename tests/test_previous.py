@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 
 from pipeline.errors import WorkbookError
-from pipeline.previous import read_previous
+from pipeline.formats.previous import read_previous
 
 from .conftest import ROOT
 

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.errors import Problem, RosterError, WorkspaceError
-from pipeline.roster import Employee, Roster, normalize_id, read_roster
+from pipeline.formats.roster import Employee, Roster, normalize_id, read_roster
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "input" / "roster.xlsx"
@@ -1044,6 +1044,6 @@ def test_tool_runs_as_a_script(tmp_path):
     ],
 )
 def test_email_rule_matches_what_mail_can_send(address, valid):
-    from pipeline.roster import EMAIL_PATTERN
+    from pipeline.formats.roster import EMAIL_PATTERN
 
     assert bool(EMAIL_PATTERN.fullmatch(address)) is valid

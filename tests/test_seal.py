@@ -27,7 +27,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import FreeText
 
 from pipeline.errors import SealError
-from pipeline.seal import (
+from pipeline.formats.seal import (
     DEMO_CERT_NAME,
     PASSWORD_ENV,
     Attachment,
@@ -230,7 +230,7 @@ def test_unreadable_xmp_is_replaced_not_carried_into_the_seal(demo_seal, tmp_pat
     secret = tmp_path / "hemmelig.txt"
     secret.write_text("Lønn: 612 000 kr", encoding="utf-8")
     xmp = XMP_WITH_DTD.format(secret=secret) if kind == "dtd" else "<x:xmpmeta>ikke ferdig"
-    with caplog.at_level(logging.WARNING, logger="pipeline.seal"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.formats.seal"):
         prepared = prepare_pdf(minutes_pdf(xmp=xmp), INFO, ATTACHMENTS)
     assert "XMP metadata of the minutes PDF was unreadable and was replaced" in caplog.text
     sealed = seal_pdf(prepared, demo_seal, reason="Endelig referat")

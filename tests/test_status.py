@@ -7,12 +7,12 @@ import os
 
 import pytest
 
-from pipeline.collect import collect_returned
+from pipeline.commands.collect import collect_returned
+from pipeline.commands.status import cycle_status
+from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import WorkspaceError
-from pipeline.ledger import Ledger
-from pipeline.roster import read_roster
-from pipeline.simulate import fields_of, fill_form
-from pipeline.status import cycle_status
+from pipeline.formats.roster import read_roster
+from pipeline.state.ledger import Ledger
 
 from .conftest import CYCLE
 
@@ -179,9 +179,9 @@ def test_status_of_a_cycle_never_generated_is_an_error_and_creates_nothing(works
 def test_a_bad_file_sent_by_email_counts_against_the_senders_groups(generated_copy, tmp_path):
     from email.message import EmailMessage
 
-    from pipeline.collect import collect_returned
-    from pipeline.roster import read_roster
-    from pipeline.status import cycle_status
+    from pipeline.commands.collect import collect_returned
+    from pipeline.commands.status import cycle_status
+    from pipeline.formats.roster import read_roster
 
     roster = read_roster(generated_copy.roster_path)
     sender = next(e for e in roster.employees if e.manager_id and e.email)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ooxml
 from pipeline.errors import TemplateError
-from pipeline.templates import check_templates, load_template, template_path
+from pipeline.formats import ooxml
+from pipeline.formats.templates import check_templates, load_template, template_path
 
 from .conftest import ROOT
 

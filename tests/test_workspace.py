@@ -5,7 +5,7 @@ import stat
 import pytest
 
 from pipeline.errors import ConfigError, WorkspaceError
-from pipeline.workspace import Workspace, load_config, unique_path, write_private
+from pipeline.state.workspace import Workspace, load_config, unique_path, write_private
 
 from .conftest import ROOT
 
@@ -77,7 +77,7 @@ def test_an_existing_open_folder_is_tightened(tmp_path):
 
 
 def test_a_cycle_lock_refuses_a_second_holder(tmp_path):
-    from pipeline.workspace import cycle_lock
+    from pipeline.state.workspace import cycle_lock
 
     folder = tmp_path / "2027"
     folder.mkdir()

@@ -21,15 +21,15 @@ from pathlib import Path
 from docx import Document
 from docxtpl import DocxTemplate
 
-from pipeline.collect import collect_returned
-from pipeline.generate import form_context, generate_forms
-from pipeline.identity import FormIdentity
-from pipeline.ledger import Ledger
-from pipeline.previous import PreviousCycle
-from pipeline.roster import read_roster
-from pipeline.simulate import fields_of, fill_form, invented_answers
-from pipeline.templates import template_path
-from pipeline.workspace import Workspace
+from pipeline.commands.collect import collect_returned
+from pipeline.commands.generate import form_context, generate_forms
+from pipeline.domain.simulate import fields_of, fill_form, invented_answers
+from pipeline.formats.previous import PreviousCycle
+from pipeline.formats.roster import read_roster
+from pipeline.formats.templates import template_path
+from pipeline.state.identity import FormIdentity
+from pipeline.state.ledger import Ledger
+from pipeline.state.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from docx import Document
 
-from pipeline.convert import ConverterPool, convert_once
+from pipeline.formats.convert import ConverterPool, convert_once
 
 NAIVE_SAMPLE = 10
 POOL_WORKERS = 2

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.seal import create_demo_certificate
-from pipeline.workspace import Workspace
+from pipeline.formats.seal import create_demo_certificate
+from pipeline.state.workspace import Workspace
 
 DEMO_PATH = Path(".samtale") / "demo-seal.p12"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import openpyxl
 
-from pipeline.roster import read_roster
-from pipeline.templates import FIXED_COLUMNS
-from pipeline.workspace import write_private
+from pipeline.formats.roster import read_roster
+from pipeline.formats.templates import FIXED_COLUMNS
+from pipeline.state.workspace import write_private
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = [

@@ -18,9 +18,8 @@ import random
 from email.message import EmailMessage
 from pathlib import Path
 
-from pipeline.identity import PROPERTY
-from pipeline.ledger import Ledger
-from pipeline.ooxml import (
+from pipeline.domain.simulate import fields_of, fill_form, invented_answers
+from pipeline.formats.ooxml import (
     CUSTOM_PART,
     DOCX_MIME,
     custom_properties_xml,
@@ -28,9 +27,10 @@ from pipeline.ooxml import (
     read_package,
     replace_part,
 )
-from pipeline.roster import read_roster
-from pipeline.simulate import fields_of, fill_form, invented_answers
-from pipeline.workspace import Workspace, write_private
+from pipeline.formats.roster import read_roster
+from pipeline.state.identity import PROPERTY
+from pipeline.state.ledger import Ledger
+from pipeline.state.workspace import Workspace, write_private
 
 RETURN_RATE = 0.85
 

@@ -1,0 +1,1072 @@
+"""Email the forms: plan who gets what, then write drafts to the outbox or send them by SMTP.
+
+Which forms go to whom:
+
+* ``prep``: each employee gets their own ``employee`` form; each manager gets the ``manager``
+  forms of all their direct reports in ONE email (a manager's own employee form comes separately).
+* ``minutes``: each manager gets the ``minutes`` forms of all their direct reports in one email.
+* ``reminder``: everyone whose own forms (employee form, or the manager forms of their reports)
+  were handed out but are not back yet gets a friendly second email with the forms again.
+
+Exactly once, as far as email allows. Every email has a stable Message-ID derived from the cycle,
+the email kind, the recipient and the attached forms' bytes. Before a message goes to the server
+its ledger row is written as ``planned``; after the server accepted it, the row becomes ``sent``
+and its forms are marked handed out, in one transaction. A crash (or a dropped connection) between
+the server's "250 OK" and that transaction leaves a ``planned`` (or ``failed``) row, and the next
+run sends that email again with the SAME Message-ID, so mail clients can drop the second copy. We
+chose a possible duplicate over a possibly missing form: nobody notices a form that never came.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from pipeline.domain.dates import DEFAULT_LANGUAGE, date_from_text, format_date
+from pipeline.domain.names import ascii_slug
+from pipeline.errors import ConfigError, MailError, Problem, TemplateError
+from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
+from pipeline.state.ledger import FormRecord, Ledger, now_iso
+from pipeline.state.workspace import (
+    CONFIG_NAME,
+    LANGUAGES,
+    Config,
+    Workspace,
+    cycle_lock,
+    ensure_private_dir,
+    unique_path,
+    write_private,
+)
+
+log = logging.getLogger(__name__)
+
+EMAIL_KINDS = ("prep", "minutes", "reminder")
+TLS_MODES = ("starttls", "ssl", "none")
+FORM_KINDS_BY_EMAIL = {
+    "prep": ("employee", "manager"),
+    "minutes": ("minutes",),
+    "reminder": ("employee", "manager"),
+}
+DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
+USER_VARIABLE = "SAMTALE_SMTP_USER"
+PASSWORD_VARIABLE = "SAMTALE_SMTP_PASSWORD"  # noqa: S105 (the variable name)
+OUTBOX = "outbox"
+TEMPLATE_FOLDER = "email"
+TEMPLATE_VARIABLES = (
+    "recipient.first_name, recipient.name, recipient.email, manager_name, for_manager, "
+    "forms (each with .employee and .file), deadline, cycle, organisation, hr_contact, "
+    "sender_name, return_address"
+)
+DEADLINE_FIX = "write it as YYYY-MM-DD (or DD.MM.YYYY), for example 2027-01-29"
+NO_SMTPUTF8_FIX = (
+    "the server does not take addresses with letters like æ, ø or å before the @ (it lacks "
+    "SMTPUTF8); ask whoever runs it to enable SMTPUTF8, or write an address without such "
+    "letters in the roster"
+)
+
+_UPSERT_EMAIL = (
+    "INSERT INTO emails (message_id, kind, recipient_id, recipient, attachments, status, detail,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET"
+    " recipient = excluded.recipient, attachments = excluded.attachments,"
+    " status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at"
+)
+
+# How an SMTP failure is treated: a permanent one fails that recipient, a temporary one is
+# retried with backoff, a connection one reconnects (and stops the run when that keeps failing),
+# a fatal one (login refused, TLS broken) stops the run at once.
+PERMANENT, TEMPORARY, CONNECTION, FATAL = "permanent", "temporary", "connection", "fatal"
+
+
+# settings and results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to send: server, TLS mode, rate limit and retry policy."""
+
+    host: str
+    port: int
+    tls: str = "starttls"  # starttls | ssl | none (none only for a server on this machine)
+    rate_per_second: float | None = None  # None: the config's [mail] rate_per_second
+    max_retries: int = 3  # retries of one message after a temporary failure or lost connection
+    backoff_seconds: float = 2.0  # first wait before a retry; doubles every time
+    timeout_seconds: float = 60.0
+    ca_file: str | None = None  # extra CA certificate to trust (a company relay with its own CA)
+
+    def __post_init__(self) -> None:
+        """Refuse unknown TLS modes, bad ports and plain text to another machine."""
+        if self.tls not in TLS_MODES:
+            raise MailError(f"--tls {self.tls!r} is not known; use one of {', '.join(TLS_MODES)}")
+        if not 0 < self.port < 65536:
+            raise MailError(f"SMTP port {self.port} is out of range; use 587, 465 or 25")
+        for name, value in (
+            ("max_retries", self.max_retries),
+            ("backoff_seconds", self.backoff_seconds),
+            ("rate_per_second", self.rate_per_second or 0),
+        ):
+            if value < 0:
+                raise MailError(f"SMTP {name} is {value}; use 0 or more (0 turns it off)")
+        if self.timeout_seconds <= 0:
+            raise MailError(f"SMTP timeout_seconds is {self.timeout_seconds}; use 60 or so")
+        if self.ca_file and not Path(self.ca_file).is_file():
+            raise MailError(f"{self.ca_file}: CA certificate not found; check the path")
+        if self.tls == "none" and not is_loopback(self.host):
+            raise MailError(
+                f"--tls none would send personal data unencrypted to {self.host}; it is only "
+                "allowed for a server on this machine (localhost, 127.0.0.1, ::1). "
+                "Use --tls starttls (port 587) or --tls ssl (port 465)"
+            )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One form file attached to an email."""
+
+    employee_id: str  # the employee the form is about
+    employee_name: str
+    form_kind: str  # employee | manager | minutes
+    path: str  # relative to the cycle folder
+    sha256: str  # of the file's bytes; "" when the file is missing
+
+    @property
+    def filename(self) -> str:
+        """Return the file name the recipient sees (the form's own name, æøå and all)."""
+        return Path(self.path).name
+
+
+@dataclass(frozen=True)
+class PlannedEmail:
+    """One email of the plan: who gets which forms, and what (if anything) stops it."""
+
+    number: int  # position in the plan, 1-based; used in draft file names
+    kind: str  # prep | minutes | reminder
+    recipient_id: str  # "" when nobody in the roster can get these forms
+    recipient: Employee | None
+    for_manager: bool  # the forms are about the recipient's direct reports
+    attachments: tuple[Attachment, ...]
+    message_id: str  # "" when there is no recipient
+    subject: str = ""
+    body: str = ""
+    status: str = "new"  # in the ledger: new | planned | drafted | sent | failed
+    detail: str = ""  # the ledger's note: draft file, server reply, failure
+    problem: str = ""  # why it cannot go out (no address, missing form file …)
+
+    @property
+    def address(self) -> str:
+        """Return the recipient's email address, or ""."""
+        return self.recipient.email.strip() if self.recipient else ""
+
+    def describe(self) -> str:
+        """Return one line: recipient, address and the forms attached."""
+        who = f"{self.recipient.name} ({self.recipient_id})" if self.recipient else "(nobody)"
+        forms = ", ".join(f"{a.form_kind} form of {a.employee_name}" for a in self.attachments)
+        return f"{who} <{self.address or 'no address'}>: {forms}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one planned email, with the reason or the server's reply."""
+
+    email: PlannedEmail
+    detail: str
+
+
+@dataclass
+class SendReport:
+    """The result of ``send_emails``: what was drafted, sent, skipped, and what failed and why."""
+
+    kind: str
+    mode: str  # outbox | smtp
+    dry_run: bool
+    outbox: Path | None  # the drafts folder (outbox mode)
+    planned: list[PlannedEmail]  # the whole plan, including emails sent earlier
+    pending: list[PlannedEmail] = field(default_factory=list)  # what this run (would) deliver
+    drafted: list[Outcome] = field(default_factory=list)
+    sent: list[Outcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)  # sent or drafted by an earlier run
+    failed: list[Outcome] = field(default_factory=list)  # not sent, per recipient, with reason
+    stopped: str = ""  # why the run stopped early (connection gone, login refused), or ""
+
+    @property
+    def ok(self) -> bool:
+        """Return True when nothing failed."""
+        return not self.failed and not self.stopped
+
+    @property
+    def problems(self) -> list[Outcome]:
+        """Return the failures HR fixes in the roster or forms (no address, no manager …)."""
+        return [o for o in self.failed if o.email.problem]
+
+    @property
+    def undelivered(self) -> list[Outcome]:
+        """Return the failures of delivery (server refused, connection gone); a re-run retries."""
+        return [o for o in self.failed if not o.email.problem]
+
+
+class _RunStopped(Exception):
+    """The SMTP server cannot be used any more in this run."""
+
+
+# public API -------------------------------------------------------------------------------------
+
+
+def plan_emails(
+    workspace: Workspace,
+    cycle: int,
+    roster: Roster,
+    kind: str,
+    *,
+    deadline: str | dt.date | None = None,
+    today: dt.date | None = None,
+) -> list[PlannedEmail]:
+    """Return the emails of ``kind`` for ``cycle`` (who gets which forms); writes nothing."""
+    if kind not in EMAIL_KINDS:
+        raise MailError(f"email kind {kind!r} is not known; use one of {', '.join(EMAIL_KINDS)}")
+    config = workspace.config()
+    config_path = workspace.root / CONFIG_NAME
+    domain = _sender_domain(config, config_path)
+    due = resolve_deadline(deadline, config, config_path)
+    cycle_dir = _existing_cycle_dir(workspace, cycle)
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        forms = ledger.forms()
+        rows = [dict(r) for r in ledger.db.execute("SELECT * FROM emails WHERE kind = ?", (kind,))]
+    round_ = (today or dt.date.today()).isoformat() if kind == "reminder" else ""
+    groups = _sorted_groups(_group_forms(kind, forms, roster, rows), roster)
+    texts = EmailTemplates(workspace.templates_dir / TEMPLATE_FOLDER)
+    rows_by_id = {row["message_id"]: row for row in rows}
+    context = _Context(cycle, kind, round_, domain, due, config, roster, cycle_dir, texts)
+    return [
+        _plan_one(number, group, rows_by_id, context)
+        for number, group in enumerate(groups, start=1)
+    ]
+
+
+def send_emails(
+    workspace: Workspace,
+    cycle: int,
+    roster: Roster,
+    kind: str,
+    *,
+    smtp: SmtpSettings | None = None,
+    deadline: str | dt.date | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    env: Mapping[str, str] = os.environ,
+    today: dt.date | None = None,
+) -> SendReport:
+    """Return the report of drafting (outbox) or sending (SMTP) every email not yet sent."""
+    if dry_run:
+        return _send_emails(
+            workspace, cycle, roster, kind, smtp, deadline, True, progress, env, today
+        )
+    with cycle_lock(workspace.output_dir / str(cycle), "send"):  # never two senders at once
+        return _send_emails(
+            workspace, cycle, roster, kind, smtp, deadline, False, progress, env, today
+        )
+
+
+def _send_emails(workspace, cycle, roster, kind, smtp, deadline, dry_run, progress, env, today):
+    """Return the report of one send run (the caller holds the cycle's send lock)."""
+    plan = plan_emails(workspace, cycle, roster, kind, deadline=deadline, today=today)
+    cycle_dir = workspace.output_dir / str(cycle)
+    report = SendReport(
+        kind=kind,
+        mode="smtp" if smtp else "outbox",
+        dry_run=dry_run,
+        outbox=None if smtp else cycle_dir / OUTBOX,
+        planned=plan,
+    )
+    report.pending = _sort_out(plan, report)
+    if dry_run:
+        return report
+    config = workspace.config()
+    _check_ready_to_send(config, workspace.root / CONFIG_NAME, smtp, env)
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        for outcome in report.failed:
+            if outcome.email.message_id:
+                _record(ledger, outcome.email, "failed", outcome.detail)
+        if smtp:
+            _send_by_smtp(report, ledger, config, cycle_dir, smtp, env, progress)
+        else:
+            _write_outbox(report, ledger, config, cycle_dir, progress)
+    return report
+
+
+def send_for_cycle(
+    workspace: Workspace,
+    cycle: int,
+    kind: str,
+    *,
+    roster_path: Path | None = None,
+    sheet: str | None = None,
+    smtp_address: str | None = None,
+    tls: str = "starttls",
+    deadline: str | dt.date | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> SendReport:
+    """Return the report of ``send_emails`` for the roster (default: input/roster.xlsx)."""
+    smtp = None
+    if smtp_address:  # checked before the roster is read: a typo in an option fails fast
+        host, port = parse_smtp_address(smtp_address)
+        smtp = SmtpSettings(host=host, port=port, tls=tls)
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    return send_emails(
+        workspace,
+        cycle,
+        roster,
+        kind,
+        smtp=smtp,
+        deadline=deadline,
+        dry_run=dry_run,
+        progress=progress,
+        env=env,
+    )
+
+
+def parse_smtp_address(text: str) -> tuple[str, int]:
+    """Return (host, port) from ``host:port`` or ``[ipv6]:port``."""
+    value = text.strip()
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([^\s:\[\]]+):(\d+)", value)
+    if not match:
+        raise MailError(
+            f"--smtp {text!r}: expected host:port, for example smtp.fjordlys.example:587 "
+            "(or [::1]:25 for an IPv6 address)"
+        )
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 0 < port < 65536:
+        raise MailError(f"--smtp {text!r}: port {port} is out of range; use 587, 465 or 25")
+    return host, port
+
+
+def is_loopback(host: str) -> bool:
+    """Return True when ``host`` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_deadline(
+    value: str | dt.date | None, config: Config, config_path: Path | str = CONFIG_NAME
+) -> dt.date:
+    """Return the deadline: ``value`` (from --deadline) or the config's, as a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if value:
+        parsed = date_from_text(value)
+        if parsed is None:
+            raise MailError(f"--deadline {value!r} is not a date; {DEADLINE_FIX}")
+        return parsed
+    if config.mail.deadline:
+        parsed = date_from_text(config.mail.deadline)
+        if parsed is None:
+            raise ConfigError(
+                f"{config_path}: [mail] deadline {config.mail.deadline!r} is not a date; "
+                f"{DEADLINE_FIX}"
+            )
+        return parsed
+    raise MailError(
+        f"No deadline for the emails. Fix: pass --deadline YYYY-MM-DD or set deadline = "
+        f"2027-01-29 under [mail] in {config_path}"
+    )
+
+
+def first_name(name: str) -> str:
+    """Return the first given name of "Kari Nordmann" or "Nordmann, Kari" (for greetings)."""
+    given = name.split(",", 1)[1] if "," in name else name
+    parts = given.split()
+    return parts[0] if parts else name.strip()
+
+
+def address_problem(address: str) -> str:
+    """Return why ``address`` cannot be emailed, or "" when it can."""
+    # The roster's rule first, so that what `check` accepts, send accepts; then what the rule
+    # lets through but no mail header can carry.
+    if not EMAIL_PATTERN.fullmatch(address):
+        return "is not an email address"
+    local, _, domain = address.rpartition("@")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return "has a dot at the start or end of the part before the @, or two dots in a row"
+    try:
+        ascii_domain(domain)
+    except MailError:
+        return "has a domain that cannot be written in ASCII for DNS (IDNA)"
+    return ""
+
+
+def ascii_domain(domain: str) -> str:
+    """Return the domain as DNS and SMTP carry it: bølgen.no becomes xn--blgen-vua.no."""
+    if domain.isascii():
+        return domain
+    try:
+        # Python's codec is IDNA 2003; for æ, ø, å, ä, ö, ü it gives the same as IDNA 2008.
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise MailError(
+            f"the domain {domain!r} cannot be written in ASCII ({exc}); check its spelling"
+        ) from exc
+
+
+def wire_address(address: str) -> str:
+    """Return ``address`` as headers and the SMTP envelope carry it (domain in IDNA form)."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
+
+
+def message_id(
+    cycle: int, kind: str, recipient_id: str, shas: list[str], domain: str, round_: str = ""
+) -> str:
+    """Return the stable Message-ID of one email (same inputs, same id, on every run)."""
+    seed = "\n".join([str(cycle), kind, round_, recipient_id, *sorted(shas)])
+    digest = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
+    label = f"{kind}.{round_.replace('-', '')}" if round_ else kind
+    return f"<samtale.{cycle}.{label}.{ascii_slug(recipient_id, 20)}.{digest}@{domain}>"
+
+
+def build_message(
+    email: PlannedEmail,
+    config: Config,
+    cycle_dir: Path,
+    *,
+    draft: bool = False,
+    now: dt.datetime | None = None,
+) -> EmailMessage:
+    """Return the MIME message of a planned email, its forms attached as .docx."""
+    if email.recipient is None:
+        raise MailError(f"email {email.number} has no recipient: {email.problem}")
+    mailboxes = {
+        "From": _mailbox(config.mail.sender_name, config.mail.sender_address),
+        "To": _mailbox(email.recipient.name, email.address),
+    }
+    if config.mail.reply_to:
+        mailboxes["Reply-To"] = _mailbox(*parseaddr(config.mail.reply_to))
+    # Headers use RFC 2047 encoded words, which Outlook and Thunderbird both read, unless an
+    # address has letters like å before the @: no encoding exists for those, so that message
+    # is written with raw UTF-8 headers (RFC 6532, sent with SMTPUTF8).
+    utf8 = not all(box.username.isascii() for box in mailboxes.values())
+    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    for header, mailbox in mailboxes.items():
+        msg[header] = mailbox
+    msg["Subject"] = email.subject
+    msg["Date"] = format_datetime(now or dt.datetime.now().astimezone())
+    msg["Message-ID"] = email.message_id
+    if draft:
+        msg["X-Unsent"] = "1"  # Outlook (and Thunderbird) open the file as a message to send
+    msg.set_content(email.body, cte="quoted-printable")
+    for attachment in email.attachments:
+        data = _read_form(cycle_dir, attachment)
+        maintype, subtype = DOCX_TYPE
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    return msg
+
+
+def _mailbox(name: str, address: str) -> Address:
+    """Return the header mailbox ``name <address>`` with the domain in IDNA form."""
+    local, _, domain = wire_address(address).rpartition("@")
+    return Address(name, local, domain)
+
+
+class EmailTemplates:
+    """The email texts HR edits: ``templates/email/<kind>.<nb|en>.txt`` (Jinja2)."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(self.folder, encoding="utf-8-sig"),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+
+    def render(self, kind: str, language: str, context: dict) -> tuple[str, str]:
+        """Return (subject, body) of the text for ``kind`` in ``language``."""
+        name = f"{kind}.{language if language in LANGUAGES else DEFAULT_LANGUAGE}.txt"
+        path = self.folder / name
+        try:
+            text = self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound:
+            fix = "restore it from the templates/email folder that came with samtale"
+            raise _template_error(path, "the email template is missing", fix) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(
+                path, f"line {exc.lineno}: {exc.message}", "fix that line"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise _template_error(path, "not UTF-8 text", "save it as UTF-8") from exc
+        except jinja2.TemplateError as exc:
+            fix = f"use only these variables: {TEMPLATE_VARIABLES}"
+            raise _template_error(path, exc.message or str(exc), fix) from exc
+        return _split_subject(text, path)
+
+
+# planning ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """Forms going to one recipient in one email, before the email is planned."""
+
+    recipient_id: str
+    recipient: Employee | None
+    for_manager: bool
+    forms: list[FormRecord]
+    problem: str = ""
+    row: dict | None = None  # the ledger row this email repeats (sent, drafted or planned)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every planned email of one run shares."""
+
+    cycle: int
+    kind: str
+    round: str
+    domain: str
+    deadline: dt.date
+    config: Config
+    roster: Roster
+    cycle_dir: Path
+    texts: EmailTemplates
+
+
+def _group_forms(
+    kind: str, forms: list[FormRecord], roster: Roster, rows: list[dict]
+) -> list[_Group]:
+    """Return the groups of forms per recipient, plus the emails earlier runs already made."""
+    by_path = {form.path: form for form in forms}
+    groups: list[_Group] = []
+    claimed: set[str] = set()
+    if kind != "reminder":  # reminders are matched by Message-ID (one round per day)
+        for row in rows:
+            if row["status"] in ("planned", "drafted", "sent"):
+                paths = json.loads(row["attachments"])
+                if row["status"] == "planned":
+                    claimed.update(paths)  # resent as it was, with the same Message-ID
+                records = [by_path[p] for p in paths if p in by_path]
+                rid = row["recipient_id"]
+                for_manager = any(r.kind != "employee" for r in records)
+                groups.append(_Group(rid, roster.by_id.get(rid), for_manager, records, row=row))
+    keyed: dict[tuple[str, bool], _Group] = {}
+    for form in forms:
+        if form.kind not in FORM_KINDS_BY_EMAIL[kind] or form.path in claimed:
+            continue
+        if not _eligible(kind, form):
+            continue
+        orphan = _orphan_problem(form, roster)
+        if orphan:
+            groups.append(_Group("", None, form.kind != "employee", [form], problem=orphan))
+            continue
+        about = roster.by_id[form.employee_id]
+        recipient = about if form.kind == "employee" else roster.manager_of(about)
+        key = (recipient.id, form.kind != "employee")
+        keyed.setdefault(key, _Group(recipient.id, recipient, key[1], [])).forms.append(form)
+    return groups + list(keyed.values())
+
+
+def _eligible(kind: str, form: FormRecord) -> bool:
+    """Return True when ``form`` belongs in a new email of ``kind``."""
+    if kind == "reminder":
+        return form.handed_out_at is not None and form.status != "returned"
+    return form.handed_out_at is None and form.status == "generated"
+
+
+def _orphan_problem(form: FormRecord, roster: Roster) -> str:
+    """Return why nobody in the roster can receive ``form``, or ""."""
+    about = roster.by_id.get(form.employee_id)
+    if about is None:
+        return (
+            f"form {form.path} is about employee {form.employee_id}, who is not in the roster; "
+            "add them to the roster or generate the forms again"
+        )
+    if form.kind != "employee" and roster.manager_of(about) is None:
+        return (
+            f"{about.name} ({about.id}) has no manager in the roster (row {about.row}), so "
+            f"nobody can get the {form.kind} form {form.path}; fill in the manager id, or "
+            "give the form by hand to whoever holds the review (e.g. the board chair)"
+        )
+    return ""
+
+
+def _sorted_groups(groups: list[_Group], roster: Roster) -> list[_Group]:
+    """Return the groups in roster order of the recipient, own forms before reports' forms."""
+    position = {e.id: i for i, e in enumerate(roster.employees)}
+
+    def key(group: _Group) -> tuple:
+        first = group.forms[0].path if group.forms else ""
+        pos = position.get(group.recipient_id, len(position))
+        return (pos, group.recipient_id, group.for_manager, first)
+
+    for group in groups:
+        group.forms.sort(key=lambda f: (position.get(f.employee_id, len(position)), f.path))
+    return sorted(groups, key=key)
+
+
+def _plan_one(number: int, group: _Group, rows_by_id: dict, ctx: _Context) -> PlannedEmail:
+    """Return the planned email of one group, rendered unless it went out already."""
+    attachments = tuple(_attachment(form, ctx) for form in group.forms)
+    if group.row:
+        mid = group.row["message_id"]
+    elif group.recipient is not None:
+        shas = [a.sha256 for a in attachments]
+        mid = message_id(ctx.cycle, ctx.kind, group.recipient_id, shas, ctx.domain, ctx.round)
+    else:
+        mid = ""
+    row = group.row or rows_by_id.get(mid)
+    email = PlannedEmail(
+        number=number,
+        kind=ctx.kind,
+        recipient_id=group.recipient_id,
+        recipient=group.recipient,
+        for_manager=group.for_manager,
+        attachments=attachments,
+        message_id=mid,
+        status=row["status"] if row else "new",
+        detail=row["detail"] if row else "",
+        problem=group.problem,
+    )
+    if email.status in ("sent", "drafted"):
+        return email
+    problem = email.problem or _delivery_problem(email, ctx)
+    if problem:
+        return _replace(email, problem=problem)
+    subject, body = ctx.texts.render(ctx.kind, email.recipient.language, _text_context(email, ctx))
+    return _replace(email, subject=subject, body=body)
+
+
+def _attachment(form: FormRecord, ctx: _Context) -> Attachment:
+    """Return the attachment of ``form``, hashing the file as it is now."""
+    about = ctx.roster.by_id.get(form.employee_id)
+    path = ctx.cycle_dir / form.path
+    sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    name = about.name if about else form.employee_id
+    return Attachment(form.employee_id, name, form.kind, form.path, sha)
+
+
+def _delivery_problem(email: PlannedEmail, ctx: _Context) -> str:
+    """Return what stops this email (no recipient, no or bad address, missing form), or ""."""
+    person = email.recipient
+    if person is None:
+        return f"recipient {email.recipient_id} is no longer in the roster; add them back"
+    if not email.address:
+        return (
+            f"{person.name} ({person.id}) has no email address in the roster (row {person.row}); "
+            "add it and run send again"
+        )
+    problem = address_problem(email.address)
+    if problem:
+        return (
+            f"{person.name} ({person.id}) has an invalid email address {email.address!r} in the "
+            f"roster (row {person.row}): it {problem}; correct it and run send again"
+        )
+    missing = [a.path for a in email.attachments if not a.sha256]
+    if missing:
+        return f"form file(s) missing in {ctx.cycle_dir}: {', '.join(missing)}; generate again"
+    if not email.attachments:
+        return "no forms to attach"
+    return ""
+
+
+def _text_context(email: PlannedEmail, ctx: _Context) -> dict:
+    """Return the variables the email templates may use."""
+    person = email.recipient
+    manager = None if email.for_manager else ctx.roster.manager_of(person)
+    mail = ctx.config.mail
+    return_address = mail.reply_to or mail.sender_address
+    return {
+        "recipient": {
+            "id": person.id,
+            "name": person.name,
+            "first_name": first_name(person.name),
+            "email": email.address,
+        },
+        "manager_name": manager.name if manager else "",
+        "for_manager": email.for_manager,
+        "forms": [{"employee": a.employee_name, "file": a.filename} for a in email.attachments],
+        "deadline": format_date(ctx.deadline, person.language),
+        "cycle": ctx.cycle,
+        "organisation": ctx.config.organisation,
+        "hr_contact": mail.hr_contact or return_address,
+        "sender_name": mail.sender_name,
+        "return_address": return_address,
+    }
+
+
+def _split_subject(text: str, path: Path) -> tuple[str, str]:
+    """Return (subject, body) of a rendered text whose first line is ``Subject: …``."""
+    first, _, rest = text.lstrip("\n").partition("\n")
+    if not first.lower().startswith("subject:") or not first.split(":", 1)[1].strip():
+        raise _template_error(
+            path,
+            "the first line must be 'Subject: …' followed by a blank line and the text",
+            "put the subject on the first line",
+        )
+    body = re.sub(r"\n{3,}", "\n\n", rest.strip("\n")) + "\n"
+    return first.split(":", 1)[1].strip(), body
+
+
+def _template_error(path: Path, message: str, fix: str) -> TemplateError:
+    """Return a TemplateError naming the email template file."""
+    return TemplateError("Email template cannot be used", [Problem(str(path), message, fix)])
+
+
+def _sort_out(plan: list[PlannedEmail], report: SendReport) -> list[PlannedEmail]:
+    """Return the emails to deliver now; file the others under skipped and failed."""
+    pending = []
+    for email in plan:
+        if email.problem:
+            report.failed.append(Outcome(email, email.problem))
+        elif email.status == "sent":
+            report.skipped.append(Outcome(email, f"already sent ({email.detail})"))
+        elif email.status == "drafted" and report.mode == "outbox":
+            report.skipped.append(Outcome(email, f"draft already in the outbox ({email.detail})"))
+        elif email.status == "drafted":
+            note = f"drafted earlier ({email.detail}); send that draft, SMTP does not send it again"
+            report.skipped.append(Outcome(email, note))
+        else:
+            pending.append(email)
+    return pending
+
+
+# ledger -----------------------------------------------------------------------------------------
+
+
+def _record(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> None:
+    """Write the email's ledger row; a sent or drafted email also marks its forms handed out."""
+    paths = json.dumps([a.path for a in email.attachments], ensure_ascii=False)
+    values = (email.message_id, email.kind, email.recipient_id, email.address, paths)
+    with ledger.transaction() as db:
+        db.execute(_UPSERT_EMAIL, (*values, status, detail, now_iso()))
+        if status in ("sent", "drafted"):
+            for attachment in email.attachments:
+                _hand_out(ledger, attachment)
+
+
+def _hand_out(ledger: Ledger, attachment: Attachment) -> None:
+    """Mark one form handed out, unless it is already back."""
+    form = ledger.form(attachment.employee_id, attachment.form_kind)
+    if form is not None and form.status != "returned":
+        ledger.mark_handed_out(attachment.employee_id, attachment.form_kind)
+
+
+# outbox -----------------------------------------------------------------------------------------
+
+
+def _write_outbox(report, ledger, config, cycle_dir, progress) -> None:
+    """Write one unsent draft (.eml) per pending email; never rewrite an existing draft."""
+    outbox = report.outbox
+    existing = _drafts_by_message_id(outbox)
+    for done, email in enumerate(report.pending, start=1):
+        try:
+            path = existing.get(email.message_id) or _write_draft(email, config, cycle_dir, outbox)
+        except MailError as exc:
+            _fail(report, ledger, email, str(exc))
+        else:
+            relative = path.relative_to(cycle_dir).as_posix()
+            _record(ledger, email, "drafted", relative)
+            report.drafted.append(Outcome(email, relative))
+        if progress:
+            progress(done, len(report.pending))
+
+
+def _write_draft(email: PlannedEmail, config: Config, cycle_dir: Path, outbox: Path) -> Path:
+    """Return the path of a new unsent draft (.eml, owner-only) of ``email``."""
+    data = build_message(email, config, cycle_dir, draft=True).as_bytes()
+    return write_private(unique_path(ensure_private_dir(outbox) / _draft_name(email)), data)
+
+
+def _drafts_by_message_id(outbox: Path) -> dict[str, Path]:
+    """Return the drafts already in the outbox by Message-ID (found again after a crash)."""
+    found = {}
+    for path in sorted(outbox.glob("*.eml")) if outbox.is_dir() else []:
+        with path.open("rb") as handle:
+            headers = BytesHeaderParser(policy=policy.default).parse(handle)
+        if headers["Message-ID"]:
+            found[str(headers["Message-ID"]).strip()] = path
+    return found
+
+
+def _draft_name(email: PlannedEmail) -> str:
+    """Return the draft's file name, like ``0001-prep-1001-kari-nordmann.eml``."""
+    name = ascii_slug(email.recipient.name if email.recipient else "")
+    return f"{email.number:04d}-{email.kind}-{ascii_slug(email.recipient_id, 20)}-{name}.eml"
+
+
+# SMTP -------------------------------------------------------------------------------------------
+
+
+def _send_by_smtp(report, ledger, config, cycle_dir, settings, env, progress) -> None:
+    """Send every pending email over one reused connection; record each result."""
+    rate = settings.rate_per_second
+    session = _SmtpSession(settings, config.mail.rate_per_second if rate is None else rate, env)
+    try:
+        for done, email in enumerate(report.pending, start=1):
+            if report.stopped:
+                _fail(report, ledger, email, f"not sent: {report.stopped}; run send again")
+            else:
+                _send_one(report, ledger, config, cycle_dir, session, email)
+            if progress:
+                progress(done, len(report.pending))
+    finally:
+        session.close()
+
+
+def _send_one(report, ledger, config, cycle_dir, session, email: PlannedEmail) -> None:
+    """Send one email: ledger row planned, deliver, then ledger row sent or failed."""
+    try:
+        msg = build_message(email, config, cycle_dir)
+        sender, recipient = wire_address(config.mail.sender_address), wire_address(email.address)
+    except MailError as exc:
+        _fail(report, ledger, email, str(exc))
+        return
+    _record(ledger, email, "planned", "")  # a crash from here on resends the same Message-ID
+    try:
+        sent, detail = session.deliver(msg, sender, recipient)
+    except _RunStopped as exc:
+        report.stopped = str(exc)
+        _fail(report, ledger, email, f"not sent: {exc}; run send again")
+        return
+    if not sent:
+        _fail(report, ledger, email, detail)
+        return
+    _record(ledger, email, "sent", detail)
+    report.sent.append(Outcome(email, detail))
+    log.info("sent %s", email.message_id)
+
+
+def _fail(report: SendReport, ledger: Ledger, email: PlannedEmail, detail: str) -> None:
+    """Record one email as failed, in the ledger and the report."""
+    _record(ledger, email, "failed", detail)
+    report.failed.append(Outcome(email, detail))
+
+
+class _SmtpSession:
+    """One SMTP connection reused across messages, with a rate limit, retries and reconnects."""
+
+    def __init__(self, settings: SmtpSettings, rate: float, env: Mapping[str, str]):
+        self.settings = settings
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self.user = env.get(USER_VARIABLE, "")
+        self._password = env.get(PASSWORD_VARIABLE, "")  # never logged, never in a message
+        self.smtp: smtplib.SMTP | None = None
+        self.last_start: float | None = None
+
+    def deliver(self, msg: EmailMessage, sender: str, recipient: str) -> tuple[bool, str]:
+        """Return (True, note) when accepted, (False, reason) when refused for this recipient."""
+        delay = self.settings.backoff_seconds
+        nature, detail = CONNECTION, ""
+        for attempt in range(self.settings.max_retries + 1):
+            if attempt:
+                time.sleep(delay)
+                delay *= 2
+            try:
+                smtp = self._open()
+            except (smtplib.SMTPException, OSError) as exc:
+                nature, detail = _classify(exc)
+                if nature in (FATAL, PERMANENT):
+                    raise _RunStopped(f"{self._where()}: {detail}") from exc
+                continue
+            self._wait_for_rate()
+            try:
+                smtp.send_message(msg, from_addr=sender, to_addrs=[recipient])
+                return True, f"accepted by {self._where()}"
+            except smtplib.SMTPNotSupportedError:  # raised before MAIL FROM: nothing was sent
+                return False, f"refused by {self._where()}: {NO_SMTPUTF8_FIX}"
+            except (smtplib.SMTPException, OSError) as exc:
+                nature, detail = _classify(exc)
+                if nature in (CONNECTION, FATAL) or smtp.sock is None:
+                    self.close(polite=False)
+                if nature == PERMANENT:
+                    return False, f"refused by {self._where()}: {detail}"
+                if nature == FATAL:
+                    raise _RunStopped(f"{self._where()}: {detail}") from exc
+        tries = self.settings.max_retries + 1
+        if nature == TEMPORARY:
+            return False, f"{self._where()} answered {detail} {tries} time(s); run send again later"
+        where = self._where()
+        raise _RunStopped(f"no working connection to {where} after {tries} tries ({detail})")
+
+    def close(self, *, polite: bool = True) -> None:
+        """Close the connection, if one is open (QUIT first when it still works)."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            if polite and smtp.sock is not None:
+                smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
+
+    def _open(self) -> smtplib.SMTP:
+        """Return the open connection, connecting (TLS, login) when there is none."""
+        if self.smtp is not None and self.smtp.sock is not None:
+            return self.smtp
+        self.close(polite=False)
+        s = self.settings
+        context = ssl.create_default_context() if s.tls != "none" else None
+        if context is not None and s.ca_file:
+            context.load_verify_locations(cafile=s.ca_file)
+        if s.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        try:
+            if s.tls == "starttls":
+                smtp.ehlo()
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.user:
+                smtp.login(self.user, self._password)
+        except BaseException:
+            smtp.close()
+            raise
+        self.smtp = smtp
+        return smtp
+
+    def _wait_for_rate(self) -> None:
+        """Sleep so that messages start at most ``rate_per_second`` per second."""
+        now = time.monotonic()
+        if self.last_start is not None and self.interval:
+            wait = self.last_start + self.interval - now
+            if wait > 0:
+                time.sleep(wait)
+                now += wait
+        self.last_start = now
+
+    def _where(self) -> str:
+        """Return ``host:port`` for messages."""
+        return f"{self.settings.host}:{self.settings.port}"
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    """Return (nature, detail) of an SMTP failure: permanent, temporary, connection or fatal."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        return FATAL, f"login refused ({reply}); check {USER_VARIABLE} and {PASSWORD_VARIABLE}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return FATAL, f"the server does not support this ({exc}); check --tls and the login"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return FATAL, (
+            f"the server's certificate is not trusted ({exc.verify_message}); check that --smtp "
+            "names the server as its certificate does, or set SSL_CERT_FILE to your company's "
+            "CA certificate"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return FATAL, f"TLS failed ({exc.reason}); use --tls starttls for 587, ssl for 465"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        code, text = exc.smtp_code, exc.smtp_error
+    else:
+        return CONNECTION, str(exc) or type(exc).__name__
+    detail = _reply(code, text)
+    if code == 421:  # the server is closing the connection
+        return CONNECTION, detail
+    if 400 <= code < 500:
+        return TEMPORARY, detail
+    if 500 <= code < 600:
+        return PERMANENT, detail
+    return CONNECTION, detail
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    """Return an SMTP reply as one readable line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(str(text).split())}"
+
+
+# small helpers ----------------------------------------------------------------------------------
+
+
+def _existing_cycle_dir(workspace: Workspace, cycle: int) -> Path:
+    """Return the cycle folder; raise when the cycle has no forms yet (creating nothing)."""
+    folder = workspace.output_dir / str(cycle)
+    if not (folder / "ledger.sqlite").is_file():
+        raise MailError(
+            f"{folder}: no forms for cycle {cycle} yet; generate them first "
+            f"(samtale generate --cycle {cycle})"
+        )
+    return folder
+
+
+def _sender_domain(config: Config, config_path: Path) -> str:
+    """Return the domain of the sender address, for Message-IDs."""
+    address = config.mail.sender_address.strip()
+    problem = address_problem(address)
+    if problem:
+        raise ConfigError(
+            f"{config_path}: [mail] sender_address {address!r} {problem}; "
+            "write it like hr@fjordlys.example"
+        )
+    reply_to = config.mail.reply_to
+    problem = address_problem(parseaddr(reply_to)[1]) if reply_to else ""
+    if problem:
+        raise ConfigError(
+            f"{config_path}: [mail] reply_to {reply_to!r} {problem}; write it "
+            "like medarbeidersamtale@fjordlys.example, or leave it out"
+        )
+    return ascii_domain(address.rsplit("@", 1)[1]).lower()
+
+
+def _check_ready_to_send(
+    config: Config, config_path: Path, smtp: SmtpSettings | None, env: Mapping
+) -> None:
+    """Raise when the config or login would make every email fail."""
+    if config.mail.sender_address.lower().endswith(".invalid"):
+        raise ConfigError(
+            f"{config_path}: no sender address; set sender_address (and sender_name, reply_to) "
+            "under [mail]"
+        )
+    if smtp and env.get(USER_VARIABLE) and not env.get(PASSWORD_VARIABLE):
+        raise MailError(f"{USER_VARIABLE} is set but {PASSWORD_VARIABLE} is not; set both")
+
+
+def _read_form(cycle_dir: Path, attachment: Attachment) -> bytes:
+    """Return the form file's bytes; raise when it changed since the plan was made."""
+    path = cycle_dir / attachment.path
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MailError(
+            f"{path}: cannot read the form ({exc.strerror}); check that it is there and that "
+            "you may read it, then run send again"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != attachment.sha256:
+        raise MailError(f"{path}: the form changed while sending; run send again")
+    return data
+
+
+def _replace(email: PlannedEmail, **changes) -> PlannedEmail:
+    """Return a copy of ``email`` with ``changes``."""
+    return replace(email, **changes)

@@ -1,0 +1,260 @@
+"""``samtale minutes``: the manager's minutes form, built from both preparation forms.
+
+Also decides whether a returned minutes form is confirmed by both parties (for ``finalize``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.commands.generate import GenerateReport, Progress, write_forms
+from pipeline.formats.roster import Employee, read_roster
+from pipeline.state.ledger import (
+    Ledger,
+    ReturnedVersion,
+    accepted_versions,
+    newest_versions,
+    version_order,
+)
+from pipeline.state.workspace import Workspace
+
+MINUTES = "minutes"
+EMPTY = "–"
+AGENDA_SIZE = 5
+SIGN_OFF_EMPLOYEE = ("employee_confirmed", "employee_name", "employee_date")
+NOT_CONTENT = (*SIGN_OFF_EMPLOYEE, "manager_date")  # a new confirmation may carry a new date
+WORDS = {
+    "nb": {
+        "yes": "Ja",
+        "no": "Nei",
+        "only_employee": "tatt opp bare av medarbeideren",
+        "only_manager": "tatt opp bare av lederen",
+        "scores": "medarbeider {e}, leder {m}",
+        "different": "ulike vurderinger",
+        "status": "ulik status",
+    },
+    "en": {
+        "yes": "Yes",
+        "no": "No",
+        "only_employee": "raised only by the employee",
+        "only_manager": "raised only by the manager",
+        "scores": "employee {e}, manager {m}",
+        "different": "different views",
+        "status": "different status",
+    },
+}
+
+
+@dataclass
+class MinutesReport:
+    """What a minutes run wrote and who is still waiting for preparation forms."""
+
+    forms: GenerateReport | None
+    waiting: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MinutesState:
+    """Where one employee's minutes stand: confirmed by both, or what is missing."""
+
+    employee_id: str
+    confirmed: bool
+    final: ReturnedVersion | None
+    missing: tuple[str, ...] = ()
+    versions: tuple[ReturnedVersion, ...] = ()
+
+
+def prepare_minutes(
+    workspace: Workspace,
+    cycle: int,
+    *,
+    roster_path: Path | None = None,
+    sheet: str | None = None,
+    allow_missing: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> MinutesReport:
+    """Return the report of writing minutes forms for employees whose prep forms are back."""
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        winners = newest_versions(accepted_versions(ledger), None)
+        fields = {(r.employee_id, r.kind): json.loads(r.fields) for r in ledger.forms()}
+    report = MinutesReport(forms=None)
+    ready = set()
+    for employee in roster.employees:
+        missing = [k for k in ("employee", "manager") if (employee.id, k) not in winners]
+        if missing and not allow_missing:
+            report.waiting.append(f"{employee.name} ({employee.id}): {' and '.join(missing)} form")
+        else:
+            ready.add(employee.id)
+
+    def extra(employee: Employee, kind: str) -> dict:
+        employee_side = winners.get((employee.id, "employee"))
+        manager_side = winners.get((employee.id, "manager"))
+        specs = merged_specs(
+            fields.get((employee.id, "employee"), []), fields.get((employee.id, "manager"), [])
+        )
+        words = WORDS.get(employee.language, WORDS["nb"])
+        employee_answers = employee_side.answers if employee_side else {}
+        manager_answers = manager_side.answers if manager_side else {}
+        return {
+            "sides": sides(specs, employee_answers, manager_answers, words),
+            "agenda": agenda(specs, employee_answers, manager_answers, words),
+        }
+
+    report.forms = write_forms(
+        workspace,
+        cycle,
+        roster,
+        (MINUTES,),
+        only=ready,
+        extra=extra,
+        force=force,
+        workers=workers,
+        progress=progress,
+    )
+    return report
+
+
+def merged_specs(employee_fields: list[dict], manager_fields: list[dict]) -> list[dict]:
+    """Return the questions of both prep forms in form order (manager-only ones after theirs)."""
+    specs = [dict(f) for f in employee_fields if f["key"]]
+    keys = {f["key"] for f in specs}
+    for position, spec in enumerate(f for f in manager_fields if f["key"]):
+        if spec["key"] not in keys:
+            specs.insert(min(position, len(specs)), dict(spec))
+            keys.add(spec["key"])
+    return specs
+
+
+def as_text(value, words: dict) -> str:
+    """Return an answer as display text: Yes/No for checkboxes, dd.mm.yyyy dates, – for empty."""
+    if isinstance(value, bool):
+        return words["yes"] if value else words["no"]
+    if value in (None, ""):
+        return EMPTY
+    text = str(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and words is WORDS["nb"]:
+        return f"{text[8:10]}.{text[5:7]}.{text[:4]}"
+    return text
+
+
+def sides(specs: list[dict], employee: dict, manager: dict, words: dict) -> list[dict]:
+    """Return the sections with each question's two answers side by side."""
+    sections: list[dict] = []
+    for spec in specs:
+        title = spec.get("section") or ""
+        if not sections or sections[-1]["title"] != title:
+            sections.append({"title": title, "rows": []})
+        sections[-1]["rows"].append(
+            {
+                "question": spec["title"] or spec["key"],
+                "employee": as_text(employee.get(spec["key"]), words),
+                "manager": as_text(manager.get(spec["key"]), words),
+            }
+        )
+    return sections
+
+
+def agenda(specs: list[dict], employee: dict, manager: dict, words: dict) -> list[str]:
+    """Return the topics where the two prep forms differ most, most different first."""
+    scored = []
+    for order, spec in enumerate(specs):
+        score, reason = difference(spec, employee.get(spec["key"]), manager.get(spec["key"]), words)
+        if score > 0:
+            scored.append((-score, order, f"{spec['title'] or spec['key']}: {reason}"))
+    return [text for _, _, text in sorted(scored)[:AGENDA_SIZE]]
+
+
+def difference(spec: dict, mine, theirs, words: dict) -> tuple[float, str]:
+    """Return how much two answers to one question differ (0 = alike) and why."""
+    empty_mine, empty_theirs = mine in (None, ""), theirs in (None, "")
+    if empty_mine and empty_theirs:
+        return 0.0, ""
+    if spec["type"] in ("dropdown", "combobox") and not (empty_mine or empty_theirs):
+        try:
+            gap = abs(float(mine) - float(theirs))
+        except ValueError:
+            return (2.0, words["status"]) if mine != theirs else (0.0, "")
+        return (gap * 1.5, words["scores"].format(e=mine, m=theirs)) if gap >= 1 else (0.0, "")
+    if empty_theirs and spec["type"] != "checkbox":
+        return 2.5, words["only_employee"]
+    if empty_mine and spec["type"] != "checkbox":
+        return 2.5, words["only_manager"]
+    if spec["type"] == "checkbox":
+        return (1.0, words["different"]) if bool(mine) != bool(theirs) else (0.0, "")
+    similarity = difflib.SequenceMatcher(None, str(mine).lower(), str(theirs).lower()).ratio()
+    return (1.0 - similarity, words["different"]) if similarity < 0.5 else (0.0, "")
+
+
+# -- confirmation ----------------------------------------------------------------------------
+
+
+def minutes_states(ledger: Ledger) -> dict[str, MinutesState]:
+    """Return the confirmation state of every employee's returned minutes."""
+    grouped: dict[str, list[ReturnedVersion]] = {}
+    for version in accepted_versions(ledger):
+        if version.kind == MINUTES:
+            grouped.setdefault(version.employee_id, []).append(version)
+    return {
+        employee_id: minutes_state(employee_id, versions)
+        for employee_id, versions in grouped.items()
+    }
+
+
+RECONFIRM = (
+    "the manager's new confirmation: the employee's version changes the minutes after the "
+    "manager confirmed them; the manager must confirm again (tick, new date, and return it)"
+)
+
+
+def minutes_state(employee_id: str, versions: list[ReturnedVersion]) -> MinutesState:
+    """Return whether the newest minutes are confirmed by both, and if not, what is missing."""
+    ordered = tuple(sorted(versions, key=version_order))
+    latest = ordered[-1]
+    missing = []
+    if latest.answers.get("manager_confirmed") is not True:
+        missing.append("the manager's confirmation")
+    if latest.answers.get("employee_confirmed") is not True:
+        missing.append("the employee's confirmation")
+    if not missing and not manager_confirmed_content(ordered):
+        missing.append(RECONFIRM)
+    return MinutesState(
+        employee_id, not missing, latest if not missing else None, tuple(missing), ordered
+    )
+
+
+def manager_confirmed_content(ordered: tuple[ReturnedVersion, ...]) -> bool:
+    """Return whether the manager confirmed the newest content after it was last changed."""
+    # The version that changed the content counts as the manager's confirmation when the
+    # employee had not ticked it (the manager's turn); otherwise a later version of the same
+    # content without the employee's tick, or with a new manager date, is the manager's.
+    changed = last_change(ordered)
+    if changed is None:
+        return True  # one content all along: confirmed together
+    changer = ordered[changed]
+    if changer.answers.get("employee_confirmed") is not True:
+        return True
+    date = changer.answers.get("manager_date")
+    return any(
+        later.answers.get("employee_confirmed") is not True
+        or later.answers.get("manager_date") not in (None, "", date)
+        for later in ordered[changed + 1 :]
+    )
+
+
+def last_change(ordered: tuple[ReturnedVersion, ...]) -> int | None:
+    """Return the index of the version that last changed the minutes' content, or None."""
+    for index in range(len(ordered) - 1, 0, -1):
+        if content(ordered[index]) != content(ordered[index - 1]):
+            return index
+    return None
+
+
+def content(version: ReturnedVersion) -> dict:
+    """Return the minutes' answers without the employee's sign-off and the manager's date."""
+    return {k: v for k, v in version.answers.items() if k not in NOT_CONTENT}

@@ -1,0 +1,139 @@
+"""``samtale status``: where the cycle's forms are, per manager and per department."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.errors import WorkspaceError
+from pipeline.formats.roster import Employee, Roster, read_roster
+from pipeline.state.ledger import Ledger, accepted_versions, newest_versions
+from pipeline.state.workspace import ALL_FORM_KINDS, FORM_KINDS, Workspace
+
+
+@dataclass
+class GroupStatus:
+    """Counts for the direct reports of one manager, or for one department."""
+
+    name: str
+    employees: int = 0
+    generated: int = 0
+    returned_employee: int = 0
+    returned_manager: int = 0
+    with_warnings: int = 0
+    quarantined: int = 0  # files turned away that came from this group's people (by email sender)
+    missing: list[str] = field(default_factory=list)  # "Name (id): employee form, manager form"
+
+
+@dataclass
+class StatusReport:
+    """The whole cycle's state."""
+
+    cycle: int
+    employees: int
+    forms_generated: int
+    returned: dict[str, int]  # per form kind: employee, manager, minutes
+    quarantined: int
+    by_manager: list[GroupStatus]
+    by_department: list[GroupStatus]
+    generated: dict[str, int] = field(default_factory=dict)  # per form kind
+
+    def to_json(self) -> str:
+        """Return the report as JSON for scripts."""
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+
+def cycle_status(
+    workspace: Workspace, cycle: int, roster_path: Path | None = None, sheet: str | None = None
+) -> StatusReport:
+    """Return the status of the cycle from its ledger and the roster."""
+    roster = read_roster(roster_path or workspace.roster_path, sheet)
+    ledger_path = workspace.output_dir / str(cycle) / "ledger.sqlite"
+    if not ledger_path.exists():
+        raise WorkspaceError(
+            f"{ledger_path}: no forms were generated for cycle {cycle}; check --cycle, "
+            f"or run 'samtale generate --cycle {cycle}' first"
+        )
+    with Ledger(ledger_path) as ledger:
+        forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
+        returned = returned_forms(ledger)
+        warned = warned_employees(ledger)
+        quarantined = ledger.db.execute(
+            "SELECT COUNT(*) FROM returned_files WHERE outcome = 'quarantined'"
+        ).fetchone()[0]
+        turned_away = quarantined_by_employee(ledger)
+    by_manager = [
+        group_status(label_of(roster, manager_id), reports, forms, returned, warned, turned_away)
+        for manager_id, reports in grouped(roster, lambda e: e.manager_id).items()
+    ]
+    by_department = [
+        group_status(department, members, forms, returned, warned, turned_away)
+        for department, members in grouped(roster, lambda e: e.department).items()
+    ]
+    return StatusReport(
+        cycle=cycle,
+        employees=len(roster.employees),
+        forms_generated=len(forms),
+        returned={kind: sum(1 for k in returned if k[1] == kind) for kind in ALL_FORM_KINDS},
+        generated={kind: sum(1 for k in forms if k[1] == kind) for kind in ALL_FORM_KINDS},
+        quarantined=quarantined,
+        by_manager=by_manager,
+        by_department=by_department,
+    )
+
+
+def returned_forms(ledger: Ledger) -> set[tuple[str, str]]:
+    """Return (employee id, kind) of every form with an accepted returned file."""
+    rows = ledger.db.execute(
+        "SELECT DISTINCT employee_id, kind FROM returned_files WHERE outcome = 'accepted'"
+    )
+    return {(row[0], row[1]) for row in rows}
+
+
+def warned_employees(ledger: Ledger) -> set[str]:
+    """Return the ids of employees the newest version of whose forms carries screening warnings."""
+    winners = newest_versions(accepted_versions(ledger), None)
+    return {employee_id for (employee_id, _), version in winners.items() if version.warnings}
+
+
+def grouped(roster: Roster, key) -> dict[str, list[Employee]]:
+    """Return the roster's employees grouped by ``key``, groups in order of first appearance."""
+    groups: dict[str, list[Employee]] = {}
+    for employee in roster.employees:
+        groups.setdefault(key(employee), []).append(employee)
+    return groups
+
+
+def label_of(roster: Roster, manager_id: str) -> str:
+    """Return a manager's display label, or the label for the top of the organisation."""
+    manager = roster.by_id.get(manager_id)
+    return f"{manager.name} ({manager.id})" if manager else "(no manager)"
+
+
+def quarantined_by_employee(ledger: Ledger) -> dict[str, int]:
+    """Return how many quarantined files each employee sent (known from the email sender)."""
+    rows = ledger.db.execute(
+        "SELECT sender_id, COUNT(*) FROM returned_files"
+        " WHERE outcome = 'quarantined' AND sender_id IS NOT NULL GROUP BY sender_id"
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def group_status(name, employees, forms, returned, warned, turned_away=None) -> GroupStatus:
+    """Return the counts and missing people of one group."""
+    group = GroupStatus(name, employees=len(employees))
+    for employee in employees:
+        group.generated += sum(1 for kind in FORM_KINDS if (employee.id, kind) in forms)
+        group.returned_employee += (employee.id, "employee") in returned
+        group.returned_manager += (employee.id, "manager") in returned
+        group.with_warnings += employee.id in warned
+        group.quarantined += (turned_away or {}).get(employee.id, 0)
+        missing = [
+            kind
+            for kind in FORM_KINDS
+            if (employee.id, kind) in forms and (employee.id, kind) not in returned
+        ]
+        if missing:
+            group.missing.append(f"{employee.name} ({employee.id}): {' and '.join(missing)} form")
+    return group

@@ -1,0 +1,888 @@
+"""Everything about the inside of a .docx: the zip package, safe XML, content controls, properties.
+
+No other module knows a namespace or an element name; they get plain dataclasses from here.
+Returned files are hostile: reading is bounded (size, entries, uncompressed bytes) and XML is
+parsed with entities, DTDs and network access off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from pipeline.errors import Rejected
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+W15 = "http://schemas.microsoft.com/office/word/2012/wordml"
+CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+CUSTOM_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+DOCUMENT_PART = "word/document.xml"
+CORE_PART = "docProps/core.xml"
+DCTERMS = "http://purl.org/dc/terms/"
+CUSTOM_PART = "docProps/custom.xml"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MACRO_MARKERS = ("vbaproject.bin", "vbadata.xml", "macroenabled")
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def w(tag: str) -> str:
+    """Return the Clark name of a WordprocessingML element."""
+    return f"{{{W}}}{tag}"
+
+
+W_SDT, W_SDTPR, W_SDTCONTENT = w("sdt"), w("sdtPr"), w("sdtContent")
+W_P, W_R, W_T, W_TC, W_TAB, W_BR, W_CR = w("p"), w("r"), w("t"), w("tc"), w("tab"), w("br"), w("cr")
+W_VAL = w("val")
+W_TAG, W_ALIAS, W_SHOWING = w("tag"), w("alias"), w("showingPlcHdr")
+W_LIST_ITEM, W_VALUE, W_DISPLAY = w("listItem"), w("value"), w("displayText")
+W_STYLE_PATH = f"{w('pPr')}/{w('pStyle')}"
+W_TBL, W_NO_BREAK_HYPHEN, W_TYPE = w("tbl"), w("noBreakHyphen"), w("type")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on a returned file, against zip bombs and oversized uploads."""
+
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_entries: int = 500
+    max_uncompressed_bytes: int = 100 * 1024 * 1024
+    max_part_bytes: int = 30 * 1024 * 1024
+    max_ratio: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One content control as found in a document, with its value as plain data."""
+
+    key: str
+    title: str
+    type: str  # richtext | text | dropdown | combobox | checkbox | date | picture | other
+    value: str | bool | None
+    showing_placeholder: bool
+    options: tuple[str, ...] = ()
+    placeholder: str = ""
+    in_answer_cell: bool = False
+    part: str = DOCUMENT_PART
+    section: str = ""
+
+
+@dataclass
+class Package:
+    """The parts of a .docx read from a zip, bounded and checked."""
+
+    names: list[str]
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+    def part(self, name: str) -> bytes | None:
+        """Return the bytes of one part, or None when the package lacks it."""
+        return self.parts.get(name)
+
+
+# -- reading packages ------------------------------------------------------------------------
+
+
+def sniff(data: bytes) -> str:
+    """Return 'zip', 'ole' (encrypted or legacy Office) or 'other' from the first bytes."""
+    if data.startswith(ZIP_MAGIC) or data.startswith(b"PK\x05\x06"):
+        return "zip"
+    if data.startswith(OLE_MAGIC):
+        return "ole"
+    return "other"
+
+
+def read_package(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, wanted: tuple[str, ...] = ()
+) -> Package:
+    """Return the package's parts (all XML parts, or only ``wanted`` ones); raise Rejected."""
+    if len(data) > limits.max_file_bytes:
+        raise Rejected(
+            f"file is {len(data):,} bytes, more than the limit of {limits.max_file_bytes:,}",
+            "too_large",
+        )
+    kind = sniff(data)
+    if kind == "ole":
+        raise Rejected(
+            "the document is encrypted (password-protected) or an old .doc; "
+            "ask for the form saved again as a Word .docx without a password",
+            "encrypted",
+        )
+    if kind != "zip":
+        raise Rejected("not a Word .docx file (not a zip package)", "not_docx")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise Rejected(f"the file is damaged (corrupt or truncated zip: {exc})", "corrupt") from exc
+    check_zip_bounds(infos, len(data), limits)
+    names = [info.filename for info in infos]
+    check_no_macros(names)
+    package = Package(names=names)
+    for info in infos:
+        if wanted and info.filename not in wanted:
+            continue
+        if not wanted and not info.filename.endswith((".xml", ".rels")):
+            continue
+        package.parts[info.filename] = read_entry(archive, info, limits)
+    return package
+
+
+def check_zip_bounds(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> None:
+    """Raise Rejected when the zip has too many entries or expands too much."""
+    if len(infos) > limits.max_entries:
+        raise Rejected(
+            f"the zip holds {len(infos)} entries, more than the limit of {limits.max_entries}",
+            "zip_bomb",
+        )
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_uncompressed_bytes or total > max(size, 1) * limits.max_ratio:
+        raise Rejected(
+            f"the zip would expand to {total:,} bytes from {size:,} (zip bomb?)", "zip_bomb"
+        )
+
+
+def check_no_macros(names: list[str]) -> None:
+    """Raise Rejected when the package carries macros (VBA)."""
+    lowered = [name.lower() for name in names]
+    if any(marker in name for name in lowered for marker in MACRO_MARKERS):
+        raise Rejected(
+            "the document contains macros (VBA); ask for the form saved as a plain Word .docx",
+            "macros",
+        )
+
+
+def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+    """Return one zip entry's bytes, reading at most the part limit (declared sizes may lie)."""
+    if info.flag_bits & 0x1:
+        raise Rejected("the zip entries are encrypted; ask for an unprotected .docx", "encrypted")
+    try:
+        with archive.open(info) as handle:
+            data = handle.read(limits.max_part_bytes + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise Rejected(f"the file is damaged ({info.filename}: {exc})", "corrupt") from exc
+    if len(data) > limits.max_part_bytes:
+        raise Rejected(
+            f"{info.filename} expands beyond {limits.max_part_bytes:,} bytes", "zip_bomb"
+        )
+    return data
+
+
+# -- safe XML --------------------------------------------------------------------------------
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=False,
+)
+
+
+def parse_xml(data: bytes, name: str = "XML") -> etree._Element:
+    """Return the root of untrusted XML; raise Rejected for DTDs, entities or bad syntax."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # XML keywords are case-sensitive
+        raise Rejected(f"{name} declares a DTD or entities (XXE / billion laughs)", "xml_entities")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise Rejected(f"{name} is not well-formed XML ({exc})", "corrupt") from exc
+    if root is None:
+        raise Rejected(f"{name} is empty", "corrupt")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise Rejected(f"{name} declares a DTD (XXE / billion laughs)", "xml_entities")
+    return root
+
+
+# -- content controls ------------------------------------------------------------------------
+
+
+HEADING_STYLE = re.compile(r"(?i)^(heading|overskrift|berschrift)\s*1$")
+
+
+def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
+    """Return every content control under ``root``, in document order, with its section."""
+    fields = []
+    section = ""
+    inherited: dict[etree._Element, Field] = {}
+    container = root.find(w("body"))
+    for top in container if container is not None else root:
+        if top.tag == W_P and HEADING_STYLE.match(paragraph_style(top)):
+            section = paragraph_text(top).strip()
+        for element in top.iter(W_SDT):
+            found = read_field(element, part, section)
+            inner = sole_nested_control(element)
+            if inner is not None and found.type == "richtext":
+                inherited[inner] = found  # a wrapper LibreOffice put around a typed control
+                continue
+            outer = inherited.get(element)
+            if outer is not None:
+                found = replace(found, key=found.key or outer.key, title=found.title or outer.title)
+            fields.append(found)
+    return fields
+
+
+def sole_nested_control(sdt: etree._Element) -> etree._Element | None:
+    """Return the only control nested in ``sdt`` when it wraps exactly one, else None."""
+    content = sdt.find(W_SDTCONTENT)
+    nested = list(islice(content.iter(W_SDT), 2)) if content is not None else []
+    return nested[0] if len(nested) == 1 else None
+
+
+def paragraph_style(paragraph: etree._Element) -> str:
+    """Return the style id of a paragraph, or ''."""
+    style = paragraph.find(W_STYLE_PATH)
+    return (style.get(W_VAL) or "") if style is not None else ""
+
+
+def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = "") -> Field:
+    """Return one content control as a Field."""
+    props = sdt.find(W_SDTPR)
+    props = props if props is not None else etree.Element(W_SDTPR)
+    kind = control_type(props)
+    cell = answer_cell(sdt)
+    showing = props.find(W_SHOWING) is not None
+    options = tuple(
+        item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in props.iter(W_LIST_ITEM)
+    )
+    value = control_value(sdt, props, kind, cell)
+    return Field(
+        key=attr_val(props, W_TAG),
+        title=attr_val(props, W_ALIAS),
+        type=kind,
+        value=value,
+        showing_placeholder=showing,
+        options=options,
+        placeholder=content_text(sdt) if showing else "",
+        in_answer_cell=cell is not None,
+        part=part,
+        section=section,
+    )
+
+
+def attr_val(props: etree._Element, tag: str) -> str:
+    """Return the w:val of the child ``tag`` of sdtPr, or ''."""
+    child = props.find(tag)
+    return (child.get(W_VAL) or "") if child is not None else ""
+
+
+CONTROL_TYPES = {
+    f"{{{W14}}}checkbox": "checkbox",
+    w("dropDownList"): "dropdown",
+    w("comboBox"): "combobox",
+    w("date"): "date",
+    w("text"): "text",
+    w("picture"): "picture",
+    w("richText"): "richtext",
+    **{
+        w(t): "other"
+        for t in ("docPartObj", "docPartList", "group", "citation", "bibliography", "equation")
+    },
+    f"{{{W15}}}repeatingSection": "other",
+}
+TYPE_PRIORITY = ("checkbox", "dropdown", "combobox", "date", "text", "picture", "richtext", "other")
+
+
+def control_type(props: etree._Element) -> str:
+    """Return the kind of a content control from its properties."""
+    kinds = {CONTROL_TYPES[child.tag] for child in props if child.tag in CONTROL_TYPES}
+    return next((kind for kind in TYPE_PRIORITY if kind in kinds), "richtext")
+
+
+def answer_cell(sdt: etree._Element) -> etree._Element | None:
+    """Return the table cell this control sits alone in, or None."""
+    parent = sdt.getparent()
+    while parent is not None and parent.tag != W_TC:
+        if parent.tag in (W_SDT, W_TBL):
+            return None
+        parent = parent.getparent()
+    if parent is None:
+        return None
+    controls = [c for c in parent.iter(W_SDT) if nearest_cell(c) is parent]
+    return parent if len(controls) == 1 else None
+
+
+def nearest_cell(element: etree._Element) -> etree._Element | None:
+    """Return the closest enclosing table cell of ``element``."""
+    parent = element.getparent()
+    while parent is not None and parent.tag != W_TC:
+        parent = parent.getparent()
+    return parent
+
+
+def control_value(sdt, props, kind: str, cell) -> str | bool | None:
+    """Return the value a person entered in one control (text, bool, or ISO date)."""
+    if kind == "checkbox":
+        checked = props.find(f"{{{W14}}}checkbox/{{{W14}}}checked")
+        return checked is not None and checked.get(f"{{{W14}}}val", "1") in ("1", "true", "on")
+    if kind in ("dropdown", "combobox"):
+        return dropdown_value(props, content_text(sdt).strip())
+    if kind == "date":
+        return date_value(props, content_text(sdt).strip())
+    if kind in ("richtext", "text") and cell is not None:
+        return element_text(cell)
+    return content_text(sdt)
+
+
+def dropdown_value(props: etree._Element, shown: str) -> str:
+    """Return the list value whose display text is shown (or the shown text itself)."""
+    for item in props.iter(W_LIST_ITEM):
+        if (item.get(W_DISPLAY) or "").strip() == shown:
+            return item.get(W_VALUE) or shown
+    return shown
+
+
+DATE_TEXT = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
+
+
+def date_value(props: etree._Element, shown: str) -> str:
+    """Return an ISO date from the control's full date or its shown dd.mm.yyyy text."""
+    match = DATE_TEXT.match(shown)
+    if match:
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    if re.match(r"^\d{4}-\d{2}-\d{2}", shown):
+        return shown[:10]
+    date = props.find(w("date"))
+    full = date.get(w("fullDate")) if date is not None else None
+    if full and shown:
+        return full[:10]
+    return shown
+
+
+def content_text(sdt: etree._Element) -> str:
+    """Return the text inside a control's sdtContent."""
+    content = sdt.find(W_SDTCONTENT)
+    return element_text(content) if content is not None else ""
+
+
+def element_text(element: etree._Element) -> str:
+    """Return the text of an element: paragraphs joined by newlines, breaks and tabs kept."""
+    paragraphs = []
+    if element.tag == W_P:
+        return paragraph_text(element)
+    for paragraph in element.iter(W_P):
+        if any(a.tag == W_P for a in paragraph.iterancestors()):
+            continue
+        paragraphs.append(paragraph_text(paragraph))
+    if not paragraphs:
+        return run_text(element)
+    return "\n".join(paragraphs)
+
+
+def paragraph_text(paragraph: etree._Element) -> str:
+    """Return one paragraph's text with line breaks and tabs."""
+    return run_text(paragraph)
+
+
+def run_text(element: etree._Element) -> str:
+    """Return the visible text of runs under ``element`` (deleted text and field codes skipped)."""
+    out: list[str] = []
+    for node in element.iter(W_T, W_TAB, W_BR, W_CR, W_NO_BREAK_HYPHEN):
+        if node.tag == W_T:
+            out.append(node.text or "")
+        elif node.tag == W_TAB:
+            if node.getparent() is not None and node.getparent().tag == W_R:
+                out.append("\t")
+        elif node.tag in (W_BR, W_CR):
+            if node.get(W_TYPE) in (None, "textWrapping"):
+                out.append("\n")
+        else:
+            out.append("-")
+    return "".join(out)
+
+
+def text_outside_fields(root: etree._Element) -> list[str]:
+    """Return the text of every paragraph outside the controls and answer cells."""
+    # Consumes ``root``: the controls and answer cells are cut out of the tree, so read the
+    # fields first.
+    excluded = []
+    for sdt in root.iter(W_SDT):
+        cell = answer_cell(sdt)
+        excluded.append(cell if cell is not None else sdt)
+    for element in excluded:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+    return [run_text(paragraph) for paragraph in root.iter(W_P)]
+
+
+def all_text(root: etree._Element) -> str:
+    """Return all visible text of a part."""
+    return run_text(root)
+
+
+def saved_at(core_xml: bytes | None) -> str:
+    """Return when the document says it was last saved (docProps/core.xml), as UTC ISO, or ''."""
+    if not core_xml:
+        return ""
+    try:
+        node = parse_xml(core_xml, CORE_PART).find(f"{{{DCTERMS}}}modified")
+    except Rejected:
+        return ""
+    text = (node.text or "").strip() if node is not None else ""
+    try:
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+# -- custom document properties --------------------------------------------------------------
+
+
+def read_custom_properties(data: bytes | None) -> dict[str, str]:
+    """Return the custom document properties (name → text value) of docProps/custom.xml."""
+    if not data:
+        return {}
+    root = parse_xml(data, CUSTOM_PART)
+    props = {}
+    for prop in root.iter(f"{{{CUSTOM}}}property"):
+        value = next(iter(prop), None)
+        props[prop.get("name", "")] = (value.text or "") if value is not None else ""
+    return props
+
+
+def custom_properties_xml(properties: dict[str, str]) -> bytes:
+    """Return docProps/custom.xml holding ``properties`` as text values."""
+    items = "".join(
+        f'<property fmtid="{CUSTOM_FMTID}" pid="{pid}" name={quoteattr(name)}>'
+        f"<vt:lpwstr>{escape(value)}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(properties.items(), start=2)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Properties xmlns="{CUSTOM}" xmlns:vt="{VT}">{items}</Properties>'
+    ).encode()
+
+
+def with_custom_properties(parts: dict[str, bytes], properties: dict[str, str]) -> dict[str, bytes]:
+    """Return ``parts`` with custom properties merged in (content type and relation added)."""
+    merged = {**read_custom_properties(parts.get(CUSTOM_PART)), **properties}
+    out = dict(parts)
+    out[CUSTOM_PART] = custom_properties_xml(merged)
+    types = out["[Content_Types].xml"].decode("utf-8")
+    if "/docProps/custom.xml" not in types:
+        override = f'<Override PartName="/{CUSTOM_PART}" ContentType="{CUSTOM_CT}"/>'
+        out["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+    rels = out["_rels/.rels"].decode("utf-8")
+    if CUSTOM_REL not in rels:
+        relation = (
+            f'<Relationship Id="rIdSamtaleCustom" Type="{CUSTOM_REL}" Target="{CUSTOM_PART}"/>'
+        )
+        out["_rels/.rels"] = rels.replace(
+            "</Relationships>", relation + "</Relationships>"
+        ).encode()
+    return out
+
+
+# -- writing text into XML -------------------------------------------------------------------
+
+
+def clean_xml_text(text: str) -> str:
+    """Return ``text`` without the characters XML 1.0 forbids."""
+    return XML_FORBIDDEN.sub("", text)
+
+
+def text_to_runs_markup(text: str) -> str:
+    """Return escaped run content for text placed inside a ``<w:t>``: newlines and tabs kept."""
+    safe = escape(clean_xml_text(text).replace("\r\n", "\n").replace("\r", "\n"))
+    safe = safe.replace('"', "&quot;")
+    safe = safe.replace("\n", '</w:t><w:br/><w:t xml:space="preserve">')
+    return safe.replace("\t", '</w:t><w:tab/><w:t xml:space="preserve">')
+
+
+def header_footer_parts(names: list[str]) -> list[str]:
+    """Return the names of header and footer parts of a package."""
+    return sorted(n for n in names if re.fullmatch(r"word/(header|footer)\d*\.xml", n))
+
+
+ZIP_LEVEL = 6
+DOS_DATE_2020 = (2020 - 1980) << 9 | 1 << 5 | 1  # 2020-01-01: fixed, so equal forms are equal bytes
+UTF8_NAMES = 0x800
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One compressed zip member, ready to be written (compressed once, written many times)."""
+
+    name: str
+    crc: int
+    size: int
+    compressed: bytes
+
+
+def compress_entry(name: str, data: bytes, level: int = ZIP_LEVEL) -> ZipEntry:
+    """Return ``data`` deflated as a zip member called ``name``."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    compressed = compressor.compress(data) + compressor.flush()
+    return ZipEntry(name, zlib.crc32(data), len(data), compressed)
+
+
+def write_entries(entries: list[ZipEntry]) -> bytes:
+    """Return a zip archive of already compressed members (local headers, directory, end)."""
+    out = io.BytesIO()
+    directory = []
+    for entry in entries:
+        name = entry.name.encode("utf-8")
+        flags = UTF8_NAMES if not entry.name.isascii() else 0
+        fields = (20, flags, 8, 0, DOS_DATE_2020, entry.crc, len(entry.compressed), entry.size)
+        offset = out.tell()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, len(name), 0))
+        out.write(name)
+        out.write(entry.compressed)
+        directory.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                0x0314,
+                *fields,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0o100600 << 16,
+                offset,
+            )
+            + name
+        )
+    start = out.tell()
+    for record in directory:
+        out.write(record)
+    size = out.tell() - start
+    out.write(
+        struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), size, start, 0)
+    )
+    return out.getvalue()
+
+
+def package_order(names: list[str]) -> list[str]:
+    """Return part names with [Content_Types].xml first, as Word writes them."""
+    return ["[Content_Types].xml"] + [n for n in names if n != "[Content_Types].xml"]
+
+
+def write_package(parts: dict[str, bytes], order: list[str]) -> bytes:
+    """Return a .docx zip of ``parts`` in ``order`` ([Content_Types].xml first)."""
+    names = package_order(order)
+    names += [n for n in parts if n not in names]
+    return write_entries([compress_entry(n, parts[n]) for n in names if n in parts])
+
+
+# -- filling controls the way Word stores them (demo, tests, benchmark) ----------------------
+
+CHECKED, UNCHECKED = "\u2612", "\u2610"
+
+
+def fill_fields(document_xml: bytes, values: dict[str, str | bool]) -> bytes:
+    """Return document.xml with the controls tagged in ``values`` filled as Word stores them."""
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    for sdt in root.iter(W_SDT):
+        props = sdt.find(W_SDTPR)
+        key = attr_val(props, w("tag")) if props is not None else ""
+        if key in values:
+            fill_control(sdt, props, values[key])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def fill_control(sdt: etree._Element, props: etree._Element, value: str | bool) -> None:
+    """Put ``value`` into one control: text, choice, date or checkbox."""
+    placeholder = props.find(w("showingPlcHdr"))
+    if placeholder is not None:
+        props.remove(placeholder)
+    kind = control_type(props)
+    content = sdt.find(W_SDTCONTENT)
+    if kind == "checkbox":
+        checked = props.find(f"{{{W14}}}checkbox/{{{W14}}}checked")
+        if checked is not None:
+            checked.set(f"{{{W14}}}val", "1" if value else "0")
+        set_runs(content, CHECKED if value else UNCHECKED, block=False)
+        return
+    text = str(value)
+    if kind in ("dropdown", "combobox"):
+        text = display_text(props, text)
+    elif kind == "date" and value:
+        date = props.find(w("date"))
+        if date is not None:
+            date.set(w("fullDate"), f"{text}T00:00:00Z")
+        year, month, day = text.split("-")
+        text = f"{day}.{month}.{year}"
+    block = content.find(W_P) is not None
+    set_runs(content, text, block=block)
+
+
+def display_text(props: etree._Element, value: str) -> str:
+    """Return the display text of the list item whose value is ``value``."""
+    for item in props.iter(w("listItem")):
+        if item.get(w("value")) == value:
+            return item.get(w("displayText")) or value
+    return value
+
+
+def set_runs(content: etree._Element, text: str, *, block: bool) -> None:
+    """Replace a control's content with ``text``: paragraphs per line when block-level."""
+    first_p = content.find(W_P)
+    p_props = first_p.find(w("pPr")) if first_p is not None else None
+    template_run = content.find(f".//{W_R}")
+    r_props = template_run.find(w("rPr")) if template_run is not None else None
+    if r_props is not None:
+        for style in r_props.findall(w("rStyle")):
+            r_props.remove(style)
+    for child in list(content):
+        content.remove(child)
+    lines = text.split("\n") if block else [text]
+    for line in lines:
+        target = content
+        if block:
+            target = etree.SubElement(content, W_P)
+            if p_props is not None:
+                target.append(copy_element(p_props))
+        append_run(target, line, r_props)
+
+
+def append_run(parent: etree._Element, text: str, r_props) -> None:
+    """Append a run holding ``text`` (tabs and breaks as Word writes them)."""
+    run = etree.SubElement(parent, W_R)
+    if r_props is not None and len(r_props):
+        run.append(copy_element(r_props))
+    pieces = re.split(r"(\t|\v)", text)  # \v: a line break inside the paragraph
+    for piece in (p if p in ("\t", "\v") else clean_xml_text(p) for p in pieces):
+        if piece == "\t":
+            etree.SubElement(run, W_TAB)
+        elif piece == "\v":
+            etree.SubElement(run, W_BR)
+        elif piece:
+            node = etree.SubElement(run, W_T)
+            node.text = piece
+            node.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+
+
+def copy_element(element: etree._Element) -> etree._Element:
+    """Return a deep copy of an element."""
+    return etree.fromstring(etree.tostring(element))
+
+
+def replace_part(data: bytes, name: str, content: bytes) -> bytes:
+    """Return a .docx with one part replaced, every other entry kept as it was."""
+    return with_parts(data, {name: content})
+
+
+# -- flattening (final minutes: the agreed text as plain text, no form fields) ---------------
+
+
+def flatten_controls(document_xml: bytes) -> bytes:
+    """Return document.xml with every content control replaced by its plain content."""
+    # Controls still showing their placeholder become empty, so no instruction text ends up in
+    # the archived minutes.
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    for sdt in reversed(list(root.iter(W_SDT))):
+        props = sdt.find(W_SDTPR)
+        content = sdt.find(W_SDTCONTENT)
+        showing = props is not None and props.find(w("showingPlcHdr")) is not None
+        parent = sdt.getparent()
+        position = parent.index(sdt)
+        children = [] if content is None else list(content)
+        if showing:
+            children = [strip_runs(child) for child in children if child.tag in (W_P, w("tbl"))]
+        for offset, child in enumerate(children):
+            parent.insert(position + offset, child)
+        parent.remove(sdt)
+    ensure_cells_have_paragraphs(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def strip_runs(element: etree._Element) -> etree._Element:
+    """Return a paragraph emptied of its runs (its formatting kept)."""
+    for run in element.findall(f".//{W_R}"):
+        run.getparent().remove(run)
+    return element
+
+
+def ensure_cells_have_paragraphs(root: etree._Element) -> None:
+    """Give every table cell the paragraph Word requires."""
+    for cell in root.iter(W_TC):
+        if cell.find(W_P) is None and cell.find(w("tbl")) is None:
+            etree.SubElement(cell, W_P)
+
+
+def append_paragraphs(
+    document_xml: bytes, paragraphs: list[tuple[str, str]], page_break: bool = True
+) -> bytes:
+    """Return document.xml with (style id, text) paragraphs added at the end of the body."""
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    body = root.find(w("body"))
+    section = body.find(w("sectPr"))
+    new = []
+    if page_break:
+        p = etree.Element(W_P)
+        etree.SubElement(etree.SubElement(p, W_R), W_BR).set(w("type"), "page")
+        new.append(p)
+    for style, text in paragraphs:
+        p = etree.Element(W_P)
+        if style:
+            etree.SubElement(etree.SubElement(p, w("pPr")), w("pStyle")).set(W_VAL, style)
+        append_run(p, text, None)
+        new.append(p)
+    for element in new:
+        if section is not None:
+            section.addprevious(element)
+        else:
+            body.append(element)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def drop_boxes(document_xml: bytes, style_id: str) -> bytes:
+    """Return document.xml without the tables whose first paragraph has style ``style_id``."""
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    for table in list(root.iter(w("tbl"))):
+        first = next(table.iter(W_P), None)
+        if (
+            first is not None
+            and paragraph_style(first) == style_id
+            and table.getparent() is not None
+        ):
+            table.getparent().remove(table)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+# -- links out of a package (never followed when a returned file is converted) -------------
+
+REL_NAMESPACES = (  # the r: prefix of transitional and strict OOXML
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
+VML_RELID = "{urn:schemas-microsoft-com:office:office}relid"
+LINKING_TYPES = {"aFChunk", "attachedTemplate", "subDocument", "oleObject", "package", "frame"}
+IMAGE_TAGS = {"blip", "imagedata"}  # DrawingML and VML images
+PICTURE_TAGS = tuple(w(tag) for tag in ("drawing", "pict", "object"))
+
+
+def with_parts(data: bytes, changed: dict[str, bytes]) -> bytes:
+    """Return a .docx with the ``changed`` parts replaced, every other entry kept as it was."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        order = archive.namelist()
+        parts = {name: archive.read(name) for name in order}
+    return write_package({**parts, **changed}, order)
+
+
+def without_outside_links(parts: dict[str, bytes]) -> dict[str, bytes]:
+    """Return the parts that change when every link out of the package is dropped."""
+    # LibreOffice follows them while converting: a linked picture (``a:blip r:link``) is fetched
+    # over HTTP, or read from a local file into the sealed PDF. So every relationship with
+    # ``TargetMode="External"`` goes, hyperlinks included (their text stays), and so do linked
+    # or embedded documents (altChunk, subdocuments, OLE objects, attached templates, frames);
+    # then every element that refers to a dropped relationship.
+    changed: dict[str, bytes] = {}
+    for name in sorted(n for n in parts if n.endswith(".rels")):
+        rels, dropped = without_links(parts[name], name)
+        if not dropped:
+            continue
+        changed[name] = rels
+        source = rels_source(name)
+        if source in parts:
+            data = changed.get(source, parts[source])
+            changed[source] = without_references(data, source, dropped)
+    return changed
+
+
+def rels_source(name: str) -> str:
+    """Return the part a .rels part belongs to: ``word/_rels/document.xml.rels`` → document."""
+    folder, _, file = name.rpartition("_rels/")
+    return folder + file.removesuffix(".rels")
+
+
+def without_links(data: bytes, name: str) -> tuple[bytes, set[str]]:
+    """Return a .rels part without its links out of the package, and the ids it dropped."""
+    root = parse_xml(data, name)
+    dropped = set()
+    for relationship in list(root.iter(f"{{{PKG_REL}}}Relationship")):
+        if leads_outside(relationship):
+            dropped.add(relationship.get("Id", ""))
+            relationship.getparent().remove(relationship)
+    return (xml_bytes(root) if dropped else data), dropped
+
+
+def leads_outside(relationship: etree._Element) -> bool:
+    """Return True for a relationship to outside the file, or to a linked or embedded document."""
+    external = (relationship.get("TargetMode") or "").strip().lower() == "external"
+    kind = (relationship.get("Type") or "").rstrip("/").rsplit("/", 1)[-1]
+    return external or kind in LINKING_TYPES
+
+
+def without_references(data: bytes, name: str, dropped: set[str]) -> bytes:
+    """Return an XML part without its references to the relationships ``dropped``."""
+    # An element that still refers to a kept relationship only loses the attribute (a picture
+    # stored in the file and linked keeps the stored copy); a hyperlink gives way to its text; a
+    # picture without its image goes as a whole; anything else that refers to a dropped
+    # relationship is removed.
+    root = parse_xml(data, name)
+    for element in list(root.iter()):
+        references = [a for a in element.attrib if is_reference(a)] if element.attrib else []
+        gone = [a for a in references if element.get(a) in dropped]
+        if not gone or element is root:
+            continue
+        if len(gone) < len(references):
+            for attribute in gone:
+                del element.attrib[attribute]
+        elif etree.QName(element).localname == "hyperlink":
+            unwrap(element)
+        else:
+            remove(picture_of(element))
+    return xml_bytes(root)
+
+
+def picture_of(element: etree._Element) -> etree._Element:
+    """Return the whole picture (drawing, VML picture or object) an image belongs to, or itself."""
+    if etree.QName(element).localname not in IMAGE_TAGS:
+        return element
+    return next(element.iterancestors(*PICTURE_TAGS), element)
+
+
+def remove(element: etree._Element) -> None:
+    """Take ``element`` out of its tree (the root stays)."""
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
+def is_reference(attribute: str) -> bool:
+    """Return True for an attribute that holds a relationship id (``r:id``, ``r:link`` …)."""
+    return attribute == VML_RELID or any(attribute.startswith(f"{{{ns}}}") for ns in REL_NAMESPACES)
+
+
+def unwrap(element: etree._Element) -> None:
+    """Replace ``element`` by its children (a hyperlink by its runs)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    position = parent.index(element)
+    for offset, child in enumerate(list(element)):
+        parent.insert(position + offset, child)
+    parent.remove(element)
+
+
+def xml_bytes(root: etree._Element) -> bytes:
+    """Return a part's XML as Word writes it (declaration, UTF-8, standalone)."""
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

@@ -1,0 +1,620 @@
+"""Seal the final minutes: attachments and metadata (pypdf), a PAdES seal (pyHanko), its check.
+
+The organisation's seal is a PKCS#12 file. Its password comes from ``SAMTALE_SEAL_PASSWORD`` or
+a prompt, never from an option or a log. Sealing is PAdES B-B (subfilter ``ETSI.CAdES.detached``,
+SHA-256) without a timestamp authority or revocation lookups: nothing here touches the network.
+
+Checking a seal trusts the certificate found in the file only as far as its SHA-256 fingerprint
+matches the configured one; a self-signed demo certificate is therefore checked as well as one
+issued by a CA. The seal must cover the whole file: anything appended later is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asn1crypto import pkcs12 as asn1_pkcs12
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from pyhanko.pdf_utils.generic import NameObject as HankoName
+from pyhanko.pdf_utils.generic import TextStringObject
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_VENDOR
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    NameObject,
+    NumberObject,
+    create_string_object,
+)
+
+from pipeline.errors import Rejected, SealError, VerifyError, WorkspaceError
+from pipeline.formats.ooxml import parse_xml
+from pipeline.state.workspace import write_private
+
+log = logging.getLogger(__name__)
+
+DEMO_CERT_NAME = "DEMO – not a real seal"
+PASSWORD_ENV = "SAMTALE_SEAL_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
+PASSWORD_PROMPT = "Password for the seal certificate: "  # noqa: S105 (prompt text)
+SUBFILTER = "/ETSI.CAdES.detached"
+DIGEST = "sha256"
+SEAL_KEY_USAGES = {"digital_signature", "non_repudiation"}
+NAME_LIMIT = 64  # X.520 upper bound for CN and O, in UTF-8 bytes as cryptography counts
+NO_PASSWORD_FIX = (
+    f"set the environment variable {PASSWORD_ENV} or run the command in a terminal to be asked"
+)
+MISSING_CERT_FIX = (
+    "set [seal] certificate in samtale.toml (or pass --cert) to the organisation's PKCS#12 "
+    "file; for a trial, `python tools/make_demo_certificate.py` makes a DEMO certificate"
+)
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+DC = "http://purl.org/dc/elements/1.1/"
+PDF_NS = "http://ns.adobe.com/pdf/1.3/"
+PDFAID = "http://www.aiim.org/pdfa/ns/id/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+MANAGED_XMP = {f"{{{DC}}}title", f"{{{DC}}}creator", f"{{{DC}}}description"}
+MANAGED_XMP |= {f"{{{DC}}}subject", f"{{{PDF_NS}}}Keywords"}
+EMPTY_XMP = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"/></x:xmpmeta>'
+    '<?xpacket end="w"?>'
+).encode()
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The organisation's seal loaded from its PKCS#12 file, ready to sign."""
+
+    signer: signers.SimpleSigner = field(repr=False)
+    certificate_sha256: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to embed in the minutes PDF (a returned document, or the answers as JSON)."""
+
+    name: str
+    data: bytes
+    description: str = ""
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    """Document metadata written to the Info dictionary and to XMP."""
+
+    title: str
+    author: str
+    subject: str
+    keywords: list[str]
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """What ``check_seal`` found; ``ok`` only when ``problems`` is empty."""
+
+    ok: bool
+    intact: bool
+    covers_whole_file: bool
+    certificate_sha256: str
+    subject: str
+    signed_at: str
+    problems: list[str]
+
+
+# --- the certificate ---------------------------------------------------------------------------
+
+
+def create_demo_certificate(
+    path: Path, password: str, organisation: str, *, days: int = 3650
+) -> Path:
+    """Return ``path`` after writing a self-signed demo seal (RSA-3072) there as PKCS#12, 0600."""
+    path = Path(path)
+    if path.exists():
+        raise SealError(f"{path} already exists; refusing to overwrite a seal certificate")
+    if not password:
+        raise SealError(f"{path}: the demo certificate needs a password; {NO_PASSWORD_FIX}")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    certificate = _self_signed(key, _demo_subject(organisation), days)
+    data = pkcs12.serialize_key_and_certificates(
+        name=DEMO_CERT_NAME.encode(),
+        key=key,
+        cert=certificate,
+        cas=None,
+        encryption_algorithm=serialization.BestAvailableEncryption(password.encode()),
+    )
+    try:
+        return write_private(path, data)
+    except WorkspaceError as exc:
+        raise SealError(f"{path} already exists; refusing to overwrite a seal certificate") from exc
+
+
+def _demo_subject(organisation: str) -> x509.Name:
+    """Return a subject whose CN and O both say this is a demo seal."""
+    organisation = organisation.strip() or "Organisasjonen"
+    common_name = _fit(organisation, " – DEMO seal (not valid)")
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(
+                NameOID.ORGANIZATION_NAME, _fit(organisation, f" ({DEMO_CERT_NAME})")
+            ),
+        ]
+    )
+
+
+def _fit(name: str, suffix: str) -> str:
+    """Return ``name + suffix``, shortening ``name`` so the whole fits X.520's 64 UTF-8 bytes."""
+    while len((name + suffix).encode()) > NAME_LIMIT:
+        name = name[:-1]
+    return name.rstrip(" ,-–") + suffix
+
+
+def _self_signed(key: rsa.RSAPrivateKey, subject: x509.Name, days: int) -> x509.Certificate:
+    """Return a self-signed end-entity certificate for sealing (signature + non-repudiation)."""
+    now = dt.datetime.now(dt.UTC)
+    public_key = key.public_key()
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def seal_password(
+    env: Mapping[str, str] = os.environ, prompt: Callable[[str], str] | None = None
+) -> str:
+    """Return the seal password from ``SAMTALE_SEAL_PASSWORD``, else from ``prompt``."""
+    password = env.get(PASSWORD_ENV, "")
+    if not password and prompt is not None:
+        password = prompt(PASSWORD_PROMPT)
+    if not password:
+        raise SealError(f"no password for the seal certificate; {NO_PASSWORD_FIX}")
+    return password
+
+
+def load_seal(p12_path: Path, password: str) -> Seal:
+    """Return the seal read from a PKCS#12 file, checked to be usable for signing today."""
+    p12_path = Path(p12_path)
+    try:
+        data = p12_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SealError(f"{p12_path}: seal certificate not found; {MISSING_CERT_FIX}") from exc
+    except OSError as exc:
+        raise SealError(f"{p12_path}: cannot read the seal certificate ({exc.strerror})") from exc
+    key, certificate = _open_pkcs12(p12_path, data, password)
+    _check_usable(p12_path, key, certificate)
+    signer = signers.SimpleSigner.load_pkcs12_data(data, [], passphrase=password.encode())
+    return Seal(
+        signer=signer,
+        certificate_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+        subject=signer.signing_cert.subject.human_friendly,
+    )
+
+
+def _open_pkcs12(path: Path, data: bytes, password: str):
+    """Return the private key and certificate inside a PKCS#12 file."""
+    try:
+        key, certificate, _chain = pkcs12.load_key_and_certificates(data, password.encode())
+    except ValueError as exc:
+        if is_pkcs12(data):
+            raise SealError(
+                f"{path}: wrong password for the seal certificate; check {PASSWORD_ENV}"
+            ) from exc
+        raise SealError(f"{path}: not a PKCS#12 (.p12/.pfx) file; {MISSING_CERT_FIX}") from exc
+    if key is None:
+        raise SealError(f"{path}: the PKCS#12 file holds no private key; export it with the key")
+    if certificate is None:
+        raise SealError(f"{path}: the PKCS#12 file holds no certificate; export it with one")
+    return key, certificate
+
+
+def is_pkcs12(data: bytes) -> bool:
+    """Return True when ``data`` is structurally a PKCS#12 archive (whatever its password)."""
+    try:
+        pfx = asn1_pkcs12.Pfx.load(data, strict=True)
+        return pfx["auth_safe"]["content_type"].native in {"data", "signed_data"}
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
+def _check_usable(path: Path, key, certificate: x509.Certificate) -> None:
+    """Raise ``SealError`` unless key and certificate belong together and may sign today."""
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if key.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(der, spki):
+        raise SealError(f"{path}: the private key does not belong to the certificate")
+    now = dt.datetime.now(dt.UTC)
+    if now < certificate.not_valid_before_utc:
+        raise SealError(
+            f"{path}: the certificate is valid only from "
+            f"{certificate.not_valid_before_utc:%Y-%m-%d}"
+        )
+    if now > certificate.not_valid_after_utc:
+        raise SealError(
+            f"{path}: the certificate expired on {certificate.not_valid_after_utc:%Y-%m-%d}; "
+            "renew the organisation's seal"
+        )
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if not (usage.digital_signature or usage.content_commitment):
+        raise SealError(
+            f"{path}: the certificate may not sign (key usage lacks digitalSignature and "
+            "nonRepudiation); use a seal certificate"
+        )
+
+
+# --- attachments and metadata ------------------------------------------------------------------
+
+
+def prepare_pdf(pdf: bytes, info: PdfInfo, attachments: list[Attachment]) -> bytes:
+    """Return ``pdf`` with metadata (Info and XMP) and ``attachments`` embedded, ready to seal."""
+    _check_attachment_names(attachments)
+    reader = _read_for_prepare(pdf)
+    writer = PdfWriter(reader, incremental=True)
+    writer.add_metadata(_info_dict(info))
+    files = [_embed(writer, attachment) for attachment in attachments]
+    if files:
+        _add_associated_files(writer, files)
+    _set_xmp(writer, _updated_xmp(_current_xmp(writer), info, has_attachments=bool(files)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _check_attachment_names(attachments: list[Attachment]) -> None:
+    """Raise ``SealError`` for empty or repeated attachment names."""
+    seen: set[str] = set()
+    for attachment in attachments:
+        if not attachment.name.strip():
+            raise SealError("an attachment has an empty name; give every attachment a file name")
+        if attachment.name in seen:
+            raise SealError(f"attachment {attachment.name!r} appears twice; names must be unique")
+        seen.add(attachment.name)
+
+
+def _read_for_prepare(pdf: bytes) -> PdfReader:
+    """Return a reader for an unsigned, unencrypted PDF, or raise ``SealError``."""
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        if reader.is_encrypted:
+            raise SealError("the minutes PDF is encrypted; render it again without a password")
+        fields = reader.get_fields() or {}
+    except SealError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds for a broken file
+        raise SealError(f"the minutes PDF cannot be read ({exc}); render it again") from exc
+    if any(f.get("/FT") == "/Sig" and f.get("/V") is not None for f in fields.values()):
+        raise SealError("the minutes PDF is already signed; adding attachments would break it")
+    return reader
+
+
+def _info_dict(info: PdfInfo) -> dict[str, str]:
+    """Return the Info dictionary entries for ``info`` (empty values left out)."""
+    entries = {
+        "/Title": info.title,
+        "/Author": info.author,
+        "/Subject": info.subject,
+        "/Keywords": ", ".join(info.keywords),
+    }
+    return {key: value for key, value in entries.items() if value}
+
+
+def _embed(writer: PdfWriter, attachment: Attachment):
+    """Return the file specification of ``attachment`` after embedding it (PDF/A-3 style)."""
+    embedded = writer.add_attachment(attachment.name, attachment.data)
+    embedded.alternative_name = create_string_object(attachment.name)  # sets /F and /UF
+    if attachment.description:
+        embedded.description = create_string_object(attachment.description)
+    embedded.subtype = NameObject("/" + attachment.mime_type)
+    embedded.associated_file_relationship = NameObject(_relationship(attachment))
+    embedded.size = NumberObject(len(attachment.data))
+    embedded.modification_date = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    embedded.checksum = ByteStringObject(hashlib.md5(attachment.data).digest())  # PDF spec: MD5
+    return embedded.pdf_object.indirect_reference
+
+
+def _relationship(attachment: Attachment) -> str:
+    """Return the PDF/A-3 AFRelationship: answers are /Data, returned documents /Source."""
+    return "/Data" if attachment.mime_type == "application/json" else "/Source"
+
+
+def _add_associated_files(writer: PdfWriter, files: list) -> None:
+    """Add the embedded files to the catalog's /AF array (required by PDF/A-3)."""
+    root = writer.root_object
+    existing = root.get("/AF")
+    af = ArrayObject(list(existing.get_object()) if existing is not None else [])
+    af.extend(files)
+    root[NameObject("/AF")] = af
+
+
+def _current_xmp(writer: PdfWriter) -> bytes:
+    """Return the document's XMP packet, or an empty one."""
+    metadata = writer.root_object.get("/Metadata")
+    if metadata is None:
+        return EMPTY_XMP
+    try:
+        return metadata.get_object().get_data()
+    except Exception:  # unreadable stream: start over rather than fail the seal
+        log.warning("the XMP metadata of the minutes PDF was unreadable and was replaced")
+        return EMPTY_XMP
+
+
+def _updated_xmp(packet: bytes, info: PdfInfo, *, has_attachments: bool) -> bytes:
+    """Return ``packet`` with title, author, subject and keywords replaced by ``info``."""
+    tree = _xmp_tree(packet)
+    rdf = tree.getroot() if tree.getroot().tag == f"{{{RDF}}}RDF" else tree.find(f".//{{{RDF}}}RDF")
+    if rdf is None:
+        tree = _xmp_tree(EMPTY_XMP)
+        rdf = tree.find(f".//{{{RDF}}}RDF")
+    descriptions = list(rdf.iter(f"{{{RDF}}}Description"))
+    for description in descriptions:
+        _drop_properties(description, MANAGED_XMP)
+    if has_attachments:
+        _claim_pdfa_with_attachments(descriptions)
+    rdf.append(_description(info))
+    return etree.tostring(tree, encoding="utf-8", xml_declaration=False)
+
+
+def _xmp_tree(packet: bytes) -> etree._ElementTree:
+    """Return the XMP packet parsed safely (no DTD, entities or network), or an empty one."""
+    # A packet that declares a DTD or is not XML is replaced, never carried into the sealed PDF.
+    try:
+        root = parse_xml(packet, "the XMP metadata of the minutes PDF")
+    except Rejected:
+        log.warning("the XMP metadata of the minutes PDF was unreadable and was replaced")
+        root = parse_xml(EMPTY_XMP, "the empty XMP packet")
+    return etree.ElementTree(root)
+
+
+def _drop_properties(description, names: set[str]) -> None:
+    """Remove the XMP properties ``names`` (elements or attributes) from one rdf:Description."""
+    for child in list(description):
+        if child.tag in names:
+            description.remove(child)
+    for attribute in list(description.attrib):
+        if attribute in names:
+            del description.attrib[attribute]
+
+
+def _claim_pdfa_with_attachments(descriptions: list) -> None:
+    """Keep the PDF/A claim honest with embedded files: PDF/A-2 becomes 3, PDF/A-1 is dropped."""
+    part_name = f"{{{PDFAID}}}part"
+    for description in descriptions:
+        part = description.find(part_name)
+        value = part.text if part is not None else description.get(part_name)
+        if value is None:
+            continue
+        value = value.strip()
+        if value == "2":
+            if part is not None:
+                part.text = "3"
+            else:
+                description.set(part_name, "3")
+            log.info("PDF/A-2 minutes with attachments are now declared PDF/A-3")
+        elif value == "1":
+            _drop_properties(description, {part_name, f"{{{PDFAID}}}conformance"})
+            log.warning("PDF/A-1 does not allow attachments; the PDF/A claim was removed")
+
+
+def _description(info: PdfInfo):
+    """Return an rdf:Description holding title, author, subject and keywords (dc: and pdf:)."""
+    description = etree.Element(
+        f"{{{RDF}}}Description", nsmap={"rdf": RDF, "dc": DC, "pdf": PDF_NS}
+    )
+    description.set(f"{{{RDF}}}about", "")
+    if info.title:
+        _xmp_list(description, f"{{{DC}}}title", "Alt", [info.title])
+    if info.author:
+        _xmp_list(description, f"{{{DC}}}creator", "Seq", [info.author])
+    if info.subject:
+        _xmp_list(description, f"{{{DC}}}description", "Alt", [info.subject])
+    if info.keywords:
+        _xmp_list(description, f"{{{DC}}}subject", "Bag", info.keywords)
+        etree.SubElement(description, f"{{{PDF_NS}}}Keywords").text = ", ".join(info.keywords)
+    return description
+
+
+def _xmp_list(parent, tag: str, kind: str, values: list[str]) -> None:
+    """Append an XMP array property (rdf:Alt gets ``xml:lang="x-default"``)."""
+    container = etree.SubElement(etree.SubElement(parent, tag), f"{{{RDF}}}{kind}")
+    for value in values:
+        item = etree.SubElement(container, f"{{{RDF}}}li")
+        if kind == "Alt":
+            item.set(XML_LANG, "x-default")
+        item.text = value
+
+
+def _set_xmp(writer: PdfWriter, packet: bytes) -> None:
+    """Store ``packet`` as the catalog's uncompressed /Metadata stream."""
+    writer.xmp_metadata = packet
+    stream = writer.root_object["/Metadata"].get_object()
+    stream[NameObject("/Type")] = NameObject("/Metadata")
+    stream[NameObject("/Subtype")] = NameObject("/XML")
+
+
+def attachments_of(pdf: bytes) -> dict[str, bytes]:
+    """Return the embedded files of ``pdf`` by name."""
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        entries = [(entry.name, entry.content) for entry in reader.attachment_list]
+    except Exception as exc:  # pypdf raises many kinds for a broken file
+        raise VerifyError(f"the attachments of the PDF cannot be read ({exc})") from exc
+    found: dict[str, bytes] = {}
+    for name, data in entries:
+        if name in found:
+            raise VerifyError(f"the PDF holds two attachments named {name!r}")
+        found[name] = data
+    return found
+
+
+# --- sealing and checking ----------------------------------------------------------------------
+
+
+def seal_pdf(
+    pdf: bytes, seal: Seal, *, reason: str, location: str = "", field_name: str = "Seal"
+) -> bytes:
+    """Return ``pdf`` sealed (PAdES B-B, ETSI.CAdES.detached, SHA-256), locked against changes."""
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm=DIGEST,
+        subfilter=SigSeedSubFilter.PADES,
+        reason=reason or None,
+        location=location or None,
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+    )
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        if writer.prev.embedded_signatures:
+            raise SealError("the PDF is already sealed; seal the unsealed minutes instead")
+        _align_producer(writer)
+        out = signers.PdfSigner(meta, signer=seal.signer).sign_pdf(writer)
+    except SealError:
+        raise
+    except Exception as exc:  # pyHanko raises many kinds for a broken file or signer
+        raise SealError(f"the PDF could not be sealed ({type(exc).__name__}: {exc})") from exc
+    return out.getvalue()
+
+
+def _align_producer(writer: IncrementalPdfFileWriter) -> None:
+    """Set Info /Producer to what pyHanko writes to XMP, so both agree (PDF/A requires it)."""
+    # pyHanko appends its name to Info /Producer but replaces XMP pdf:Producer; an Info value that
+    # already equals pyHanko's is left alone, and XMP then says the same.
+    try:
+        info_ref = writer.trailer.raw_get("/Info")
+    except KeyError:
+        return
+    info = info_ref.get_object()
+    info[HankoName("/Producer")] = TextStringObject(PYHANKO_VENDOR)
+    writer.mark_update(info_ref)
+
+
+def check_seal(pdf: bytes, *, expected_certificate_sha256: str | None = None) -> SealCheck:
+    """Return what holds for the seal of ``pdf``; never raises for a bad PDF."""
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    except Exception as exc:  # a broken file is a finding, not a crash
+        return _failed(f"the PDF or its signature cannot be parsed ({exc})")
+    if not signatures:
+        return _failed("the PDF has no seal (no signature found)")
+    signature = signatures[0]
+    problems = []
+    if len(signatures) > 1:
+        problems.append(f"the PDF has {len(signatures)} signatures; a sealed file has exactly one")
+    try:
+        certificate = signature.signer_cert
+        fingerprint = hashlib.sha256(certificate.dump()).hexdigest()
+        subject = certificate.subject.human_friendly
+        signed_at = signature.self_reported_timestamp
+    except Exception as exc:  # malformed CMS
+        return _failed(f"the seal's signature data cannot be read ({exc})")
+    subfilter = str(signature.sig_object.get("/SubFilter", ""))
+    if subfilter != SUBFILTER:
+        problems.append(f"the seal is {subfilter or 'untyped'}, not a PAdES seal ({SUBFILTER})")
+    if expected_certificate_sha256 is not None and (
+        fingerprint != expected_certificate_sha256.lower().replace(":", "")
+    ):
+        problems.append(
+            f"sealed with another certificate ({subject}, SHA-256 {fingerprint[:16]}…) "
+            f"than the configured one (SHA-256 {expected_certificate_sha256[:16]}…)"
+        )
+    intact, whole = _validate(signature, certificate, signed_at, problems)
+    return SealCheck(
+        ok=not problems,
+        intact=intact,
+        covers_whole_file=whole,
+        certificate_sha256=fingerprint,
+        subject=subject,
+        signed_at=signed_at.isoformat() if signed_at else "",
+        problems=problems,
+    )
+
+
+def _validate(signature, certificate, signed_at, problems: list[str]) -> tuple[bool, bool]:
+    """Return (intact, covers whole file) for ``signature``; what is wrong goes to ``problems``."""
+    context = ValidationContext(
+        trust_roots=[certificate],  # trust is decided by the fingerprint, not by a CA
+        allow_fetching=False,
+        moment=signed_at,
+        revocation_mode="soft-fail",
+    )
+    usage = KeyUsageConstraints(key_usage=SEAL_KEY_USAGES, match_all_key_usages=False)
+    try:
+        status = validate_pdf_signature(
+            signature, context, key_usage_settings=usage, skip_diff=True
+        )
+    except Exception as exc:  # pyHanko refuses some malformed signatures outright
+        problems.append(f"the seal cannot be validated ({exc})")
+        return False, False
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    if not status.intact:
+        problems.append("the sealed content was modified after sealing (digest mismatch)")
+    elif not status.valid:
+        problems.append("the seal's signature value does not match its certificate")
+    if not whole:
+        problems.append(
+            "the seal does not cover the whole file: something was appended after sealing "
+            "(an incremental update)"
+        )
+    if status.intact and status.valid and not status.trusted:
+        problems.append(
+            "the certificate was not usable for sealing at signing time "
+            f"({status.trust_problem_indic})"
+        )
+    return status.intact, whole
+
+
+def _failed(problem: str) -> SealCheck:
+    """Return a failed check that found nothing but ``problem``."""
+    return SealCheck(
+        ok=False,
+        intact=False,
+        covers_whole_file=False,
+        certificate_sha256="",
+        subject="",
+        signed_at="",
+        problems=[problem],
+    )

@@ -12,7 +12,7 @@ from pipeline.state.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 CYCLE = 2027
-# Real-world Word files written by Word and other tools (sources and licence: data/corpus/README.md).
+# Real-world Word files by Word and other tools (sources, licence: data/corpus/README.md).
 CORPUS = ROOT / "tests" / "data" / "corpus"
 
 

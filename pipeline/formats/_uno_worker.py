@@ -1,8 +1,8 @@
 """One warm LibreOffice converter, driven over UNO; run by a Python that can ``import uno``.
 
 This script is not imported by samtale: ``pipeline.formats.convert`` starts it under the system
-Python (Debian's ``/usr/bin/python3`` with ``python3-uno``), because the project's own Python usually
-cannot load the UNO bridge. It only uses the standard library and ``uno``.
+Python (Debian's ``/usr/bin/python3`` with ``python3-uno``), because the project's own
+Python usually cannot load the UNO bridge. It only uses the standard library and ``uno``.
 
 Protocol, one JSON object per line:
 

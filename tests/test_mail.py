@@ -35,8 +35,10 @@ from pipeline.commands.mail import (
 from pipeline.domain.dates import format_date
 from pipeline.errors import ConfigError, MailError, RosterError, TemplateError
 from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
+from pipeline.state.config import Config, MailConfig
+from pipeline.state.files import write_private
 from pipeline.state.ledger import FormRecord, Ledger, now_iso
-from pipeline.state.workspace import Config, MailConfig, Workspace, write_private
+from pipeline.state.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 CYCLE = 2027

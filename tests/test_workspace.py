@@ -5,7 +5,9 @@ import stat
 import pytest
 
 from pipeline.errors import ConfigError, WorkspaceError
-from pipeline.state.workspace import Workspace, load_config, unique_path, write_private
+from pipeline.state.config import load_config
+from pipeline.state.files import unique_path, write_private
+from pipeline.state.workspace import Workspace
 
 from .conftest import ROOT
 

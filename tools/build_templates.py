@@ -35,7 +35,7 @@ from docx.oxml.ns import qn
 from docx.oxml.parser import OxmlElement
 from docx.shared import Twips
 
-from pipeline.state.workspace import write_private
+from pipeline.state.files import write_private
 
 LANGUAGES = ("nb", "en")
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import openpyxl
 
 from pipeline.formats.roster import read_roster
 from pipeline.formats.templates import FIXED_COLUMNS
-from pipeline.state.workspace import write_private
+from pipeline.state.files import write_private
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = [

@@ -22,7 +22,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from pipeline.state.workspace import write_private
+from pipeline.state.files import write_private
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = ROOT / "input" / "roster.xlsx"

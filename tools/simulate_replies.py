@@ -28,9 +28,10 @@ from pipeline.formats.ooxml import (
     replace_part,
 )
 from pipeline.formats.roster import read_roster
+from pipeline.state.files import write_private
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
-from pipeline.state.workspace import Workspace, write_private
+from pipeline.state.workspace import Workspace
 
 RETURN_RATE = 0.85
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.domain.kinds import ALL_FORM_KINDS, LANGUAGES, PREP_KINDS
 from pipeline.errors import TemplateError
 from pipeline.formats.roster import Roster, read_roster
 from pipeline.formats.templates import check_templates
-from pipeline.state.workspace import ALL_FORM_KINDS, FORM_KINDS, LANGUAGES, Workspace
+from pipeline.state.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def check_workspace(
     """Return a report when roster and templates are usable; raise RosterError/TemplateError."""
     workspace.config()  # a broken samtale.toml stops here, before anything is generated
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    kinds = tuple(k for k in ALL_FORM_KINDS if k in FORM_KINDS or has_template(workspace, k))
+    kinds = tuple(k for k in ALL_FORM_KINDS if k in PREP_KINDS or has_template(workspace, k))
     problems = check_templates(workspace.templates_dir, kinds, LANGUAGES)
     if problems:
         raise TemplateError("The templates need fixing", problems)

@@ -20,6 +20,7 @@ from pipeline.domain.intake import (
     screen_all,
     store_emails,
 )
+from pipeline.domain.kinds import ALL_FORM_KINDS
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
@@ -37,7 +38,7 @@ from pipeline.state.ledger import (  # noqa: F401 - ReturnedVersion, accepted_ve
     batched,
     newest_versions,
 )
-from pipeline.state.workspace import ALL_FORM_KINDS, Workspace
+from pipeline.state.workspace import Workspace
 
 WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last workbook write
 

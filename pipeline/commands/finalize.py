@@ -63,9 +63,10 @@ from pipeline.state.archive import (
     seal_certificate_path,
     write_public_certificate,
 )
+from pipeline.state.files import PRIVATE_DIR, write_private
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger, now_iso
-from pipeline.state.workspace import PRIVATE_DIR, Workspace, write_private
+from pipeline.state.workspace import Workspace
 
 Progress = Callable[[int, int], None]
 PREP_KINDS = ("employee", "manager")

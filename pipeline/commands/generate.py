@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.domain.dates import date_from_text, format_date
+from pipeline.domain.kinds import PREP_KINDS
 from pipeline.domain.names import safe_stem
 from pipeline.errors import Problem
 from pipeline.formats.extract import sent_form_of_xml
 from pipeline.formats.previous import PreviousCycle, read_previous
 from pipeline.formats.roster import Employee, Roster, read_roster
 from pipeline.formats.templates import FormTemplate, load_template
+from pipeline.state.files import ensure_private_dir, write_private
 from pipeline.state.identity import PROPERTY, FormIdentity
 from pipeline.state.ledger import FormRecord, Ledger, batched, now_iso
-from pipeline.state.workspace import FORM_KINDS, Workspace, ensure_private_dir, write_private
+from pipeline.state.workspace import Workspace
 
 KIND_LABELS = {
     "nb": {"employee": "medarbeider", "manager": "leder", "minutes": "referat"},
@@ -84,7 +86,7 @@ def generate_forms(
         workspace,
         cycle,
         roster,
-        FORM_KINDS,
+        PREP_KINDS,
         previous=previous,
         force=force,
         workers=workers,

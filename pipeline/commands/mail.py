@@ -41,21 +41,15 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from pipeline.domain.dates import DEFAULT_LANGUAGE, date_from_text, format_date
+from pipeline.domain.dates import date_from_text, format_date
+from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.domain.names import ascii_slug
 from pipeline.errors import ConfigError, MailError, Problem, TemplateError
 from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
+from pipeline.state.config import Config
+from pipeline.state.files import ensure_private_dir, unique_path, write_private
 from pipeline.state.ledger import FormRecord, Ledger, now_iso
-from pipeline.state.workspace import (
-    CONFIG_NAME,
-    LANGUAGES,
-    Config,
-    Workspace,
-    cycle_lock,
-    ensure_private_dir,
-    unique_path,
-    write_private,
-)
+from pipeline.state.workspace import CONFIG_NAME, Workspace, cycle_lock
 
 log = logging.getLogger(__name__)
 

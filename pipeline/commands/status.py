@@ -6,10 +6,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pipeline.domain.kinds import ALL_FORM_KINDS, PREP_KINDS
 from pipeline.errors import WorkspaceError
 from pipeline.formats.roster import Employee, Roster, read_roster
 from pipeline.state.ledger import Ledger, accepted_versions, newest_versions
-from pipeline.state.workspace import ALL_FORM_KINDS, FORM_KINDS, Workspace
+from pipeline.state.workspace import Workspace
 
 
 @dataclass
@@ -124,14 +125,14 @@ def group_status(name, employees, forms, returned, warned, turned_away=None) -> 
     """Return the counts and missing people of one group."""
     group = GroupStatus(name, employees=len(employees))
     for employee in employees:
-        group.generated += sum(1 for kind in FORM_KINDS if (employee.id, kind) in forms)
+        group.generated += sum(1 for kind in PREP_KINDS if (employee.id, kind) in forms)
         group.returned_employee += (employee.id, "employee") in returned
         group.returned_manager += (employee.id, "manager") in returned
         group.with_warnings += employee.id in warned
         group.quarantined += (turned_away or {}).get(employee.id, 0)
         missing = [
             kind
-            for kind in FORM_KINDS
+            for kind in PREP_KINDS
             if (employee.id, kind) in forms and (employee.id, kind) not in returned
         ]
         if missing:

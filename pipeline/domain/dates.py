@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-DEFAULT_LANGUAGE = "nb"
+from pipeline.domain.kinds import DEFAULT_LANGUAGE
+
 _MONTHS = {
     "nb": "januar februar mars april mai juni juli august september oktober november desember",
     "en": "January February March April May June July August September October November December",

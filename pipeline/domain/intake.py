@@ -27,8 +27,8 @@ from pipeline.domain.names import safe_stem
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
+from pipeline.state.files import ensure_private_dir, write_private
 from pipeline.state.ledger import Ledger, now_iso
-from pipeline.state.workspace import ensure_private_dir, write_private
 
 OTHER_FORMATS = {
     ".pdf": "a PDF cannot be read back; ask for the filled form as a Word file (.docx)",

@@ -27,11 +27,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.domain.kinds import ALL_FORM_KINDS
 from pipeline.errors import WorkbookError, WorkbookLockedError
 from pipeline.formats.previous import normalize_id
 from pipeline.formats.templates import FIXED_COLUMNS
+from pipeline.state.files import PRIVATE_FILE, ensure_private_dir
 from pipeline.state.ledger import Ledger
-from pipeline.state.workspace import ALL_FORM_KINDS, PRIVATE_FILE, ensure_private_dir
 
 QUESTIONS_SHEET = "questions"
 QUESTIONS_HEADER = ("key", "form_kind", "section", "question", "type")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConversionError, ConversionTimeout, LibreOfficeMissing, WorkspaceError
-from pipeline.state.workspace import PRIVATE_DIR, write_private
+from pipeline.state.files import PRIVATE_DIR, write_private
 
 TARGET_FILTERS = {".pdf": "writer_pdf_Export", ".docx": "MS Word 2007 XML"}
 TARGET_EXTENSIONS = {".pdf": "pdf", ".docx": "docx"}

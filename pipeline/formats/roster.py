@@ -19,8 +19,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
+from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.errors import Problem, RosterError
-from pipeline.state.workspace import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,6 @@ class Roster:
 # --- What the roster's columns may be called -------------------------------------------------
 
 HEADER_SEARCH_ROWS = 20  # HR exports put a title and an export date above the header row
-DEFAULT_LANGUAGE = "nb"
 
 # Header texts per field, compared after _header_key (case, spaces and punctuation ignored).
 _ALIASES = {

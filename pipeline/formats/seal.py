@@ -48,7 +48,7 @@ from pypdf.generic import (
 
 from pipeline.errors import Rejected, SealError, VerifyError, WorkspaceError
 from pipeline.formats.ooxml import parse_xml
-from pipeline.state.workspace import write_private
+from pipeline.state.files import write_private
 
 log = logging.getLogger(__name__)
 

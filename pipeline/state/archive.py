@@ -29,8 +29,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from pipeline.domain.names import safe_stem
 from pipeline.errors import ArchiveError, NothingToVerify, SealError, VerifyError, WorkspaceError
 from pipeline.formats.seal import Seal, check_seal, is_pkcs12
+from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
 from pipeline.state.ledger import now_iso
-from pipeline.state.workspace import PRIVATE_FILE, Workspace, ensure_private_dir, write_private
+from pipeline.state.workspace import Workspace
 
 try:  # POSIX: one finalize at a time per archive; elsewhere the never-overwrite rule still holds
     import fcntl

@@ -14,7 +14,7 @@ from itertools import islice
 from pathlib import Path
 
 from pipeline.errors import LedgerError
-from pipeline.state.workspace import PRIVATE_FILE, ensure_private_dir
+from pipeline.state.files import PRIVATE_FILE, ensure_private_dir
 
 SCHEMA_VERSION = 1
 SCHEMA = """

@@ -23,8 +23,9 @@ class ExitCode(IntEnum):
     """Exit statuses of the ``samtale`` command."""
 
     SUCCESS = 0
-    ERROR = 1
-    USAGE = 2
+    ERROR = 1  # nothing was done: the user must fix something first
+    USAGE = 2  # a usage mistake (click's own status)
+    PARTIAL = 3  # done, but some items failed (emails not sent, PDFs not sealed); run again
     INTERRUPTED = 130
 
 

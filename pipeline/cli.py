@@ -216,7 +216,7 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
 @click.pass_obj
 def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_address, tls, dry_run):
     """Email the forms (or reminders): .eml drafts in the outbox, or SMTP; never twice."""
-    from pipeline.commands.mail import send_for_cycle
+    from pipeline.commands.send import send_for_cycle
 
     with progress_bar("Emails") as progress:
         report = send_for_cycle(

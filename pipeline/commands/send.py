@@ -1,4 +1,4 @@
-"""Email the forms: plan who gets what, then write drafts to the outbox or send them by SMTP.
+"""``samtale send``: plan who gets which forms, then write drafts to the outbox or send by SMTP.
 
 Which forms go to whom:
 
@@ -21,31 +21,38 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import json
 import logging
 import os
-import re
-import smtplib
-import ssl
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from email import policy
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.utils import format_datetime, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-
 from pipeline.domain.dates import date_from_text, format_date
-from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.domain.names import ascii_slug
-from pipeline.errors import ConfigError, MailError, Problem, TemplateError
-from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
+from pipeline.errors import ConfigError, MailError
+from pipeline.formats.email import (
+    TEMPLATE_FOLDER,
+    EmailTemplates,
+    address_problem,
+    ascii_domain,
+    drafts_by_message_id,
+    first_name,
+    message_id,
+    mime_message,
+    wire_address,
+)
+from pipeline.formats.roster import Employee, Roster, read_roster
+from pipeline.formats.smtp import (
+    PASSWORD_VARIABLE,
+    USER_VARIABLE,
+    RunStopped,
+    SmtpSession,
+    SmtpSettings,
+    parse_smtp_address,
+)
 from pipeline.state.config import Config
 from pipeline.state.files import ensure_private_dir, unique_path, write_private
 from pipeline.state.ledger import FormRecord, Ledger, now_iso
@@ -54,28 +61,13 @@ from pipeline.state.workspace import CONFIG_NAME, Workspace, cycle_lock
 log = logging.getLogger(__name__)
 
 EMAIL_KINDS = ("prep", "minutes", "reminder")
-TLS_MODES = ("starttls", "ssl", "none")
 FORM_KINDS_BY_EMAIL = {
     "prep": ("employee", "manager"),
     "minutes": ("minutes",),
     "reminder": ("employee", "manager"),
 }
-DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
-USER_VARIABLE = "SAMTALE_SMTP_USER"
-PASSWORD_VARIABLE = "SAMTALE_SMTP_PASSWORD"  # noqa: S105 (the variable name)
 OUTBOX = "outbox"
-TEMPLATE_FOLDER = "email"
-TEMPLATE_VARIABLES = (
-    "recipient.first_name, recipient.name, recipient.email, manager_name, for_manager, "
-    "forms (each with .employee and .file), deadline, cycle, organisation, hr_contact, "
-    "sender_name, return_address"
-)
 DEADLINE_FIX = "write it as YYYY-MM-DD (or DD.MM.YYYY), for example 2027-01-29"
-NO_SMTPUTF8_FIX = (
-    "the server does not take addresses with letters like æ, ø or å before the @ (it lacks "
-    "SMTPUTF8); ask whoever runs it to enable SMTPUTF8, or write an address without such "
-    "letters in the roster"
-)
 
 _UPSERT_EMAIL = (
     "INSERT INTO emails (message_id, kind, recipient_id, recipient, attachments, status, detail,"
@@ -84,51 +76,8 @@ _UPSERT_EMAIL = (
     " status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at"
 )
 
-# How an SMTP failure is treated: a permanent one fails that recipient, a temporary one is
-# retried with backoff, a connection one reconnects (and stops the run when that keeps failing),
-# a fatal one (login refused, TLS broken) stops the run at once.
-PERMANENT, TEMPORARY, CONNECTION, FATAL = "permanent", "temporary", "connection", "fatal"
-
 
 # settings and results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to send: server, TLS mode, rate limit and retry policy."""
-
-    host: str
-    port: int
-    tls: str = "starttls"  # starttls | ssl | none (none only for a server on this machine)
-    rate_per_second: float | None = None  # None: the config's [mail] rate_per_second
-    max_retries: int = 3  # retries of one message after a temporary failure or lost connection
-    backoff_seconds: float = 2.0  # first wait before a retry; doubles every time
-    timeout_seconds: float = 60.0
-    ca_file: str | None = None  # extra CA certificate to trust (a company relay with its own CA)
-
-    def __post_init__(self) -> None:
-        """Refuse unknown TLS modes, bad ports and plain text to another machine."""
-        if self.tls not in TLS_MODES:
-            raise MailError(f"--tls {self.tls!r} is not known; use one of {', '.join(TLS_MODES)}")
-        if not 0 < self.port < 65536:
-            raise MailError(f"SMTP port {self.port} is out of range; use 587, 465 or 25")
-        for name, value in (
-            ("max_retries", self.max_retries),
-            ("backoff_seconds", self.backoff_seconds),
-            ("rate_per_second", self.rate_per_second or 0),
-        ):
-            if value < 0:
-                raise MailError(f"SMTP {name} is {value}; use 0 or more (0 turns it off)")
-        if self.timeout_seconds <= 0:
-            raise MailError(f"SMTP timeout_seconds is {self.timeout_seconds}; use 60 or so")
-        if self.ca_file and not Path(self.ca_file).is_file():
-            raise MailError(f"{self.ca_file}: CA certificate not found; check the path")
-        if self.tls == "none" and not is_loopback(self.host):
-            raise MailError(
-                f"--tls none would send personal data unencrypted to {self.host}; it is only "
-                "allowed for a server on this machine (localhost, 127.0.0.1, ::1). "
-                "Use --tls starttls (port 587) or --tls ssl (port 465)"
-            )
 
 
 @dataclass(frozen=True)
@@ -214,10 +163,6 @@ class SendReport:
     def undelivered(self) -> list[Outcome]:
         """Return the failures of delivery (server refused, connection gone); a re-run retries."""
         return [o for o in self.failed if not o.email.problem]
-
-
-class _RunStopped(Exception):
-    """The SMTP server cannot be used any more in this run."""
 
 
 # public API -------------------------------------------------------------------------------------
@@ -338,33 +283,6 @@ def send_for_cycle(
     )
 
 
-def parse_smtp_address(text: str) -> tuple[str, int]:
-    """Return (host, port) from ``host:port`` or ``[ipv6]:port``."""
-    value = text.strip()
-    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([^\s:\[\]]+):(\d+)", value)
-    if not match:
-        raise MailError(
-            f"--smtp {text!r}: expected host:port, for example smtp.fjordlys.example:587 "
-            "(or [::1]:25 for an IPv6 address)"
-        )
-    host = match.group(1) or match.group(3)
-    port = int(match.group(2) or match.group(4))
-    if not 0 < port < 65536:
-        raise MailError(f"--smtp {text!r}: port {port} is out of range; use 587, 465 or 25")
-    return host, port
-
-
-def is_loopback(host: str) -> bool:
-    """Return True when ``host`` names this machine (localhost, 127.0.0.0/8, ::1)."""
-    name = host.strip().strip("[]").lower().rstrip(".")
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def resolve_deadline(
     value: str | dt.date | None, config: Config, config_path: Path | str = CONFIG_NAME
 ) -> dt.date:
@@ -392,58 +310,6 @@ def resolve_deadline(
     )
 
 
-def first_name(name: str) -> str:
-    """Return the first given name of "Kari Nordmann" or "Nordmann, Kari" (for greetings)."""
-    given = name.split(",", 1)[1] if "," in name else name
-    parts = given.split()
-    return parts[0] if parts else name.strip()
-
-
-def address_problem(address: str) -> str:
-    """Return why ``address`` cannot be emailed, or "" when it can."""
-    # The roster's rule first, so that what `check` accepts, send accepts; then what the rule
-    # lets through but no mail header can carry.
-    if not EMAIL_PATTERN.fullmatch(address):
-        return "is not an email address"
-    local, _, domain = address.rpartition("@")
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        return "has a dot at the start or end of the part before the @, or two dots in a row"
-    try:
-        ascii_domain(domain)
-    except MailError:
-        return "has a domain that cannot be written in ASCII for DNS (IDNA)"
-    return ""
-
-
-def ascii_domain(domain: str) -> str:
-    """Return the domain as DNS and SMTP carry it: bølgen.no becomes xn--blgen-vua.no."""
-    if domain.isascii():
-        return domain
-    try:
-        # Python's codec is IDNA 2003; for æ, ø, å, ä, ö, ü it gives the same as IDNA 2008.
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise MailError(
-            f"the domain {domain!r} cannot be written in ASCII ({exc}); check its spelling"
-        ) from exc
-
-
-def wire_address(address: str) -> str:
-    """Return ``address`` as headers and the SMTP envelope carry it (domain in IDNA form)."""
-    local, _, domain = address.strip().rpartition("@")
-    return f"{local}@{ascii_domain(domain)}"
-
-
-def message_id(
-    cycle: int, kind: str, recipient_id: str, shas: list[str], domain: str, round_: str = ""
-) -> str:
-    """Return the stable Message-ID of one email (same inputs, same id, on every run)."""
-    seed = "\n".join([str(cycle), kind, round_, recipient_id, *sorted(shas)])
-    digest = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
-    label = f"{kind}.{round_.replace('-', '')}" if round_ else kind
-    return f"<samtale.{cycle}.{label}.{ascii_slug(recipient_id, 20)}.{digest}@{domain}>"
-
-
 def build_message(
     email: PlannedEmail,
     config: Config,
@@ -455,71 +321,18 @@ def build_message(
     """Return the MIME message of a planned email, its forms attached as .docx."""
     if email.recipient is None:
         raise MailError(f"email {email.number} has no recipient: {email.problem}")
-    mailboxes = {
-        "From": _mailbox(config.mail.sender_name, config.mail.sender_address),
-        "To": _mailbox(email.recipient.name, email.address),
-    }
-    if config.mail.reply_to:
-        mailboxes["Reply-To"] = _mailbox(*parseaddr(config.mail.reply_to))
-    # Headers use RFC 2047 encoded words, which Outlook and Thunderbird both read, unless an
-    # address has letters like å before the @: no encoding exists for those, so that message
-    # is written with raw UTF-8 headers (RFC 6532, sent with SMTPUTF8).
-    utf8 = not all(box.username.isascii() for box in mailboxes.values())
-    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
-    for header, mailbox in mailboxes.items():
-        msg[header] = mailbox
-    msg["Subject"] = email.subject
-    msg["Date"] = format_datetime(now or dt.datetime.now().astimezone())
-    msg["Message-ID"] = email.message_id
-    if draft:
-        msg["X-Unsent"] = "1"  # Outlook (and Thunderbird) open the file as a message to send
-    msg.set_content(email.body, cte="quoted-printable")
-    for attachment in email.attachments:
-        data = _read_form(cycle_dir, attachment)
-        maintype, subtype = DOCX_TYPE
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=attachment.filename)
-    return msg
-
-
-def _mailbox(name: str, address: str) -> Address:
-    """Return the header mailbox ``name <address>`` with the domain in IDNA form."""
-    local, _, domain = wire_address(address).rpartition("@")
-    return Address(name, local, domain)
-
-
-class EmailTemplates:
-    """The email texts HR edits: ``templates/email/<kind>.<nb|en>.txt`` (Jinja2)."""
-
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.env = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(self.folder, encoding="utf-8-sig"),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-
-    def render(self, kind: str, language: str, context: dict) -> tuple[str, str]:
-        """Return (subject, body) of the text for ``kind`` in ``language``."""
-        name = f"{kind}.{language if language in LANGUAGES else DEFAULT_LANGUAGE}.txt"
-        path = self.folder / name
-        try:
-            text = self.env.get_template(name).render(context)
-        except jinja2.TemplateNotFound:
-            fix = "restore it from the templates/email folder that came with samtale"
-            raise _template_error(path, "the email template is missing", fix) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise _template_error(
-                path, f"line {exc.lineno}: {exc.message}", "fix that line"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise _template_error(path, "not UTF-8 text", "save it as UTF-8") from exc
-        except jinja2.TemplateError as exc:
-            fix = f"use only these variables: {TEMPLATE_VARIABLES}"
-            raise _template_error(path, exc.message or str(exc), fix) from exc
-        return _split_subject(text, path)
+    forms = [(a.filename, _read_form(cycle_dir, a)) for a in email.attachments]
+    return mime_message(
+        sender=(config.mail.sender_name, config.mail.sender_address),
+        recipient=(email.recipient.name, email.address),
+        reply_to=config.mail.reply_to,
+        subject=email.subject,
+        body=email.body,
+        message_id=email.message_id,
+        attachments=forms,
+        draft=draft,
+        now=now,
+    )
 
 
 # planning ---------------------------------------------------------------------------------------
@@ -714,24 +527,6 @@ def _text_context(email: PlannedEmail, ctx: _Context) -> dict:
     }
 
 
-def _split_subject(text: str, path: Path) -> tuple[str, str]:
-    """Return (subject, body) of a rendered text whose first line is ``Subject: …``."""
-    first, _, rest = text.lstrip("\n").partition("\n")
-    if not first.lower().startswith("subject:") or not first.split(":", 1)[1].strip():
-        raise _template_error(
-            path,
-            "the first line must be 'Subject: …' followed by a blank line and the text",
-            "put the subject on the first line",
-        )
-    body = re.sub(r"\n{3,}", "\n\n", rest.strip("\n")) + "\n"
-    return first.split(":", 1)[1].strip(), body
-
-
-def _template_error(path: Path, message: str, fix: str) -> TemplateError:
-    """Return a TemplateError naming the email template file."""
-    return TemplateError("Email template cannot be used", [Problem(str(path), message, fix)])
-
-
 def _sort_out(plan: list[PlannedEmail], report: SendReport) -> list[PlannedEmail]:
     """Return the emails to deliver now; file the others under skipped and failed."""
     pending = []
@@ -777,7 +572,7 @@ def _hand_out(ledger: Ledger, attachment: Attachment) -> None:
 def _write_outbox(report, ledger, config, cycle_dir, progress) -> None:
     """Write one unsent draft (.eml) per pending email; never rewrite an existing draft."""
     outbox = report.outbox
-    existing = _drafts_by_message_id(outbox)
+    existing = drafts_by_message_id(outbox)
     for done, email in enumerate(report.pending, start=1):
         try:
             path = existing.get(email.message_id) or _write_draft(email, config, cycle_dir, outbox)
@@ -797,17 +592,6 @@ def _write_draft(email: PlannedEmail, config: Config, cycle_dir: Path, outbox: P
     return write_private(unique_path(ensure_private_dir(outbox) / _draft_name(email)), data)
 
 
-def _drafts_by_message_id(outbox: Path) -> dict[str, Path]:
-    """Return the drafts already in the outbox by Message-ID (found again after a crash)."""
-    found = {}
-    for path in sorted(outbox.glob("*.eml")) if outbox.is_dir() else []:
-        with path.open("rb") as handle:
-            headers = BytesHeaderParser(policy=policy.default).parse(handle)
-        if headers["Message-ID"]:
-            found[str(headers["Message-ID"]).strip()] = path
-    return found
-
-
 def _draft_name(email: PlannedEmail) -> str:
     """Return the draft's file name, like ``0001-prep-1001-kari-nordmann.eml``."""
     name = ascii_slug(email.recipient.name if email.recipient else "")
@@ -820,7 +604,7 @@ def _draft_name(email: PlannedEmail) -> str:
 def _send_by_smtp(report, ledger, config, cycle_dir, settings, env, progress) -> None:
     """Send every pending email over one reused connection; record each result."""
     rate = settings.rate_per_second
-    session = _SmtpSession(settings, config.mail.rate_per_second if rate is None else rate, env)
+    session = SmtpSession(settings, config.mail.rate_per_second if rate is None else rate, env)
     try:
         for done, email in enumerate(report.pending, start=1):
             if report.stopped:
@@ -844,7 +628,7 @@ def _send_one(report, ledger, config, cycle_dir, session, email: PlannedEmail) -
     _record(ledger, email, "planned", "")  # a crash from here on resends the same Message-ID
     try:
         sent, detail = session.deliver(msg, sender, recipient)
-    except _RunStopped as exc:
+    except RunStopped as exc:
         report.stopped = str(exc)
         _fail(report, ledger, email, f"not sent: {exc}; run send again")
         return
@@ -860,144 +644,6 @@ def _fail(report: SendReport, ledger: Ledger, email: PlannedEmail, detail: str) 
     """Record one email as failed, in the ledger and the report."""
     _record(ledger, email, "failed", detail)
     report.failed.append(Outcome(email, detail))
-
-
-class _SmtpSession:
-    """One SMTP connection reused across messages, with a rate limit, retries and reconnects."""
-
-    def __init__(self, settings: SmtpSettings, rate: float, env: Mapping[str, str]):
-        self.settings = settings
-        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
-        self.user = env.get(USER_VARIABLE, "")
-        self._password = env.get(PASSWORD_VARIABLE, "")  # never logged, never in a message
-        self.smtp: smtplib.SMTP | None = None
-        self.last_start: float | None = None
-
-    def deliver(self, msg: EmailMessage, sender: str, recipient: str) -> tuple[bool, str]:
-        """Return (True, note) when accepted, (False, reason) when refused for this recipient."""
-        delay = self.settings.backoff_seconds
-        nature, detail = CONNECTION, ""
-        for attempt in range(self.settings.max_retries + 1):
-            if attempt:
-                time.sleep(delay)
-                delay *= 2
-            try:
-                smtp = self._open()
-            except (smtplib.SMTPException, OSError) as exc:
-                nature, detail = _classify(exc)
-                if nature in (FATAL, PERMANENT):
-                    raise _RunStopped(f"{self._where()}: {detail}") from exc
-                continue
-            self._wait_for_rate()
-            try:
-                smtp.send_message(msg, from_addr=sender, to_addrs=[recipient])
-                return True, f"accepted by {self._where()}"
-            except smtplib.SMTPNotSupportedError:  # raised before MAIL FROM: nothing was sent
-                return False, f"refused by {self._where()}: {NO_SMTPUTF8_FIX}"
-            except (smtplib.SMTPException, OSError) as exc:
-                nature, detail = _classify(exc)
-                if nature in (CONNECTION, FATAL) or smtp.sock is None:
-                    self.close(polite=False)
-                if nature == PERMANENT:
-                    return False, f"refused by {self._where()}: {detail}"
-                if nature == FATAL:
-                    raise _RunStopped(f"{self._where()}: {detail}") from exc
-        tries = self.settings.max_retries + 1
-        if nature == TEMPORARY:
-            return False, f"{self._where()} answered {detail} {tries} time(s); run send again later"
-        where = self._where()
-        raise _RunStopped(f"no working connection to {where} after {tries} tries ({detail})")
-
-    def close(self, *, polite: bool = True) -> None:
-        """Close the connection, if one is open (QUIT first when it still works)."""
-        smtp, self.smtp = self.smtp, None
-        if smtp is None:
-            return
-        try:
-            if polite and smtp.sock is not None:
-                smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-        finally:
-            smtp.close()
-
-    def _open(self) -> smtplib.SMTP:
-        """Return the open connection, connecting (TLS, login) when there is none."""
-        if self.smtp is not None and self.smtp.sock is not None:
-            return self.smtp
-        self.close(polite=False)
-        s = self.settings
-        context = ssl.create_default_context() if s.tls != "none" else None
-        if context is not None and s.ca_file:
-            context.load_verify_locations(cafile=s.ca_file)
-        if s.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
-        else:
-            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-        try:
-            if s.tls == "starttls":
-                smtp.ehlo()
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if self.user:
-                smtp.login(self.user, self._password)
-        except BaseException:
-            smtp.close()
-            raise
-        self.smtp = smtp
-        return smtp
-
-    def _wait_for_rate(self) -> None:
-        """Sleep so that messages start at most ``rate_per_second`` per second."""
-        now = time.monotonic()
-        if self.last_start is not None and self.interval:
-            wait = self.last_start + self.interval - now
-            if wait > 0:
-                time.sleep(wait)
-                now += wait
-        self.last_start = now
-
-    def _where(self) -> str:
-        """Return ``host:port`` for messages."""
-        return f"{self.settings.host}:{self.settings.port}"
-
-
-def _classify(exc: BaseException) -> tuple[str, str]:
-    """Return (nature, detail) of an SMTP failure: permanent, temporary, connection or fatal."""
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        reply = _reply(exc.smtp_code, exc.smtp_error)
-        return FATAL, f"login refused ({reply}); check {USER_VARIABLE} and {PASSWORD_VARIABLE}"
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return FATAL, f"the server does not support this ({exc}); check --tls and the login"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return FATAL, (
-            f"the server's certificate is not trusted ({exc.verify_message}); check that --smtp "
-            "names the server as its certificate does, or set SSL_CERT_FILE to your company's "
-            "CA certificate"
-        )
-    if isinstance(exc, ssl.SSLError):
-        return FATAL, f"TLS failed ({exc.reason}); use --tls starttls for 587, ssl for 465"
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(exc.recipients.values()))
-    elif isinstance(exc, smtplib.SMTPResponseException):
-        code, text = exc.smtp_code, exc.smtp_error
-    else:
-        return CONNECTION, str(exc) or type(exc).__name__
-    detail = _reply(code, text)
-    if code == 421:  # the server is closing the connection
-        return CONNECTION, detail
-    if 400 <= code < 500:
-        return TEMPORARY, detail
-    if 500 <= code < 600:
-        return PERMANENT, detail
-    return CONNECTION, detail
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    """Return an SMTP reply as one readable line."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(str(text).split())}"
 
 
 # small helpers ----------------------------------------------------------------------------------

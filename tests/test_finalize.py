@@ -29,7 +29,6 @@ from lxml import etree
 from openpyxl import Workbook
 from pypdf import PdfReader, PdfWriter
 
-from pipeline.commands.collect import ReturnedVersion, accepted_versions, newest_versions
 from pipeline.commands.finalize import (
     WORDS,
     Evidence,
@@ -44,7 +43,8 @@ from pipeline.commands.finalize import (
     returned_evidence,
     signature_page,
 )
-from pipeline.commands.minutes import minutes_states
+from pipeline.domain.confirmation import minutes_states
+from pipeline.domain.versions import newest_versions
 from pipeline.errors import SealError, WorkspaceError
 from pipeline.formats import ooxml
 from pipeline.formats.convert import ConverterPool
@@ -57,7 +57,7 @@ from pipeline.state.archive import (
     write_public_certificate,
 )
 from pipeline.state.identity import PROPERTY, FormIdentity
-from pipeline.state.ledger import FormRecord, Ledger
+from pipeline.state.ledger import FormRecord, Ledger, ReturnedVersion
 from pipeline.state.workspace import Workspace
 
 CYCLE = 2027
@@ -946,8 +946,8 @@ def test_links_in_the_returned_minutes_are_never_followed(tmp_path, demo_p12, po
 def planned(built: Built, demo_p12: Path, party: Party, workdir: Path):
     """Return the job plan_job makes for ``party`` from employee 101's returned minutes."""
     with Ledger(built.workspace.ledger_path(CYCLE)) as ledger:
-        final = minutes_states(ledger)["101"].final
-        winners = newest_versions(accepted_versions(ledger), None)
+        final = minutes_states(ledger.accepted_versions())["101"].final
+        winners = newest_versions(ledger.accepted_versions(), None)
         evidence = returned_evidence(ledger)
     sealing = Sealing(load_seal(demo_p12, PASSWORD), CYCLE, ORGANISATION, "")
     cycle_dir = built.workspace.cycle_dir(CYCLE)

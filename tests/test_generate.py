@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.commands.generate import form_file_name, generate_forms
+from pipeline.commands.generate import generate_forms
+from pipeline.domain.forms import form_file_name
 from pipeline.formats import ooxml
 from pipeline.formats.extract import identify
 from pipeline.formats.roster import read_roster

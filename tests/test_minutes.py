@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.commands.collect import ReturnedVersion, collect_returned
+from pipeline.commands.collect import collect_returned
 from pipeline.commands.minutes import (
     AGENDA_SIZE,
     EMPTY,
     WORDS,
     agenda,
     merged_specs,
-    minutes_state,
     prepare_minutes,
     sides,
 )
+from pipeline.domain.confirmation import minutes_state
 from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats import ooxml
 from pipeline.formats.roster import read_roster
-from pipeline.state.ledger import Ledger
+from pipeline.state.ledger import Ledger, ReturnedVersion
 
 from .conftest import CYCLE
 

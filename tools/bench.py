@@ -22,7 +22,8 @@ from docx import Document
 from docxtpl import DocxTemplate
 
 from pipeline.commands.collect import collect_returned
-from pipeline.commands.generate import form_context, generate_forms
+from pipeline.commands.generate import generate_forms
+from pipeline.domain.forms import form_context
 from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import read_roster

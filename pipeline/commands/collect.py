@@ -9,7 +9,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline.commands.minutes import minutes_states
+from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.intake import (
     Progress,
     discover,
@@ -21,6 +21,7 @@ from pipeline.domain.intake import (
     store_emails,
 )
 from pipeline.domain.kinds import ALL_FORM_KINDS
+from pipeline.domain.versions import newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
@@ -31,13 +32,7 @@ from pipeline.formats.answers import (
 )
 from pipeline.formats.roster import Roster, read_roster
 from pipeline.formats.templates import load_template
-from pipeline.state.ledger import (  # noqa: F401 - ReturnedVersion, accepted_versions: used by other stages
-    Ledger,
-    ReturnedVersion,
-    accepted_versions,
-    batched,
-    newest_versions,
-)
+from pipeline.state.ledger import Ledger, ReturnedVersion, batched
 from pipeline.state.workspace import Workspace
 
 WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last workbook write
@@ -130,7 +125,7 @@ def collect_returned(
                     )
             for outcome in batch:
                 note_outcome(report, outcome)
-        versions = accepted_versions(ledger)
+        versions = ledger.accepted_versions()
         new_sources = set(report.sources)
         touched = {(v.employee_id, v.kind) for v in versions if v.source in new_sources}
         winners = newest_versions(versions, report.versions, touched)
@@ -179,7 +174,7 @@ def sheets_digest(sheets: dict) -> str:
 
 def minutes_notes(ledger: Ledger, employee_ids: set[str]) -> list[str]:
     """Return, for minutes that came back in this run, whether they are confirmed by both."""
-    states = minutes_states(ledger)
+    states = minutes_states(ledger.accepted_versions())
     notes = []
     for employee_id in sorted(employee_ids):
         state = states[employee_id]

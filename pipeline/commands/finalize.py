@@ -27,9 +27,9 @@ from urllib.parse import quote
 
 from icalendar import Calendar, Event, Todo
 
-from pipeline.commands.collect import ReturnedVersion, accepted_versions, newest_versions
-from pipeline.commands.minutes import minutes_states
+from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.names import safe_stem
+from pipeline.domain.versions import newest_versions
 from pipeline.errors import MinutesError, SamtaleError, SealError
 from pipeline.formats.convert import Conversion, ConverterPool
 from pipeline.formats.ooxml import (
@@ -65,7 +65,7 @@ from pipeline.state.archive import (
 )
 from pipeline.state.files import PRIVATE_DIR, write_private
 from pipeline.state.identity import PROPERTY
-from pipeline.state.ledger import Ledger, now_iso
+from pipeline.state.ledger import Ledger, ReturnedVersion, now_iso
 from pipeline.state.workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -282,8 +282,8 @@ def finalize_minutes(
     archive = Archive.of(workspace, cycle)
     report = FinalizeReport(cycle, archive.folder)
     with Ledger(workspace.ledger_path(cycle)) as ledger:
-        states = minutes_states(ledger)
-        winners = newest_versions(accepted_versions(ledger), None)
+        states = minutes_states(ledger.accepted_versions())
+        winners = newest_versions(ledger.accepted_versions(), None)
         evidence = returned_evidence(ledger)
         languages = {r.employee_id: r.language for r in ledger.forms(MINUTES)}
     report.not_confirmed = not_confirmed(roster, states, languages)

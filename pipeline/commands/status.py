@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.domain.kinds import ALL_FORM_KINDS, PREP_KINDS
+from pipeline.domain.versions import newest_versions
 from pipeline.errors import WorkspaceError
 from pipeline.formats.roster import Employee, Roster, read_roster
-from pipeline.state.ledger import Ledger, accepted_versions, newest_versions
+from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
 
 
@@ -94,7 +95,7 @@ def returned_forms(ledger: Ledger) -> set[tuple[str, str]]:
 
 def warned_employees(ledger: Ledger) -> set[str]:
     """Return the ids of employees the newest version of whose forms carries screening warnings."""
-    winners = newest_versions(accepted_versions(ledger), None)
+    winners = newest_versions(ledger.accepted_versions(), None)
     return {employee_id for (employee_id, _), version in winners.items() if version.warnings}
 
 

@@ -109,6 +109,21 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+@dataclass(frozen=True)
+class ReturnedVersion:
+    """One accepted returned file of a form, as the ledger holds it."""
+
+    employee_id: str
+    kind: str
+    source: str
+    stored_path: str
+    returned_at: str
+    answers: dict
+    warnings: list[str]
+    order: int = 0  # collection order, breaks ties between versions returned the same second
+    saved_at: str = ""  # when the document says it was last saved
+
+
 class Ledger:
     """The cycle's SQLite ledger; use as a context manager or call ``close``."""
 
@@ -197,6 +212,31 @@ class Ledger:
             (status, employee_id, kind),
         )
 
+    # returned files ----------------------------------------------------------------------------
+
+    def accepted_versions(self) -> list[ReturnedVersion]:
+        """Return every accepted returned file of the cycle."""
+        rows = self.db.execute(
+            "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time,"
+            " collected_at, answers, warnings, saved_at FROM returned_files"
+            " WHERE outcome = 'accepted'"
+            " ORDER BY rowid"
+        ).fetchall()
+        return [
+            ReturnedVersion(
+                row["employee_id"],
+                row["kind"],
+                row["source"],
+                row["stored_path"],
+                row["sent_at"] or row["file_time"] or row["collected_at"],
+                json.loads(row["answers"]),
+                json.loads(row["warnings"]),
+                row["rowid"],
+                row["saved_at"],
+            )
+            for row in rows
+        ]
+
     # meta --------------------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str = "") -> str:
@@ -207,72 +247,3 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the ledger's meta table."""
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-
-# returned versions ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReturnedVersion:
-    """One accepted returned file of a form, as the ledger holds it."""
-
-    employee_id: str
-    kind: str
-    source: str
-    stored_path: str
-    returned_at: str
-    answers: dict
-    warnings: list[str]
-    order: int = 0  # collection order, breaks ties between versions returned the same second
-    saved_at: str = ""  # when the document says it was last saved
-
-
-def accepted_versions(ledger: Ledger) -> list[ReturnedVersion]:
-    """Return every accepted returned file of the cycle."""
-    rows = ledger.db.execute(
-        "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
-        " answers, warnings, saved_at FROM returned_files WHERE outcome = 'accepted'"
-        " ORDER BY rowid"
-    ).fetchall()
-    return [
-        ReturnedVersion(
-            row["employee_id"],
-            row["kind"],
-            row["source"],
-            row["stored_path"],
-            row["sent_at"] or row["file_time"] or row["collected_at"],
-            json.loads(row["answers"]),
-            json.loads(row["warnings"]),
-            row["rowid"],
-            row["saved_at"],
-        )
-        for row in rows
-    ]
-
-
-def newest_versions(
-    versions: list[ReturnedVersion], notes: list[str] | None = None, touched: set | None = None
-) -> dict:
-    """Return the newest version per (employee id, kind), noting forms returned several times."""
-    # A note goes to ``notes`` for each form returned more than once (only forms in ``touched``,
-    # when given: those that got a new version in this run).
-    grouped: dict[tuple[str, str], list[ReturnedVersion]] = {}
-    for version in versions:
-        grouped.setdefault((version.employee_id, version.kind), []).append(version)
-    winners = {}
-    for key, group in sorted(grouped.items()):
-        group.sort(key=version_order)
-        winners[key] = group[-1]
-        if len(group) > 1 and notes is not None and (touched is None or key in touched):
-            notes.append(
-                f"{key[1]} form of {key[0]}: {len(group)} versions kept; the newest "
-                f"({group[-1].source}, {group[-1].returned_at}) is used"
-            )
-    return winners
-
-
-def version_order(version: ReturnedVersion) -> tuple:
-    """Return the sort key of a returned version: when it was last saved, then when it arrived."""
-    # The document's own save time comes first (an attachment saved from Outlook weeks later
-    # keeps it); versions that agree on it (or lack it) are ordered by arrival, then collection.
-    return (version.saved_at, version.returned_at, version.order)

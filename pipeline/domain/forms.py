@@ -1,0 +1,390 @@
+"""The form writer: fill Word templates per employee, safely re-runnable, recorded in the ledger.
+
+Shared by ``generate`` (preparation forms) and ``minutes`` (minutes forms).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.domain.dates import date_from_text, format_date
+from pipeline.domain.names import safe_stem
+from pipeline.errors import Problem
+from pipeline.formats.extract import sent_form_of_xml
+from pipeline.formats.previous import PreviousCycle
+from pipeline.formats.roster import Employee, Roster
+from pipeline.formats.templates import FormTemplate, load_template
+from pipeline.state.files import ensure_private_dir, write_private
+from pipeline.state.identity import PROPERTY, FormIdentity
+from pipeline.state.ledger import FormRecord, Ledger, batched, now_iso
+from pipeline.state.workspace import Workspace
+
+KIND_LABELS = {
+    "nb": {"employee": "medarbeider", "manager": "leder", "minutes": "referat"},
+    "en": {"employee": "employee", "manager": "manager", "minutes": "minutes"},
+}
+PARALLEL_THRESHOLD = 40
+LEDGER_BATCH = 200  # below this, forking costs more than it saves
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FormJob:
+    """One form to render: where it goes and everything the template needs."""
+
+    employee_id: str
+    kind: str
+    language: str
+    path: Path
+    context: dict
+    properties: dict[str, str]
+    inputs_hash: str
+    previous_sha: str = ""  # the form already on disk at ``path``, if any
+    protected: bool = False  # handed out: never replaced without --force
+    keep_copy: bool = False  # handed out and forced: copy the old file aside first
+
+
+@dataclass
+class GenerateReport:
+    """What a generate run did, for the closing summary."""
+
+    cycle: int
+    forms_dir: Path
+    employees: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    kept_handed_out: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def forms(self) -> int:
+        """Return how many forms the cycle has after this run."""
+        return sum(self.status_counts.values())
+
+
+ExtraContext = Callable[[Employee, str], dict]
+
+
+def write_forms(
+    workspace: Workspace,
+    cycle: int,
+    roster: Roster,
+    kinds: tuple[str, ...],
+    *,
+    previous: PreviousCycle | None = None,
+    only: set[str] | None = None,
+    extra: ExtraContext | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> GenerateReport:
+    """Return the report of (re)writing forms of ``kinds`` for the roster (or ``only`` some)."""
+    employees = [e for e in roster.employees if only is None or e.id in only]
+    templates = load_templates(workspace, employees, kinds)
+    forms_dir = workspace.forms_dir(cycle)
+    report = GenerateReport(cycle, forms_dir, employees=len(employees))
+    setup = JobSetup(
+        cycle=cycle,
+        forms_dir=forms_dir,
+        secret=workspace.secret(create=True),
+        config=workspace.config(),
+        previous=previous or PreviousCycle(""),
+        extra_context=extra,
+        force=force,
+    )
+    with Ledger(workspace.ledger_path(cycle)) as ledger:
+        jobs = []
+        for employee in employees:
+            for kind in kinds:
+                job = plan_job(
+                    employee, roster.manager_of(employee), kind, templates, setup, ledger, report
+                )
+                if job:
+                    jobs.append(job)
+        rendered = render_jobs(jobs, templates, workers, progress)
+        for batch in batched(rendered, LEDGER_BATCH):
+            os.sync()  # the batch's forms reach the disk before the ledger records them
+            with ledger.transaction():
+                for job, sha, outside, outcome in batch:
+                    note_rendered(
+                        ledger,
+                        report,
+                        job,
+                        (sha, outside),
+                        outcome,
+                        templates,
+                        workspace.cycle_dir(cycle),
+                    )
+        report.warnings += roster_leavers(ledger, roster)
+        report.status_counts = count_statuses(ledger)
+    return report
+
+
+@dataclass(frozen=True)
+class JobSetup:
+    """What every form of one run shares."""
+
+    cycle: int
+    forms_dir: Path
+    secret: bytes
+    config: object
+    previous: PreviousCycle
+    extra_context: ExtraContext | None
+    force: bool
+
+
+def load_templates(workspace: Workspace, employees, kinds) -> dict[tuple[str, str], FormTemplate]:
+    """Return the compiled templates for every form kind and language the employees need."""
+    languages = sorted({e.language for e in employees})
+    return {
+        (kind, language): load_template(workspace.templates_dir, kind, language)
+        for kind in kinds
+        for language in languages
+    }
+
+
+def plan_job(employee, manager, kind, templates, setup: JobSetup, ledger, report) -> FormJob | None:
+    """Return the job for one form, or None when it is unchanged or protected."""
+    template = templates[(kind, employee.language)]
+    identity = FormIdentity(setup.cycle, kind, employee.id, template.version)
+    token = identity.token(setup.secret)
+    context = form_context(
+        employee, manager, setup.cycle, kind, token, setup.previous, setup.config
+    )
+    if setup.extra_context:
+        context.update(setup.extra_context(employee, kind))
+    inputs_hash = hash_inputs(template.version, context)
+    path = setup.forms_dir / form_file_name(employee, kind, setup.cycle)
+    record = ledger.form(employee.id, kind)
+    decision = decide(record, inputs_hash, setup.forms_dir.parent, setup.force)
+    if decision == "unchanged":
+        report.unchanged += 1
+        return None
+    same_file = record is not None and setup.forms_dir.parent / record.path == path
+    return FormJob(
+        employee.id,
+        kind,
+        employee.language,
+        path,
+        context,
+        {PROPERTY: token},
+        inputs_hash,
+        previous_sha=record.sha256 if same_file and path.exists() else "",
+        protected=decision == "handed_out",
+        keep_copy=bool(record and record.handed_out_at),
+    )
+
+
+def decide(record: FormRecord | None, inputs_hash: str, cycle_dir: Path, force: bool) -> str:
+    """Return 'write', 'unchanged' or 'handed_out' for one form."""
+    if record is None:
+        return "write"
+    existing = cycle_dir / record.path
+    if record.inputs_hash == inputs_hash and existing.exists():
+        return "unchanged"
+    if record.status == "returned" and record.inputs_hash != inputs_hash:
+        return "handed_out"  # already answered: never replaced, not even with --force
+    if record.handed_out_at and not force and record.inputs_hash != inputs_hash:
+        return "handed_out"
+    return "write"
+
+
+def keep_replaced_copy(path: Path) -> None:
+    """Copy a handed-out form aside (forms/replaced/) before it is replaced with --force."""
+    replaced = ensure_private_dir(path.parent / "replaced")
+    stamp = now_iso().replace(":", "")
+    shutil.copy2(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
+
+
+def handed_out_warning(job: FormJob, record: FormRecord) -> Problem:
+    """Return the warning for a changed form that was already handed out."""
+    name = job.context["employee"]["name"]
+    if record.status == "returned":
+        return Problem(
+            record.path,
+            f"the {job.kind} form of {name} ({job.employee_id}) changed but was already "
+            "returned; it was left as it is",
+            "nothing to do: the answers are in; correct them in answers.xlsx if needed",
+        )
+    return Problem(
+        record.path,
+        f"the {job.kind} form of {name} ({job.employee_id}) changed but was already handed out "
+        f"({record.handed_out_at}); it was left as it is",
+        "run generate --force to replace it (the old file is kept under forms/replaced/)",
+    )
+
+
+def form_context(employee, manager, cycle, kind, token, previous, config) -> dict:
+    """Return the template variables of one form."""
+    return {
+        "employee": person(employee),
+        "manager": person(manager),
+        "cycle": cycle,
+        "language": employee.language,
+        "organisation": config.organisation,
+        "deadline": format_deadline(config.mail.deadline, employee.language),
+        "form_id": token,
+        "form_kind": kind,
+        "previous": previous.context_for(employee.id),
+    }
+
+
+def person(employee: Employee | None) -> dict[str, str]:
+    """Return an employee as template variables (empty strings when there is nobody)."""
+    if employee is None:
+        return dict.fromkeys(("id", "name", "email", "department", "title", "start_date"), "")
+    start = employee.start_date.strftime("%d.%m.%Y") if employee.start_date else ""
+    return {
+        "id": employee.id,
+        "name": employee.name,
+        "email": employee.email,
+        "department": employee.department,
+        "title": employee.title,
+        "start_date": start,
+    }
+
+
+def format_deadline(deadline: str, language: str) -> str:
+    """Return the configured deadline as the form's language writes dates (29.01.2027 in nb)."""
+    due = date_from_text(deadline)
+    return format_date(due, language, short=True) if due else deadline
+
+
+def hash_inputs(template_version: str, context: dict) -> str:
+    """Return a hash of everything a form's bytes depend on."""
+    payload = json.dumps([template_version, context], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def form_file_name(employee: Employee, kind: str, cycle: int) -> str:
+    """Return a readable, safe file name with the employee id, name, form kind and cycle."""
+    label = KIND_LABELS.get(employee.language, KIND_LABELS["nb"])[kind]
+    return f"{safe_stem(employee.id, 20)}_{safe_stem(employee.name, 60)}_{label}_{cycle}.docx"
+
+
+# -- rendering, in parallel ----------------------------------------------------------------
+
+_TEMPLATES: dict[tuple[str, str], FormTemplate] = {}
+
+
+def render_jobs(jobs: list[FormJob], templates, workers: int | None, progress: Progress | None):
+    """Yield (job, sha256) for every job rendered and written, using all cores for big batches."""
+    global _TEMPLATES
+    _TEMPLATES = templates
+    total = len(jobs)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or total < PARALLEL_THRESHOLD:
+        results = map(render_and_write, jobs)
+        yield from report_progress(results, total, progress)
+        return
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, min(50, total // (workers * 4)))
+    with context.Pool(workers) as pool:
+        results = pool.imap(render_and_write, jobs, chunksize=chunk)
+        yield from report_progress(results, total, progress)
+
+
+def report_progress(results, total: int, progress: Progress | None):
+    """Yield results while telling ``progress`` how far we are."""
+    for done, result in enumerate(results, start=1):
+        if progress:
+            progress(done, total)
+        yield result
+
+
+def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
+    """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done."""
+    # What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
+    template = _TEMPLATES[(job.kind, job.language)]
+    data, document_xml = template.render_parts(job.context, job.properties)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha == job.previous_sha:
+        return job, sha, "", "unchanged"
+    if job.protected:
+        return job, sha, "", "protected"
+    exists = job.path.exists()
+    if exists and job.keep_copy:
+        keep_replaced_copy(job.path)
+    write_private(job.path, data, overwrite=exists, durable=False)  # synced per batch
+    sent = sent_form_of_xml(document_xml)
+    return (
+        job,
+        sha,
+        (
+            json.dumps(sent.fields, ensure_ascii=False),
+            json.dumps(sent.outside_text, ensure_ascii=False),
+        ),
+        "written",
+    )
+
+
+def note_rendered(
+    ledger, report, job: FormJob, written, outcome: str, templates, cycle_dir
+) -> None:
+    """Update the ledger and the report with what happened to one rendered form."""
+    if outcome == "protected":
+        record = ledger.form(job.employee_id, job.kind)
+        report.kept_handed_out.append(record.path)
+        report.warnings.append(handed_out_warning(job, record))
+        return
+    if outcome == "unchanged":
+        report.unchanged += 1
+        ledger.db.execute(
+            "UPDATE forms SET inputs_hash = ? WHERE employee_id = ? AND kind = ?",
+            (job.inputs_hash, job.employee_id, job.kind),
+        )
+        return
+    record_generated(ledger, job, written, templates, cycle_dir)
+    report.written.append(job.path.name)
+
+
+def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir: Path) -> None:
+    """Store a freshly written form (its SHA-256 and fixed text) in the ledger."""
+    sha, (fields, outside_text) = written
+    template = templates[(job.kind, job.language)]
+    before = ledger.form(job.employee_id, job.kind)
+    same_form = before is not None and before.sha256 == sha  # a lost file written again
+    ledger.record_form(
+        FormRecord(
+            employee_id=job.employee_id,
+            kind=job.kind,
+            path=str(job.path.relative_to(cycle_dir)),
+            sha256=sha,
+            inputs_hash=job.inputs_hash,
+            template_version=template.version,
+            language=job.language,
+            fields=fields,  # as sent: rows the template left out are not expected back
+            status=before.status if same_form else "generated",
+            generated_at=now_iso(),
+            handed_out_at=before.handed_out_at if same_form else None,  # a new version: not yet
+            outside_text=outside_text,
+        )
+    )
+
+
+def roster_leavers(ledger: Ledger, roster: Roster) -> list[Problem]:
+    """Return a warning for each form whose employee is no longer in the roster."""
+    gone = sorted({r.employee_id for r in ledger.forms() if r.employee_id not in roster.by_id})
+    return [
+        Problem(
+            str(roster.path),
+            f"employee {employee_id} has forms in this cycle but is no "
+            "longer in the roster; the forms were kept",
+            "nothing to do if they left",
+        )
+        for employee_id in gone
+    ]
+
+
+def count_statuses(ledger: Ledger) -> dict[str, int]:
+    """Return how many forms the ledger holds per status."""
+    rows = ledger.db.execute("SELECT status, COUNT(*) FROM forms GROUP BY status").fetchall()
+    return {status: count for status, count in rows}

@@ -22,7 +22,6 @@ from pipeline.domain.intake import (
     MAX_NESTED_EMAILS,
     PARALLEL_THRESHOLD,
     discover,
-    known_hashes,
     store_emails,
 )
 from pipeline.domain.simulate import fields_of, fill_form, invented_answers
@@ -587,8 +586,8 @@ def test_store_emails_copies_each_email_once_owner_only(tmp_path):
     (source / "svar igjen.EML").write_bytes(mail)  # the same bytes saved twice
     cycle_dir = tmp_path / "out"
     with Ledger(cycle_dir / "ledger.sqlite") as ledger:
-        first = store_emails(discover(source), cycle_dir, ledger, known_hashes(ledger))
-        again = store_emails(discover(source), cycle_dir, ledger, known_hashes(ledger))
+        first = store_emails(discover(source), cycle_dir, ledger, ledger.known_hashes())
+        again = store_emails(discover(source), cycle_dir, ledger, ledger.known_hashes())
         rows = ledger.db.execute("SELECT outcome, stored_path FROM returned_files").fetchall()
     sha = hashlib.sha256(mail).hexdigest()
     assert first == [f"returned/emails/{sha[:12]}_svar_igjen.eml"] and again == []

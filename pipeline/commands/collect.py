@@ -13,9 +13,7 @@ from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.intake import (
     Progress,
     discover,
-    known_hashes,
     limits_default,
-    quarantined_hashes,
     record_outcome,
     screen_all,
     store_emails,
@@ -87,11 +85,11 @@ def collect_returned(
     intake = discover(source_dir)
     report.found, report.ignored = len(intake.candidates), intake.ignored
     with Ledger(workspace.ledger_path(cycle)) as ledger:
-        seen = known_hashes(ledger)
+        seen = ledger.known_hashes()
         report.emails_kept = len(store_emails(intake, cycle_dir, ledger, seen))
         # Quarantined files are screened again: a restored secret or a form generated since
         # may let them in now. Those still turned away count as already collected.
-        retry = quarantined_hashes(ledger)
+        retry = ledger.quarantined_hashes()
         fresh, duplicates_in_batch = [], set()
         for candidate in intake.candidates:
             sha = candidate.sha256

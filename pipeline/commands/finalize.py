@@ -315,11 +315,7 @@ def finalize_minutes(
 
 def returned_evidence(ledger: Ledger) -> dict[str, Evidence]:
     """Return the evidence of every accepted returned file by its stored path."""
-    rows = ledger.db.execute(
-        "SELECT sha256, source, stored_path, sender, sent_at, file_time, collected_at"
-        " FROM returned_files WHERE outcome = 'accepted'"
-    ).fetchall()
-    return {row["stored_path"]: Evidence(**dict(row)) for row in rows}
+    return {row["stored_path"]: Evidence(**row) for row in ledger.accepted_evidence()}
 
 
 def still_to_archive(

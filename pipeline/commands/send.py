@@ -55,7 +55,7 @@ from pipeline.formats.smtp import (
 )
 from pipeline.state.config import Config
 from pipeline.state.files import ensure_private_dir, unique_path, write_private
-from pipeline.state.ledger import FormRecord, Ledger, now_iso
+from pipeline.state.ledger import FormRecord, Ledger
 from pipeline.state.workspace import CONFIG_NAME, Workspace, cycle_lock
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,6 @@ FORM_KINDS_BY_EMAIL = {
 }
 OUTBOX = "outbox"
 DEADLINE_FIX = "write it as YYYY-MM-DD (or DD.MM.YYYY), for example 2027-01-29"
-
-_UPSERT_EMAIL = (
-    "INSERT INTO emails (message_id, kind, recipient_id, recipient, attachments, status, detail,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET"
-    " recipient = excluded.recipient, attachments = excluded.attachments,"
-    " status = excluded.status, detail = excluded.detail, updated_at = excluded.updated_at"
-)
-
 
 # settings and results ---------------------------------------------------------------------------
 
@@ -187,7 +179,7 @@ def plan_emails(
     cycle_dir = _existing_cycle_dir(workspace, cycle)
     with Ledger(workspace.ledger_path(cycle)) as ledger:
         forms = ledger.forms()
-        rows = [dict(r) for r in ledger.db.execute("SELECT * FROM emails WHERE kind = ?", (kind,))]
+        rows = ledger.emails(kind)
     round_ = (today or dt.date.today()).isoformat() if kind == "reminder" else ""
     groups = _sorted_groups(_group_forms(kind, forms, roster, rows), roster)
     texts = EmailTemplates(workspace.templates_dir / TEMPLATE_FOLDER)
@@ -550,10 +542,12 @@ def _sort_out(plan: list[PlannedEmail], report: SendReport) -> list[PlannedEmail
 
 def _record(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> None:
     """Write the email's ledger row; a sent or drafted email also marks its forms handed out."""
-    paths = json.dumps([a.path for a in email.attachments], ensure_ascii=False)
-    values = (email.message_id, email.kind, email.recipient_id, email.address, paths)
-    with ledger.transaction() as db:
-        db.execute(_UPSERT_EMAIL, (*values, status, detail, now_iso()))
+    paths = [a.path for a in email.attachments]
+    write = ledger.record_email(
+        email.message_id, email.kind, email.recipient_id, email.address, paths
+    )
+    with ledger.transaction():
+        write(status, detail)
         if status in ("sent", "drafted"):
             for attachment in email.attachments:
                 _hand_out(ledger, attachment)

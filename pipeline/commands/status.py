@@ -59,12 +59,10 @@ def cycle_status(
         )
     with Ledger(ledger_path) as ledger:
         forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
-        returned = returned_forms(ledger)
+        returned = ledger.returned_form_keys()
         warned = warned_employees(ledger)
-        quarantined = ledger.db.execute(
-            "SELECT COUNT(*) FROM returned_files WHERE outcome = 'quarantined'"
-        ).fetchone()[0]
-        turned_away = quarantined_by_employee(ledger)
+        quarantined = ledger.quarantined_count()
+        turned_away = ledger.quarantined_by_sender()
     by_manager = [
         group_status(label_of(roster, manager_id), reports, forms, returned, warned, turned_away)
         for manager_id, reports in grouped(roster, lambda e: e.manager_id).items()
@@ -85,14 +83,6 @@ def cycle_status(
     )
 
 
-def returned_forms(ledger: Ledger) -> set[tuple[str, str]]:
-    """Return (employee id, kind) of every form with an accepted returned file."""
-    rows = ledger.db.execute(
-        "SELECT DISTINCT employee_id, kind FROM returned_files WHERE outcome = 'accepted'"
-    )
-    return {(row[0], row[1]) for row in rows}
-
-
 def warned_employees(ledger: Ledger) -> set[str]:
     """Return the ids of employees the newest version of whose forms carries screening warnings."""
     winners = newest_versions(ledger.accepted_versions(), None)
@@ -111,15 +101,6 @@ def label_of(roster: Roster, manager_id: str) -> str:
     """Return a manager's display label, or the label for the top of the organisation."""
     manager = roster.by_id.get(manager_id)
     return f"{manager.name} ({manager.id})" if manager else "(no manager)"
-
-
-def quarantined_by_employee(ledger: Ledger) -> dict[str, int]:
-    """Return how many quarantined files each employee sent (known from the email sender)."""
-    rows = ledger.db.execute(
-        "SELECT sender_id, COUNT(*) FROM returned_files"
-        " WHERE outcome = 'quarantined' AND sender_id IS NOT NULL GROUP BY sender_id"
-    )
-    return {row[0]: row[1] for row in rows}
 
 
 def group_status(name, employees, forms, returned, warned, turned_away=None) -> GroupStatus:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.domain.choices import choice_lists
 from pipeline.domain.dates import date_from_text, format_date
 from pipeline.domain.names import safe_stem
 from pipeline.errors import Problem
@@ -124,7 +125,7 @@ def write_forms(
                         workspace.cycle_dir(cycle),
                     )
         report.warnings += roster_leavers(ledger, roster)
-        report.status_counts = count_statuses(ledger)
+        report.status_counts = ledger.form_status_counts()
     return report
 
 
@@ -234,6 +235,7 @@ def form_context(employee, manager, cycle, kind, token, previous, config) -> dic
         "form_id": token,
         "form_kind": kind,
         "previous": previous.context_for(employee.id),
+        "choices": choice_lists(config, employee.language),  # dropdowns filled from the config
     }
 
 
@@ -337,10 +339,7 @@ def note_rendered(
         return
     if outcome == "unchanged":
         report.unchanged += 1
-        ledger.db.execute(
-            "UPDATE forms SET inputs_hash = ? WHERE employee_id = ? AND kind = ?",
-            (job.inputs_hash, job.employee_id, job.kind),
-        )
+        ledger.set_inputs_hash(job.employee_id, job.kind, job.inputs_hash)
         return
     record_generated(ledger, job, written, templates, cycle_dir)
     report.written.append(job.path.name)
@@ -382,9 +381,3 @@ def roster_leavers(ledger: Ledger, roster: Roster) -> list[Problem]:
         )
         for employee_id in gone
     ]
-
-
-def count_statuses(ledger: Ledger) -> dict[str, int]:
-    """Return how many forms the ledger holds per status."""
-    rows = ledger.db.execute("SELECT status, COUNT(*) FROM forms GROUP BY status").fetchall()
-    return {status: count for status, count in rows}

@@ -438,29 +438,24 @@ def insert_returned_file(
     replace_row: bool = False,
 ) -> None:
     """Add one row to the ledger's returned files; a file already there is kept unless replaced."""
-    ledger.db.execute(
-        f"INSERT OR {'REPLACE' if replace_row else 'IGNORE'} INTO returned_files (sha256,"
-        " source, stored_path, outcome, reason, employee_id, kind, sender, sent_at, file_time,"
-        " collected_at, warnings, answers, sender_id, saved_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            candidate.sha256,
-            candidate.source,
-            stored_path,
-            outcome,
-            reason,
-            screened.identity.employee_id if screened else None,
-            screened.identity.kind if screened else None,
-            candidate.sender,
-            candidate.sent_at,
-            candidate.file_time,
-            now_iso(),
-            json.dumps(list(screened.warnings) if screened else []),
-            json.dumps(screened.answers if screened else {}, ensure_ascii=False),
-            sender_id,
-            screened.saved_at if screened else "",
-        ),
-    )
+    row = {
+        "sha256": candidate.sha256,
+        "source": candidate.source,
+        "stored_path": stored_path,
+        "outcome": outcome,
+        "reason": reason,
+        "employee_id": screened.identity.employee_id if screened else None,
+        "kind": screened.identity.kind if screened else None,
+        "sender": candidate.sender,
+        "sent_at": candidate.sent_at,
+        "file_time": candidate.file_time,
+        "collected_at": now_iso(),
+        "warnings": json.dumps(list(screened.warnings) if screened else []),
+        "answers": json.dumps(screened.answers if screened else {}, ensure_ascii=False),
+        "sender_id": sender_id,
+        "saved_at": screened.saved_at if screened else "",
+    }
+    ledger.add_returned_file(row, replace=replace_row)
 
 
 def store_emails(intake: Intake, cycle_dir: Path, ledger: Ledger, known: set[str]) -> list[str]:
@@ -501,17 +496,6 @@ def reason_note(outcome: Outcome) -> str:
     if candidate.sender:
         lines.append(f"From: {candidate.sender} ({candidate.sent_at})")
     return "\n".join(lines) + "\n"
-
-
-def quarantined_hashes(ledger: Ledger) -> set[str]:
-    """Return the SHA-256 of every file of this cycle that is in quarantine."""
-    rows = ledger.db.execute("SELECT sha256 FROM returned_files WHERE outcome = 'quarantined'")
-    return {row[0] for row in rows}
-
-
-def known_hashes(ledger: Ledger) -> set[str]:
-    """Return the SHA-256 of every file already collected in this cycle."""
-    return {row[0] for row in ledger.db.execute("SELECT sha256 FROM returned_files")}
 
 
 def limits_default() -> ooxml.Limits:

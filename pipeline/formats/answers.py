@@ -47,10 +47,6 @@ WRAPPED = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 NEVER = object()  # "no extraction ever wrote this cell"
 
-LEDGER_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS extracted (kind TEXT, employee_id TEXT, key TEXT, value TEXT,"
-    " PRIMARY KEY(kind, employee_id, key))"
-)
 LOCKED_FIX = (
     "close it in Excel/LibreOffice and run collect again "
     "(if no program has it open, delete the lock file)"
@@ -139,8 +135,7 @@ def update_answers_workbook(
     check_writable(path)
     before = file_state(path)
     workbook = load_workbook(path) if before else new_workbook()
-    ledger.db.execute(LEDGER_SCHEMA)
-    merge = _Merge(MergeReport(path), last_written(ledger, sheets))
+    merge = _Merge(MergeReport(path), ledger.extracted_values(list(sheets)))
     for kind, (questions, rows) in sheets.items():
         merge_sheet(workbook, kind, questions, rows, merge, path)
     write_questions_sheet(workbook, sheets)
@@ -219,18 +214,6 @@ def new_workbook() -> Workbook:
     workbook = Workbook()
     workbook.remove(workbook.active)
     return workbook
-
-
-def last_written(ledger: Ledger, sheets: dict) -> dict[tuple[str, str, str], object]:
-    """Return what earlier extractions wrote, by (form kind, employee id, key)."""
-    kinds = list(sheets)
-    if not kinds:
-        return {}
-    marks = ",".join("?" * len(kinds))
-    rows = ledger.db.execute(
-        f"SELECT kind, employee_id, key, value FROM extracted WHERE kind IN ({marks})", kinds
-    )
-    return {(kind, eid, key): json.loads(value) for kind, eid, key, value in rows}
 
 
 # values ----------------------------------------------------------------------------------------
@@ -557,16 +540,7 @@ def replace_and_remember(
     temporary: Path, path: Path, ledger: Ledger, written: list[tuple[str, str, str, str]]
 ) -> None:
     """Rename the new workbook into place and record the written values, both or neither."""
-    db = ledger.db
-    db.execute("SAVEPOINT answers_workbook")
-    try:
-        db.executemany("INSERT OR REPLACE INTO extracted VALUES (?, ?, ?, ?)", written)
-        os.replace(temporary, path)
-    except BaseException:
-        db.execute("ROLLBACK TO answers_workbook")
-        db.execute("RELEASE answers_workbook")
-        raise
-    db.execute("RELEASE answers_workbook")
+    ledger.remember_extracted(written, lambda: os.replace(temporary, path))
 
 
 def sync(path: Path) -> None:
@@ -587,3 +561,67 @@ def sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# one person's rows (access request, erasure) ---------------------------------------------------
+
+
+def rows_about(path: Path, employee_id: str) -> dict[str, dict[str, object]]:
+    """Return one employee's row of every form kind's sheet as {column key: value}."""
+    workbook = load_workbook(path)
+    found = {}
+    for kind in ALL_FORM_KINDS:
+        if kind not in workbook.sheetnames:
+            continue
+        sheet = workbook[kind]
+        columns = header_columns(sheet)
+        number = employee_rows(sheet, columns.get("employee_id", 1)).get(employee_id)
+        if number is not None:
+            found[kind] = {key: cell_value(sheet.cell(number, c)) for key, c in columns.items()}
+    return found
+
+
+def question_texts(path: Path) -> dict[tuple[str, str], str]:
+    """Return the question of every (form kind, column key) from sheet ``questions``."""
+    workbook = load_workbook(path)
+    if QUESTIONS_SHEET not in workbook.sheetnames:
+        return {}
+    rows = workbook[QUESTIONS_SHEET].iter_rows(min_row=2, values_only=True)
+    return {(str(r[1]), str(r[0])): str(r[3] or "") for r in rows if len(r) > 3 and r[0]}
+
+
+def remove_rows_about(path: Path, employee_id: str) -> int:
+    """Return how many rows of the employee were removed from the workbook (0: left unchanged)."""
+    # Every row whose employee_id is theirs goes, in every form kind's sheet; the rest of the
+    # workbook (HR's edits, other sheets) stays. The file is replaced atomically.
+    check_writable(path)
+    workbook = load_workbook(path)
+    removed = 0
+    for kind in ALL_FORM_KINDS:
+        if kind not in workbook.sheetnames:
+            continue
+        sheet = workbook[kind]
+        column = header_columns(sheet).get("employee_id")
+        if column is None:
+            continue
+        numbers = [
+            cell.row
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column)
+            if normalize_id(cell.value) == employee_id
+        ]
+        for number in reversed(numbers):
+            sheet.delete_rows(number)
+        removed += len(numbers)
+    if removed:
+        fd, name = tempfile.mkstemp(prefix=".answers-", suffix=".xlsx.tmp", dir=path.parent)
+        os.close(fd)
+        temporary = Path(name)
+        try:
+            workbook.save(temporary)
+            os.chmod(temporary, PRIVATE_FILE)
+            sync(temporary)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        sync_folder(path.parent)
+    return removed

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -60,7 +60,15 @@ CREATE TABLE IF NOT EXISTS emails (
     detail TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS extracted (  -- what collect last wrote into the answers workbook
+    kind TEXT, employee_id TEXT, key TEXT, value TEXT,
+    PRIMARY KEY(kind, employee_id, key)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS erased_files (  -- deleted by retention or erase: never collected again
+    sha256 TEXT PRIMARY KEY,
+    erased_at TEXT NOT NULL
+);
 """
 
 
@@ -212,7 +220,64 @@ class Ledger:
             (status, employee_id, kind),
         )
 
+    def set_inputs_hash(self, employee_id: str, kind: str, inputs_hash: str) -> None:
+        """Record the inputs of a form that rendered to the same bytes as before."""
+        self.db.execute(
+            "UPDATE forms SET inputs_hash = ? WHERE employee_id = ? AND kind = ?",
+            (inputs_hash, employee_id, kind),
+        )
+
+    def form_status_counts(self) -> dict[str, int]:
+        """Return how many forms the ledger holds per status."""
+        rows = self.db.execute("SELECT status, COUNT(*) FROM forms GROUP BY status").fetchall()
+        return {status: count for status, count in rows}
+
     # returned files ----------------------------------------------------------------------------
+
+    def add_returned_file(self, row: dict, *, replace: bool = False) -> None:
+        """Add one returned file (``returned_files`` columns); a known one stays unless replaced."""
+        columns = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        verb = "REPLACE" if replace else "IGNORE"
+        self.db.execute(f"INSERT OR {verb} INTO returned_files ({columns}) VALUES ({marks})", row)
+
+    def known_hashes(self) -> set[str]:
+        """Return the SHA-256 of every file already collected in this cycle (or deleted since)."""
+        query = "SELECT sha256 FROM returned_files UNION SELECT sha256 FROM erased_files"
+        return {row[0] for row in self.db.execute(query)}
+
+    def quarantined_hashes(self) -> set[str]:
+        """Return the SHA-256 of every file of this cycle that is in quarantine."""
+        rows = self.db.execute("SELECT sha256 FROM returned_files WHERE outcome = 'quarantined'")
+        return {row[0] for row in rows}
+
+    def quarantined_count(self) -> int:
+        """Return how many returned files of this cycle are in quarantine."""
+        query = "SELECT COUNT(*) FROM returned_files WHERE outcome = 'quarantined'"
+        return self.db.execute(query).fetchone()[0]
+
+    def quarantined_by_sender(self) -> dict[str, int]:
+        """Return how many quarantined files each employee sent (known from the email sender)."""
+        rows = self.db.execute(
+            "SELECT sender_id, COUNT(*) FROM returned_files"
+            " WHERE outcome = 'quarantined' AND sender_id IS NOT NULL GROUP BY sender_id"
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def returned_form_keys(self) -> set[tuple[str, str]]:
+        """Return (employee id, kind) of every form with an accepted returned file."""
+        rows = self.db.execute(
+            "SELECT DISTINCT employee_id, kind FROM returned_files WHERE outcome = 'accepted'"
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    def accepted_evidence(self) -> list[dict]:
+        """Return how each accepted file arrived: hash, source, stored path, sender, times."""
+        rows = self.db.execute(
+            "SELECT sha256, source, stored_path, sender, sent_at, file_time, collected_at"
+            " FROM returned_files WHERE outcome = 'accepted'"
+        ).fetchall()
+        return [dict(row) for row in rows]
 
     def accepted_versions(self) -> list[ReturnedVersion]:
         """Return every accepted returned file of the cycle."""
@@ -237,6 +302,63 @@ class Ledger:
             for row in rows
         ]
 
+    # emails ------------------------------------------------------------------------------------
+
+    def emails(self, kind: str) -> list[dict]:
+        """Return the ledger rows of every email of ``kind`` (planned, drafted, sent, failed)."""
+        rows = self.db.execute("SELECT * FROM emails WHERE kind = ?", (kind,))
+        return [dict(row) for row in rows]
+
+    def record_email(
+        self, message_id: str, kind: str, recipient_id: str, recipient: str, attachments: list
+    ) -> Callable[[str, str], None]:
+        """Return a function that writes this email's row with a status and a detail."""
+
+        def write(status: str, detail: str) -> None:
+            self.db.execute(
+                "INSERT INTO emails (message_id, kind, recipient_id, recipient, attachments,"
+                " status, detail, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(message_id) DO UPDATE SET recipient = excluded.recipient,"
+                " attachments = excluded.attachments, status = excluded.status,"
+                " detail = excluded.detail, updated_at = excluded.updated_at",
+                (
+                    message_id,
+                    kind,
+                    recipient_id,
+                    recipient,
+                    json.dumps(attachments, ensure_ascii=False),
+                    status,
+                    detail,
+                    now_iso(),
+                ),
+            )
+
+        return write
+
+    # the answers workbook ------------------------------------------------------------------------
+
+    def extracted_values(self, kinds: list[str]) -> dict[tuple[str, str, str], object]:
+        """Return what collect last wrote into the workbook, by (form kind, employee id, key)."""
+        if not kinds:
+            return {}
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            f"SELECT kind, employee_id, key, value FROM extracted WHERE kind IN ({marks})", kinds
+        )
+        return {(kind, eid, key): json.loads(value) for kind, eid, key, value in rows}
+
+    def remember_extracted(self, written: list[tuple], move_into_place: Callable[[], None]):
+        """Record the values written to the workbook and move it into place: both or neither."""
+        self.db.execute("SAVEPOINT answers_workbook")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO extracted VALUES (?, ?, ?, ?)", written)
+            move_into_place()
+        except BaseException:
+            self.db.execute("ROLLBACK TO answers_workbook")
+            self.db.execute("RELEASE answers_workbook")
+            raise
+        self.db.execute("RELEASE answers_workbook")
+
     # meta --------------------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str = "") -> str:
@@ -247,3 +369,92 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the ledger's meta table."""
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # personal data: retention, access requests, erasure ---------------------------------------
+
+    def returned_files(self) -> list[dict]:
+        """Return every returned-file row (accepted, quarantined, kept emails), oldest first."""
+        rows = self.db.execute("SELECT * FROM returned_files ORDER BY rowid")
+        return [dict(row) for row in rows]
+
+    def all_emails(self) -> list[dict]:
+        """Return every email row of the cycle, its attachments as a list, oldest first."""
+        rows = self.db.execute("SELECT * FROM emails ORDER BY updated_at, message_id")
+        return [{**dict(row), "attachments": json.loads(row["attachments"])} for row in rows]
+
+    def last_activity(self) -> str:
+        """Return the newest time in the ledger: a form made or handed out, a file, an email."""
+        row = self.db.execute(
+            "SELECT MAX(t) FROM (SELECT MAX(generated_at) AS t FROM forms"
+            " UNION ALL SELECT MAX(handed_out_at) FROM forms"
+            " UNION ALL SELECT MAX(collected_at) FROM returned_files"
+            " UNION ALL SELECT MAX(updated_at) FROM emails)"
+        ).fetchone()
+        return row[0] or ""
+
+    def forget_returned_file(self, sha256: str) -> None:
+        """Remove one returned file's row; collect never takes the same file in again."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM returned_files WHERE sha256 = ?", (sha256,))
+            db.execute("INSERT OR IGNORE INTO erased_files VALUES (?, ?)", (sha256, now_iso()))
+
+    def rows_about(self, employee_id: str, file_shas: set[str] = frozenset()) -> int:
+        """Return how many rows ``erase_employee`` would remove (emails edited count as rows)."""
+        count = sum(
+            self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0]
+            for table, where, params in _rows_about(employee_id, file_shas)
+        )
+        return count + len(self._emails_carrying(employee_id))
+
+    def erase_employee(self, employee_id: str, file_shas: set[str] = frozenset()) -> int:
+        """Return how many rows were removed: the employee's forms, files, emails and answers."""
+        # Rows of the returned files in ``file_shas`` go too (their files are being deleted), the
+        # employee's forms leave the attachment lists of emails to others, and the hashes of
+        # their returned files are kept so that collect never takes those files in again.
+        with self.transaction() as db:
+            carrying = self._emails_carrying(employee_id)
+            for message_id, attachments in carrying.items():
+                db.execute(
+                    "UPDATE emails SET attachments = ? WHERE message_id = ?",
+                    (json.dumps(attachments, ensure_ascii=False), message_id),
+                )
+            shas = [
+                row[0]
+                for row in db.execute(
+                    "SELECT sha256 FROM returned_files WHERE employee_id = ?", (employee_id,)
+                )
+            ]
+            stamp = now_iso()
+            db.executemany(
+                "INSERT OR IGNORE INTO erased_files VALUES (?, ?)",
+                [(sha, stamp) for sha in sorted({*shas, *file_shas})],
+            )
+            removed = len(carrying)
+            for table, where, params in _rows_about(employee_id, file_shas):
+                removed += db.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+        return removed
+
+    def _emails_carrying(self, employee_id: str) -> dict[str, list[str]]:
+        """Return the emails to others carrying the employee's forms, with the rest of the list."""
+        query = "SELECT path FROM forms WHERE employee_id = ?"
+        paths = {row[0] for row in self.db.execute(query, (employee_id,))}
+        found = {}
+        for row in self.db.execute(
+            "SELECT message_id, attachments FROM emails WHERE recipient_id != ?", (employee_id,)
+        ):
+            attachments = json.loads(row[1])
+            if paths & set(attachments):
+                found[row[0]] = [path for path in attachments if path not in paths]
+        return found
+
+
+def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, tuple]]:
+    """Return (table, WHERE clause, parameters) of every row about one employee."""
+    shas = sorted(file_shas)
+    marks = ",".join("?" * len(shas)) or "NULL"
+    return [
+        ("forms", "employee_id = ?", (employee_id,)),
+        ("returned_files", f"employee_id = ? OR sha256 IN ({marks})", (employee_id, *shas)),
+        ("emails", "recipient_id = ?", (employee_id,)),
+        ("extracted", "employee_id = ?", (employee_id,)),
+    ]

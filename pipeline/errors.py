@@ -99,6 +99,10 @@ class LedgerError(SamtaleError):
     """The cycle's SQLite ledger cannot be read or written."""
 
 
+class CycleNotGenerated(WorkspaceError):
+    """A command that reads a cycle's state was given a cycle whose forms were never generated."""
+
+
 class WorkbookError(SamtaleError):
     """An answers workbook cannot be read or written."""
 
@@ -158,3 +162,19 @@ class SmtpTemporaryError(MailError):
 
 class MinutesError(SamtaleError):
     """Minutes cannot be prepared or finalized."""
+
+
+class NotAWorkspace(WorkspaceError):
+    """The folder has neither samtale.toml nor input/ and templates/: 'samtale init' makes one."""
+
+
+class ScheduleError(SamtaleError):
+    """The talks cannot be scheduled: bad [schedule] settings, schedule workbook or request."""
+
+
+class CalendarError(ScheduleError):
+    """An exported calendar (.ics) in input/calendars/ cannot be read."""
+
+
+class ReportError(SamtaleError):
+    """The HR report cannot be written: no data for the cycle, or a cycle to compare with."""

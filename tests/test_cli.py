@@ -334,6 +334,19 @@ def test_status_of_a_cycle_never_generated_is_an_error(workspace):
     assert "no forms were generated for cycle 2031" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command", ["status", "collect", "send", "minutes", "finalize"], ids=lambda c: c
+)
+def test_every_command_refuses_a_cycle_never_generated_and_creates_nothing(workspace, command):
+    (workspace.input_dir / "returned").mkdir()
+    result = run(workspace, command, "--cycle", "2031")
+    assert_clean_error(result)
+    assert "no forms were generated for cycle 2031" in result.stderr
+    assert "samtale generate --cycle 2031" in result.stderr
+    assert not (workspace.output_dir / "2031").exists()
+    assert not (workspace.output_dir / "archive" / "2031").exists()
+
+
 # -- send ------------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from pipeline.commands.send import (
     send_for_cycle,
 )
 from pipeline.domain.dates import format_date
-from pipeline.errors import ConfigError, MailError, RosterError, TemplateError
+from pipeline.errors import ConfigError, CycleNotGenerated, MailError, RosterError, TemplateError
 from pipeline.formats import email as email_format
 from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
 from pipeline.formats.smtp import SmtpSettings
@@ -330,7 +330,7 @@ def test_a_cycle_without_forms_is_an_error_and_creates_nothing(tmp_path):
     ws = Workspace.at(tmp_path, templates_dir=REPO / "templates")
     (tmp_path / "samtale.toml").write_text(CONFIG, encoding="utf-8")
     roster = Roster(tmp_path / "r.xlsx", "Ansatte", ())
-    with pytest.raises(MailError, match="generate"):
+    with pytest.raises(CycleNotGenerated, match="generate --cycle 2031"):
         send_emails(ws, 2031, roster, "prep", dry_run=True)
     assert not (tmp_path / "output" / "2031").exists()
 

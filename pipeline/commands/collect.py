@@ -72,19 +72,14 @@ def collect_returned(
     source_dir = Path(source_dir) if source_dir else default_source(workspace, cycle)
     if not source_dir.is_dir():
         raise WorkspaceError(f"{source_dir}: no such folder; save the returned files there first")
-    ledger_path = workspace.output_dir / str(cycle) / "ledger.sqlite"
-    if not ledger_path.exists():
-        raise WorkspaceError(
-            f"no forms were generated for cycle {cycle} (no {ledger_path}); check --cycle, "
-            f"or run 'samtale generate --cycle {cycle}' first"
-        )
+    Ledger.of_cycle(workspace, cycle).close()  # a cycle never generated stops here
     check_writable(workspace.answers_path(cycle))  # before screening: nothing half-done
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     cycle_dir = workspace.cycle_dir(cycle)
     report = CollectReport(source_dir)
     intake = discover(source_dir)
     report.found, report.ignored = len(intake.candidates), intake.ignored
-    with Ledger(workspace.ledger_path(cycle)) as ledger:
+    with Ledger.of_cycle(workspace, cycle) as ledger:
         seen = ledger.known_hashes()
         report.emails_kept = len(store_emails(intake, cycle_dir, ledger, seen))
         # Quarantined files are screened again: a restored secret or a form generated since
@@ -105,6 +100,7 @@ def collect_returned(
             "cycle_dir": cycle_dir,
             "limits": limits_default(),
             "forms": sent_forms_of(ledger, cycle_dir),
+            "people": {e.id: e.name for e in roster.employees},  # visible details vs identity
         }
         senders = {e.email.lower(): e.id for e in roster.employees if e.email}
         outcomes = screen_all(fresh, context, workers, progress)

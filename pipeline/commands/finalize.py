@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from icalendar import Calendar, Event, Todo
-
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.names import safe_stem
 from pipeline.domain.versions import newest_versions
 from pipeline.errors import MinutesError, SamtaleError, SealError
+from pipeline.formats.calendar import AgreedItem, agreed_calendar
 from pipeline.formats.convert import Conversion, ConverterPool
 from pipeline.formats.ooxml import (
     CUSTOM_PART,
@@ -278,10 +277,11 @@ def finalize_minutes(
     # caller's to ask for (never an option): a callable is asked only when something is to be
     # sealed and the certificate exists. ``pool`` lets callers share a warm LibreOffice.
     roster = read_roster(roster_path or workspace.roster_path, sheet)
+    Ledger.of_cycle(workspace, cycle).close()  # a cycle never generated stops here
     cycle_dir = workspace.cycle_dir(cycle)
     archive = Archive.of(workspace, cycle)
     report = FinalizeReport(cycle, archive.folder)
-    with Ledger(workspace.ledger_path(cycle)) as ledger:
+    with Ledger.of_cycle(workspace, cycle) as ledger:
         states = minutes_states(ledger.accepted_versions())
         winners = newest_versions(ledger.accepted_versions(), None)
         evidence = returned_evidence(ledger)
@@ -679,23 +679,16 @@ def followups_calendar(party: Party, cycle: int, final: ReturnedVersion) -> byte
     items = agreed_items(final.answers, words)
     if not items:
         return None
-    calendar = Calendar()
-    calendar.add("prodid", "-//samtale//medarbeidersamtale//NO")
-    calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", words["calendar"].format(cycle=cycle, name=party.name))
-    stamp = stamp_of(final.returned_at, cycle)
     agreed = words["agreed"].format(cycle=cycle, name=party.name, manager=party.manager_name or "–")
-    for key, summary, details, when in items:
-        component = Event() if when else Todo()
-        component.add("uid", f"samtale-{cycle}-{quote(party.employee_id, safe='')}-{key}")
-        component.add("dtstamp", stamp)
-        component.add("summary", summary)
-        component.add("description", "\n".join([*details, agreed]))
-        if when:
-            component.add("dtstart", when)
-            component.add("dtend", when + dt.timedelta(days=1))
-        calendar.add_component(component)
-    return calendar.to_ical()
+    uid = f"samtale-{cycle}-{quote(party.employee_id, safe='')}"
+    return agreed_calendar(
+        words["calendar"].format(cycle=cycle, name=party.name),
+        [
+            AgreedItem(f"{uid}-{key}", summary, "\n".join([*details, agreed]), when)
+            for key, summary, details, when in items
+        ],
+        stamp_of(final.returned_at, cycle),
+    )
 
 
 def agreed_items(answers: dict, words: dict) -> list[tuple[str, str, list[str], dt.date | None]]:

@@ -59,7 +59,7 @@ def prepare_minutes(
 ) -> MinutesReport:
     """Return the report of writing minutes forms for employees whose prep forms are back."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    with Ledger(workspace.ledger_path(cycle)) as ledger:
+    with Ledger.of_cycle(workspace, cycle) as ledger:
         winners = newest_versions(ledger.accepted_versions(), None)
         fields = {(r.employee_id, r.kind): json.loads(r.fields) for r in ledger.forms()}
     report = MinutesReport(forms=None)

@@ -6,7 +6,22 @@ Which forms go to whom:
   forms of all their direct reports in ONE email (a manager's own employee form comes separately).
 * ``minutes``: each manager gets the ``minutes`` forms of all their direct reports in one email.
 * ``reminder``: everyone whose own forms (employee form, or the manager forms of their reports)
-  were handed out but are not back yet gets a friendly second email with the forms again.
+  were handed out but are not back yet gets a friendly second email with the forms again (with
+  the time of the talk, once ``samtale schedule`` has given it one).
+* ``invite``: every scheduled talk as a meeting request (``METHOD:REQUEST``), one email to the
+  employee (an attendee asked to reply) and one to the manager (the organizer, HR sending on
+  their behalf); a talk moved since its invitation again with the same UID and the next SEQUENCE;
+  a cancelled talk that had been invited as ``METHOD:CANCEL``.
+* ``followups``: each follow-up agreed in minutes confirmed by both, as an all-day meeting
+  request (shown as free) on its date, to the manager and, when "who" names them, the employee.
+  A changed follow-up goes out again as an update, one removed from newer minutes as a cancel.
+* ``reflection``: once all of a manager's scheduled talks are over, one short email asking them
+  to reflect (how did it go, what needs following up, what to do differently). Nothing of the
+  reflection comes back or is stored.
+
+Meeting emails are exactly-once the same way: their Message-ID is derived from the meeting's UID,
+SEQUENCE, method and content and the recipient, so a re-run sends nothing twice, and a move or a
+cancel is a new email. The ledger records which SEQUENCE of each meeting went out.
 
 Exactly once, as far as email allows. Every email has a stable Message-ID derived from the cycle,
 the email kind, the recipient and the attached forms' bytes. Before a message goes to the server
@@ -29,10 +44,14 @@ from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.dates import date_from_text, format_date
+from pipeline.domain.followups import FollowUp, agreed_followups, names_employee
 from pipeline.domain.names import ascii_slug
 from pipeline.errors import ConfigError, MailError
+from pipeline.formats.calendar import CANCEL, REQUEST, Attendee, Meeting, Person, meeting_ics
 from pipeline.formats.email import (
     TEMPLATE_FOLDER,
     EmailTemplates,
@@ -55,12 +74,14 @@ from pipeline.formats.smtp import (
 )
 from pipeline.state.config import Config
 from pipeline.state.files import ensure_private_dir, unique_path, write_private
-from pipeline.state.ledger import FormRecord, Ledger
+from pipeline.state.ledger import FormRecord, Ledger, MeetingRecord
 from pipeline.state.workspace import CONFIG_NAME, Workspace, cycle_lock
 
 log = logging.getLogger(__name__)
 
-EMAIL_KINDS = ("prep", "minutes", "reminder")
+EMAIL_KINDS = ("prep", "minutes", "reminder")  # emails carrying forms
+MEETING_EMAIL_KINDS = ("invite", "followups", "reflection")  # emails about the talks
+ALL_EMAIL_KINDS = EMAIL_KINDS + MEETING_EMAIL_KINDS
 FORM_KINDS_BY_EMAIL = {
     "prep": ("employee", "manager"),
     "minutes": ("minutes",),
@@ -104,6 +125,8 @@ class PlannedEmail:
     status: str = "new"  # in the ledger: new | planned | drafted | sent | failed
     detail: str = ""  # the ledger's note: draft file, server reply, failure
     problem: str = ""  # why it cannot go out (no address, missing form file …)
+    meeting: MeetingPart | None = None  # the calendar part of a meeting request
+    about: str = ""  # what a meeting email is about (for describe; never answer text)
 
     @property
     def address(self) -> str:
@@ -114,7 +137,7 @@ class PlannedEmail:
         """Return one line: recipient, address and the forms attached."""
         who = f"{self.recipient.name} ({self.recipient_id})" if self.recipient else "(nobody)"
         forms = ", ".join(f"{a.form_kind} form of {a.employee_name}" for a in self.attachments)
-        return f"{who} <{self.address or 'no address'}>: {forms}"
+        return f"{who} <{self.address or 'no address'}>: {forms or self.about}"
 
 
 @dataclass(frozen=True)
@@ -170,21 +193,25 @@ def plan_emails(
     today: dt.date | None = None,
 ) -> list[PlannedEmail]:
     """Return the emails of ``kind`` for ``cycle`` (who gets which forms); writes nothing."""
-    if kind not in EMAIL_KINDS:
-        raise MailError(f"email kind {kind!r} is not known; use one of {', '.join(EMAIL_KINDS)}")
+    if kind not in ALL_EMAIL_KINDS:
+        known = ", ".join(ALL_EMAIL_KINDS)
+        raise MailError(f"email kind {kind!r} is not known; use one of {known}")
+    if kind in MEETING_EMAIL_KINDS:
+        return _plan_meetings(workspace, cycle, roster, kind, deadline, today)
     config = workspace.config()
     config_path = workspace.root / CONFIG_NAME
     domain = _sender_domain(config, config_path)
     due = resolve_deadline(deadline, config, config_path)
-    cycle_dir = _existing_cycle_dir(workspace, cycle)
-    with Ledger(workspace.ledger_path(cycle)) as ledger:
+    with Ledger.of_cycle(workspace, cycle) as ledger:
         forms = ledger.forms()
         rows = ledger.emails(kind)
+        talks = _talk_times(ledger.meetings("talk"), config) if kind == "reminder" else {}
+    cycle_dir = workspace.output_dir / str(cycle)
     round_ = (today or dt.date.today()).isoformat() if kind == "reminder" else ""
     groups = _sorted_groups(_group_forms(kind, forms, roster, rows), roster)
     texts = EmailTemplates(workspace.templates_dir / TEMPLATE_FOLDER)
     rows_by_id = {row["message_id"]: row for row in rows}
-    context = _Context(cycle, kind, round_, domain, due, config, roster, cycle_dir, texts)
+    context = _Context(cycle, kind, round_, domain, due, config, roster, cycle_dir, texts, talks)
     return [
         _plan_one(number, group, rows_by_id, context)
         for number, group in enumerate(groups, start=1)
@@ -231,7 +258,7 @@ def _send_emails(workspace, cycle, roster, kind, smtp, deadline, dry_run, progre
         return report
     config = workspace.config()
     _check_ready_to_send(config, workspace.root / CONFIG_NAME, smtp, env)
-    with Ledger(workspace.ledger_path(cycle)) as ledger:
+    with Ledger.of_cycle(workspace, cycle) as ledger:
         for outcome in report.failed:
             if outcome.email.message_id:
                 _record(ledger, outcome.email, "failed", outcome.detail)
@@ -314,6 +341,11 @@ def build_message(
     if email.recipient is None:
         raise MailError(f"email {email.number} has no recipient: {email.problem}")
     forms = [(a.filename, _read_form(cycle_dir, a)) for a in email.attachments]
+    calendar = None
+    if email.meeting is not None:
+        sent_by = wire_address(config.mail.sender_address)
+        stamp = now or dt.datetime.now(dt.UTC)
+        calendar = (email.meeting.method, meeting_ics(email.meeting.to_meeting(stamp, sent_by)))
     return mime_message(
         sender=(config.mail.sender_name, config.mail.sender_address),
         recipient=(email.recipient.name, email.address),
@@ -324,6 +356,7 @@ def build_message(
         attachments=forms,
         draft=draft,
         now=now,
+        calendar=calendar,
     )
 
 
@@ -355,6 +388,7 @@ class _Context:
     roster: Roster
     cycle_dir: Path
     texts: EmailTemplates
+    talks: dict = field(default_factory=dict)  # employee id -> (start, end) of their talk
 
 
 def _group_forms(
@@ -472,6 +506,19 @@ def _attachment(form: FormRecord, ctx: _Context) -> Attachment:
 
 def _delivery_problem(email: PlannedEmail, ctx: _Context) -> str:
     """Return what stops this email (no recipient, no or bad address, missing form), or ""."""
+    problem = _recipient_problem(email)
+    if problem:
+        return problem
+    missing = [a.path for a in email.attachments if not a.sha256]
+    if missing:
+        return f"form file(s) missing in {ctx.cycle_dir}: {', '.join(missing)}; generate again"
+    if not email.attachments:
+        return "no forms to attach"
+    return ""
+
+
+def _recipient_problem(email: PlannedEmail) -> str:
+    """Return what stops this email reaching its recipient (nobody, no or bad address), or ""."""
     person = email.recipient
     if person is None:
         return f"recipient {email.recipient_id} is no longer in the roster; add them back"
@@ -486,11 +533,6 @@ def _delivery_problem(email: PlannedEmail, ctx: _Context) -> str:
             f"{person.name} ({person.id}) has an invalid email address {email.address!r} in the "
             f"roster (row {person.row}): it {problem}; correct it and run send again"
         )
-    missing = [a.path for a in email.attachments if not a.sha256]
-    if missing:
-        return f"form file(s) missing in {ctx.cycle_dir}: {', '.join(missing)}; generate again"
-    if not email.attachments:
-        return "no forms to attach"
     return ""
 
 
@@ -509,7 +551,16 @@ def _text_context(email: PlannedEmail, ctx: _Context) -> dict:
         },
         "manager_name": manager.name if manager else "",
         "for_manager": email.for_manager,
-        "forms": [{"employee": a.employee_name, "file": a.filename} for a in email.attachments],
+        "forms": [
+            {
+                "employee": a.employee_name,
+                "file": a.filename,
+                "talk": talk_text(*ctx.talks[a.employee_id], person.language)
+                if a.employee_id in ctx.talks
+                else "",
+            }
+            for a in email.attachments
+        ],
         "deadline": format_date(ctx.deadline, person.language),
         "cycle": ctx.cycle,
         "organisation": ctx.config.organisation,
@@ -551,6 +602,8 @@ def _record(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> No
         if status in ("sent", "drafted"):
             for attachment in email.attachments:
                 _hand_out(ledger, attachment)
+            if email.meeting is not None:
+                ledger.mark_meeting_invited(email.meeting.record)
 
 
 def _hand_out(ledger: Ledger, attachment: Attachment) -> None:
@@ -643,17 +696,6 @@ def _fail(report: SendReport, ledger: Ledger, email: PlannedEmail, detail: str) 
 # small helpers ----------------------------------------------------------------------------------
 
 
-def _existing_cycle_dir(workspace: Workspace, cycle: int) -> Path:
-    """Return the cycle folder; raise when the cycle has no forms yet (creating nothing)."""
-    folder = workspace.output_dir / str(cycle)
-    if not (folder / "ledger.sqlite").is_file():
-        raise MailError(
-            f"{folder}: no forms for cycle {cycle} yet; generate them first "
-            f"(samtale generate --cycle {cycle})"
-        )
-    return folder
-
-
 def _sender_domain(config: Config, config_path: Path) -> str:
     """Return the domain of the sender address, for Message-IDs."""
     address = config.mail.sender_address.strip()
@@ -704,3 +746,472 @@ def _read_form(cycle_dir: Path, attachment: Attachment) -> bytes:
 def _replace(email: PlannedEmail, **changes) -> PlannedEmail:
     """Return a copy of ``email`` with ``changes``."""
     return replace(email, **changes)
+
+
+# meetings: invitations to the talks, follow-ups, reflection ----------------------------------
+
+TALK_SUMMARY = {
+    "nb": "Medarbeidersamtale {cycle}: {employee} og {manager}",
+    "en": "Employee review {cycle}: {employee} and {manager}",
+}
+FOLLOWUP_SUMMARY = {"nb": "Oppfølging: {what}", "en": "Follow-up: {what}"}
+
+
+@dataclass(frozen=True)
+class MeetingPart:
+    """The calendar part of a meeting email, and the ledger record once it went out."""
+
+    record: MeetingRecord  # the meeting at the SEQUENCE this email carries
+    method: str  # REQUEST | CANCEL
+    summary: str
+    start: dt.datetime | dt.date  # aware, or a date for an all-day follow-up
+    end: dt.datetime | dt.date
+    organizer: Person
+    attendees: tuple[Attendee, ...]
+    location: str = ""
+    free: bool = False
+    description: str = ""  # the email's text, filled in when it is rendered
+
+    def to_meeting(self, stamp: dt.datetime, sent_by: str) -> Meeting:
+        """Return the meeting request this part stands for, stamped now."""
+        return Meeting(
+            uid=self.record.uid,
+            sequence=self.record.sequence,
+            method=self.method,
+            summary=self.summary,
+            description=self.description,
+            start=self.start,
+            end=self.end,
+            organizer=self.organizer,
+            sent_by=sent_by,
+            attendees=self.attendees,
+            stamp=stamp,
+            location=self.location,
+            free=self.free,
+        )
+
+
+@dataclass
+class _MeetingMail:
+    """One meeting email before it is planned: to whom, about what, its calendar part."""
+
+    recipient_id: str
+    recipient: Employee | None
+    for_manager: bool
+    about: str  # for describe(): who and when, never answer text
+    seed: list[str]  # what the Message-ID is derived from (UID, SEQUENCE, method, content)
+    label: str  # readable part of the Message-ID: request0, cancel2 …
+    context: dict  # template variables besides the common ones
+    part: MeetingPart | None = None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class _MeetingContext:
+    """What every meeting email of one run shares."""
+
+    cycle: int
+    kind: str
+    domain: str
+    deadline: dt.date | None
+    config: Config
+    roster: Roster
+    texts: EmailTemplates
+    zone: ZoneInfo
+    now: dt.datetime
+    addresses: dict  # recipient id -> address of earlier emails (people who left the roster)
+
+
+def _plan_meetings(workspace, cycle, roster, kind, deadline, today) -> list[PlannedEmail]:
+    """Return the meeting emails of ``kind`` (invite, followups, reflection); writes nothing."""
+    config = workspace.config()
+    config_path = workspace.root / CONFIG_NAME
+    domain = _sender_domain(config, config_path)
+    due = resolve_deadline(deadline, config, config_path) if kind == "invite" else None
+    zone = ZoneInfo(config.schedule.timezone)
+    now = dt.datetime.now(zone)
+    if today is not None:  # tests and reruns: the end of that day
+        now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone)
+    with Ledger.of_cycle(workspace, cycle) as ledger:
+        rows = ledger.emails(kind)
+        talks = ledger.meetings("talk")
+        invites = ledger.emails("invite") if kind == "invite" else rows
+        addresses = {row["recipient_id"]: row["recipient"] for row in invites}
+        if kind == "invite":
+            mails_of = _invite_mails(talks, ledger.forms())
+        elif kind == "followups":
+            states = minutes_states(ledger.accepted_versions())
+            mails_of = _followup_mails(states, ledger.meetings("followup"))
+        else:
+            mails_of = _reflection_mails(talks)
+    texts = EmailTemplates(workspace.templates_dir / TEMPLATE_FOLDER)
+    ctx = _MeetingContext(cycle, kind, domain, due, config, roster, texts, zone, now, addresses)
+    rows_by_id = {row["message_id"]: row for row in rows}
+    return [
+        _plan_meeting_email(number, mail, rows_by_id, ctx)
+        for number, mail in enumerate(mails_of(ctx), start=1)
+    ]
+
+
+def _plan_meeting_email(
+    number: int, mail: _MeetingMail, rows_by_id: dict, ctx: _MeetingContext
+) -> PlannedEmail:
+    """Return the planned email of one meeting mail, rendered unless it went out already."""
+    mid = ""
+    if mail.recipient is not None:
+        mid = message_id(ctx.cycle, ctx.kind, mail.recipient_id, mail.seed, ctx.domain, mail.label)
+    row = rows_by_id.get(mid)
+    email = PlannedEmail(
+        number=number,
+        kind=ctx.kind,
+        recipient_id=mail.recipient_id,
+        recipient=mail.recipient,
+        for_manager=mail.for_manager,
+        attachments=(),
+        message_id=mid,
+        status=row["status"] if row else "new",
+        detail=row["detail"] if row else "",
+        problem=mail.problem,
+        meeting=mail.part,
+        about=mail.about,
+    )
+    if email.status in ("sent", "drafted"):
+        return email
+    problem = email.problem or _recipient_problem(email)
+    if problem:
+        return _replace(email, problem=problem)
+    language = email.recipient.language
+    context = {**_meeting_text_context(email, ctx), **_localized(mail.context, language)}
+    subject, body = ctx.texts.render(ctx.kind, language, context)
+    part = mail.part
+    if part is not None:
+        summary = _summary(part, mail.context["summary_names"], language)
+        part = replace(part, summary=summary, description=body)
+    return _replace(email, subject=subject, body=body, meeting=part)
+
+
+def _meeting_text_context(email: PlannedEmail, ctx: _MeetingContext) -> dict:
+    """Return the variables every meeting email template may use."""
+    person = email.recipient
+    mail = ctx.config.mail
+    return_address = mail.reply_to or mail.sender_address
+    return {
+        "recipient": {
+            "id": person.id,
+            "name": person.name,
+            "first_name": first_name(person.name),
+            "email": email.address,
+        },
+        "for_manager": email.for_manager,
+        "cycle": ctx.cycle,
+        "organisation": ctx.config.organisation,
+        "hr_contact": mail.hr_contact or return_address,
+        "sender_name": mail.sender_name,
+        "return_address": return_address,
+    }
+
+
+def _localized(context: dict, language: str) -> dict:
+    """Return the template variables with dates and times written in ``language``."""
+    found = {}
+    for key, value in context.items():
+        if key == "summary_names":
+            continue
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dt.datetime):
+            found[key] = talk_text(value[0], value[1], language)
+        elif isinstance(value, dt.date):
+            found[key] = format_date(value, language)
+        else:
+            found[key] = value
+    return found
+
+
+def _summary(part: MeetingPart, names: dict, language: str) -> str:
+    """Return the meeting's title in the recipient's language."""
+    templates = TALK_SUMMARY if part.record.kind == "talk" else FOLLOWUP_SUMMARY
+    return templates.get(language, templates["nb"]).format(**names)
+
+
+def talk_text(start: dt.datetime, end: dt.datetime, language: str) -> str:
+    """Return "tirsdag 2. februar 2027 kl. 09.00–10.15" / "Tuesday 2 February 2027, 09:00–10:15"."""
+    day = format_date(start.date(), language)
+    if language == "en":
+        return f"{day}, {start:%H:%M}–{end:%H:%M}"
+    return f"{day} kl. {start:%H.%M}–{end:%H.%M}"
+
+
+def _talk_times(records: list[MeetingRecord], config: Config) -> dict[str, tuple]:
+    """Return employee id -> (start, end) of every scheduled talk, in the schedule's zone."""
+    zone = ZoneInfo(config.schedule.timezone)
+    return {
+        record.employee_id: _times(record, zone)
+        for record in records
+        if record.status == "scheduled" and not record.conflict
+    }
+
+
+def _times(record: MeetingRecord, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """Return a talk's (start, end) as aware times in ``zone``."""
+    start = dt.datetime.fromisoformat(record.start).astimezone(zone)
+    return start, dt.datetime.fromisoformat(record.end).astimezone(zone)
+
+
+def _person(person_id: str, ctx: _MeetingContext) -> Employee | None:
+    """Return the roster's person, or one known only from earlier emails (left the roster)."""
+    found = ctx.roster.by_id.get(person_id)
+    if found is not None or person_id not in ctx.addresses:
+        return found
+    address = ctx.addresses[person_id]
+    return Employee(person_id, address, address, "", "", "", None, "nb", 0)
+
+
+def _calendar_person(person: Employee) -> Person:
+    """Return the person as a calendar address (domain as DNS carries it)."""
+    return Person(person.name, wire_address(person.email))
+
+
+# invitations to the talks
+
+
+def _invite_mails(talks: list[MeetingRecord], forms: list[FormRecord]):
+    """Return a function giving the invitation emails of every talk that needs one."""
+    returned = {(f.employee_id, f.kind): f for f in forms}
+
+    def mails(ctx: _MeetingContext) -> list[_MeetingMail]:
+        found = []
+        order = sorted(talks, key=lambda t: (t.start, t.employee_id))
+        for talk in order:
+            if talk.status == "scheduled":
+                found += _talk_mails(talk, REQUEST, returned, ctx)
+            elif talk.invited:
+                found += _talk_mails(talk, CANCEL, returned, ctx)
+        return found
+
+    return mails
+
+
+def _talk_mails(talk: MeetingRecord, method: str, forms: dict, ctx: _MeetingContext) -> list:
+    """Return the two emails (employee, manager) of one talk's request or cancellation."""
+    employee, manager = _person(talk.employee_id, ctx), _person(talk.manager_id, ctx)
+    start, end = _times(talk, ctx.zone)
+    names = {
+        "cycle": ctx.cycle,
+        "employee": employee.name if employee else talk.employee_id,
+        "manager": manager.name if manager else talk.manager_id,
+    }
+    problem = ""
+    if method == REQUEST and talk.conflict:
+        problem = (
+            f"the talk's time is in conflict ({talk.conflict}); move it in schedule.xlsx and "
+            "run samtale schedule again"
+        )
+    elif employee is None or manager is None:
+        problem = (
+            f"{'the employee' if employee is None else 'the manager'} of talk {talk.uid} is not "
+            "in the roster; run samtale schedule to cancel or move the talk"
+        )
+    part = None
+    if employee is not None and manager is not None and not problem:
+        part = _talk_part(talk, method, start, end, employee, manager)
+    update = method == REQUEST and talk.sequence > 0
+    verb = "cancellation of" if method == CANCEL else "update of" if update else "invitation to"
+    about = (
+        f"{verb} the talk of {names['employee']} with {names['manager']}, {start:%Y-%m-%d %H:%M}"
+    )
+    seed = [talk.uid, str(talk.sequence), method, talk.start, talk.end, talk.location]
+    label = f"{method.lower()}{talk.sequence}"
+    deadline = None
+    if ctx.deadline is not None:
+        deadline = min(ctx.deadline, start.date() - dt.timedelta(days=1))
+    mails = []
+    for person, person_id, for_manager in (
+        (employee, talk.employee_id, False),
+        (manager, talk.manager_id, True),
+    ):
+        form = forms.get((talk.employee_id, "manager" if for_manager else "employee"))
+        context = {
+            "employee_name": names["employee"],
+            "manager_name": names["manager"],
+            "when": (start, end),
+            "location": talk.location,
+            "update": update,
+            "cancelled": method == CANCEL,
+            "deadline": deadline or "",
+            "form_file": Path(form.path).name if form else "",
+            "form_returned": bool(form and form.status == "returned"),
+            "summary_names": names,
+        }
+        mails.append(
+            _MeetingMail(person_id, person, for_manager, about, seed, label, context, part, problem)
+        )
+    return mails
+
+
+def _talk_part(talk, method, start, end, employee: Employee, manager: Employee) -> MeetingPart:
+    """Return the calendar part of a talk: the manager organizes, the employee is asked."""
+    organizer = _calendar_person(manager)
+    return MeetingPart(
+        record=talk,
+        method=method,
+        summary="",
+        start=start,
+        end=end,
+        organizer=organizer,
+        attendees=(
+            Attendee(organizer, role="CHAIR", rsvp=False, status="ACCEPTED"),
+            Attendee(_calendar_person(employee)),
+        ),
+        location=talk.location,
+    )
+
+
+# follow-ups booked at once
+
+
+def _followup_mails(states: dict, booked: list[MeetingRecord]):
+    """Return a function giving the follow-up emails of every minutes confirmed by both."""
+
+    def mails(ctx: _MeetingContext) -> list[_MeetingMail]:
+        found, current = [], set()
+        by_uid = {record.uid: record for record in booked}
+        confirmed = {eid: state for eid, state in sorted(states.items()) if state.confirmed}
+        for employee_id, state in confirmed.items():
+            for item in agreed_followups(state.final.answers):
+                uid = item.uid(ctx.cycle, employee_id)
+                current.add(uid)
+                found += _followup_item_mails(employee_id, item, by_uid.get(uid), ctx)
+        for record in booked:  # follow-ups newer minutes no longer have
+            gone = record.uid not in current and record.employee_id in confirmed
+            if gone and record.status == "scheduled":
+                cancelled = replace(record, status="cancelled", sequence=record.sequence + 1)
+                found += _followup_cancel_mails(cancelled, ctx)
+        return found
+
+    return mails
+
+
+def _followup_item_mails(
+    employee_id: str, item: FollowUp, old: MeetingRecord | None, ctx: _MeetingContext
+) -> list[_MeetingMail]:
+    """Return the emails booking one follow-up (manager, and the employee when named)."""
+    employee = ctx.roster.by_id.get(employee_id)
+    manager = ctx.roster.manager_of(employee) if employee else None
+    name = employee.name if employee else employee_id
+    about = f"follow-up {item.number} agreed with {name}"
+    if employee is None or manager is None:
+        problem = f"{about}: the employee or their manager is not in the roster; book it by hand"
+        return [_MeetingMail(employee_id, None, True, about, [], "", {}, None, problem)]
+    if item.when is None:
+        problem = f"{about} has no date in the minutes; nothing to book, put it in a calendar"
+        return [_MeetingMail(manager.id, manager, True, about, [], "", {}, None, problem)]
+    content = item.content()
+    sequence = 0
+    if old is not None:
+        sequence = old.sequence if old.content == content else old.sequence + 1
+    record = MeetingRecord(
+        item.uid(ctx.cycle, employee_id),
+        "followup",
+        employee_id,
+        manager.id,
+        item.when.isoformat(),
+        (item.when + dt.timedelta(days=1)).isoformat(),
+        sequence=sequence,
+        content=content,
+    )
+    people = [(manager, True)]
+    if names_employee(item.who, employee.name):
+        people.append((employee, False))
+    organizer = _calendar_person(manager)
+    attendees = [Attendee(organizer, role="CHAIR", rsvp=False, status="ACCEPTED")]
+    attendees += [Attendee(_calendar_person(p)) for p, is_manager in people if not is_manager]
+    part = MeetingPart(
+        record, REQUEST, "", item.when, record_end(record), organizer, tuple(attendees), free=True
+    )
+    context = {
+        "what": item.what,
+        "who": item.who,
+        "when": item.when,
+        "employee_name": employee.name,
+        "manager_name": manager.name,
+        "update": sequence > 0,
+        "cancelled": False,
+        "summary_names": {"what": item.what},
+    }
+    seed = [record.uid, str(sequence), REQUEST, content]
+    label = f"request{sequence}"
+    return [
+        _MeetingMail(p.id, p, is_manager, f"{about} ({item.when})", seed, label, context, part)
+        for p, is_manager in people
+    ]
+
+
+def _followup_cancel_mails(record: MeetingRecord, ctx: _MeetingContext) -> list[_MeetingMail]:
+    """Return the email cancelling a booked follow-up that newer minutes dropped (manager)."""
+    manager = _person(record.manager_id, ctx)
+    employee = _person(record.employee_id, ctx)
+    name = employee.name if employee else record.employee_id
+    about = f"cancellation of a follow-up agreed with {name} ({record.start})"
+    if manager is None:
+        problem = f"{about}: the manager is not in the roster; remove it from their calendar"
+        return [_MeetingMail(record.manager_id, None, True, about, [], "", {}, None, problem)]
+    when = dt.date.fromisoformat(record.start)
+    organizer = _calendar_person(manager)
+    part = MeetingPart(
+        record,
+        CANCEL,
+        "",
+        when,
+        record_end(record),
+        organizer,
+        (Attendee(organizer, role="CHAIR", rsvp=False, status="ACCEPTED"),),
+        free=True,
+    )
+    context = {
+        "what": "",
+        "who": "",
+        "when": when,
+        "employee_name": name,
+        "manager_name": manager.name,
+        "update": False,
+        "cancelled": True,
+        "summary_names": {"what": name},
+    }
+    seed = [record.uid, str(record.sequence), CANCEL, record.content]
+    label = f"cancel{record.sequence}"
+    return [_MeetingMail(manager.id, manager, True, about, seed, label, context, part)]
+
+
+def record_end(record: MeetingRecord) -> dt.date:
+    """Return the end date of an all-day follow-up record."""
+    return dt.date.fromisoformat(record.end)
+
+
+# reflection after a manager's last talk
+
+
+def _reflection_mails(talks: list[MeetingRecord]):
+    """Return a function giving one reflection email per manager whose talks are all over."""
+
+    def mails(ctx: _MeetingContext) -> list[_MeetingMail]:
+        held: dict[str, list[MeetingRecord]] = {}
+        for talk in talks:
+            if talk.status == "scheduled":
+                held.setdefault(talk.manager_id, []).append(talk)
+        position = {e.id: i for i, e in enumerate(ctx.roster.employees)}
+        found = []
+        for manager_id in sorted(held, key=lambda m: (position.get(m, len(position)), m)):
+            group = held[manager_id]
+            if max(_times(t, ctx.zone)[1] for t in group) > ctx.now:
+                continue  # a talk is still to come
+            manager = ctx.roster.by_id.get(manager_id)
+            names = [
+                ctx.roster.by_id[t.employee_id].name
+                for t in group
+                if t.employee_id in ctx.roster.by_id
+            ]
+            about = f"reflection after {len(group)} talk(s)"
+            context = {"talks": len(group), "employees": names}
+            found.append(_MeetingMail(manager_id, manager, True, about, [], "", context))
+        return found
+
+    return mails

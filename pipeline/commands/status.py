@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pipeline.domain.kinds import ALL_FORM_KINDS, PREP_KINDS
+from pipeline.domain.scheduling import Rules, add_working_days, public_holidays
 from pipeline.domain.versions import newest_versions
-from pipeline.errors import WorkspaceError
 from pipeline.formats.roster import Employee, Roster, read_roster
-from pipeline.state.ledger import Ledger
+from pipeline.state.config import ScheduleConfig
+from pipeline.state.deletions import removed_working_files
+from pipeline.state.ledger import Ledger, MeetingRecord
 from pipeline.state.workspace import Workspace
 
 
@@ -40,6 +44,9 @@ class StatusReport:
     by_manager: list[GroupStatus]
     by_department: list[GroupStatus]
     generated: dict[str, int] = field(default_factory=dict)  # per form kind
+    working_files_removed: str = ""  # set when a retention rule removed the cycle's files
+    # Talks within [schedule] reminder_days working days whose preparation forms are not back.
+    unprepared: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         """Return the report as JSON for scripts."""
@@ -47,22 +54,24 @@ class StatusReport:
 
 
 def cycle_status(
-    workspace: Workspace, cycle: int, roster_path: Path | None = None, sheet: str | None = None
+    workspace: Workspace,
+    cycle: int,
+    roster_path: Path | None = None,
+    sheet: str | None = None,
+    today: dt.date | None = None,
 ) -> StatusReport:
     """Return the status of the cycle from its ledger and the roster."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    ledger_path = workspace.output_dir / str(cycle) / "ledger.sqlite"
-    if not ledger_path.exists():
-        raise WorkspaceError(
-            f"{ledger_path}: no forms were generated for cycle {cycle}; check --cycle, "
-            f"or run 'samtale generate --cycle {cycle}' first"
-        )
-    with Ledger(ledger_path) as ledger:
+    removed = removed_working_files(workspace.output_dir, cycle)
+    if removed is not None and not (workspace.output_dir / str(cycle)).is_dir():
+        return StatusReport(cycle, len(roster.employees), 0, {}, 0, [], [], {}, removed.describe())
+    with Ledger.of_cycle(workspace, cycle) as ledger:
         forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
         returned = ledger.returned_form_keys()
         warned = warned_employees(ledger)
         quarantined = ledger.quarantined_count()
         turned_away = ledger.quarantined_by_sender()
+        talks = ledger.meetings("talk")
     by_manager = [
         group_status(label_of(roster, manager_id), reports, forms, returned, warned, turned_away)
         for manager_id, reports in grouped(roster, lambda e: e.manager_id).items()
@@ -80,6 +89,9 @@ def cycle_status(
         quarantined=quarantined,
         by_manager=by_manager,
         by_department=by_department,
+        unprepared=unprepared_talks(
+            talks, forms, returned, roster, workspace.config().schedule, today or dt.date.today()
+        ),
     )
 
 
@@ -120,3 +132,36 @@ def group_status(name, employees, forms, returned, warned, turned_away=None) -> 
         if missing:
             group.missing.append(f"{employee.name} ({employee.id}): {' and '.join(missing)} form")
     return group
+
+
+def unprepared_talks(
+    talks: list[MeetingRecord],
+    forms: dict,
+    returned: set,
+    roster: Roster,
+    settings: ScheduleConfig,
+    today: dt.date,
+) -> list[str]:
+    """Return the talks of the next ``reminder_days`` working days with a prep form not back."""
+    zone = ZoneInfo(settings.timezone)
+    try:
+        closed = public_holidays(settings.holidays, [today.year, today.year + 1])
+    except ValueError:  # schedule reports the bad setting
+        closed = {}
+    last = add_working_days(today, settings.reminder_days, Rules(today, today, closed=closed))
+    lines = []
+    for talk in sorted(talks, key=lambda t: (t.start, t.employee_id)):
+        start = dt.datetime.fromisoformat(talk.start).astimezone(zone)
+        if talk.status != "scheduled" or not today <= start.date() <= last:
+            continue
+        missing = [
+            kind
+            for kind in PREP_KINDS
+            if (talk.employee_id, kind) in forms and (talk.employee_id, kind) not in returned
+        ]
+        if missing:
+            lines.append(
+                f"{label_of(roster, talk.employee_id)} with {label_of(roster, talk.manager_id)}, "
+                f"{start:%Y-%m-%d %H:%M}: {' and '.join(missing)} form not back"
+            )
+    return lines

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from pipeline.errors import LedgerError
+from pipeline.errors import CycleNotGenerated, LedgerError
+from pipeline.state.deletions import removed_working_files
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir
+from pipeline.state.workspace import Workspace
 
 SCHEMA_VERSION = 1
+LEDGER_NAME = "ledger.sqlite"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forms (
     employee_id TEXT NOT NULL,
@@ -65,6 +68,21 @@ CREATE TABLE IF NOT EXISTS extracted (  -- what collect last wrote into the answ
     PRIMARY KEY(kind, employee_id, key)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meetings (  -- talks scheduled and follow-ups booked, as invited
+    uid TEXT PRIMARY KEY,             -- the iCalendar UID: stable for the talk's whole life
+    kind TEXT NOT NULL,               -- talk | followup
+    employee_id TEXT NOT NULL,        -- the employee the talk (or the follow-up) is about
+    manager_id TEXT NOT NULL,         -- who holds the talk (the ORGANIZER)
+    start TEXT NOT NULL,              -- ISO 8601: local time with offset, or a date (all day)
+    end TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,             -- scheduled | cancelled
+    sequence INTEGER NOT NULL DEFAULT 0,  -- iCalendar SEQUENCE: one up per change once invited
+    invited_sequence INTEGER,         -- SEQUENCE of the last request or cancel that went out
+    conflict TEXT NOT NULL DEFAULT '',    -- why HR's time cannot be sent (overlap, holiday …)
+    content TEXT NOT NULL DEFAULT '',     -- follow-ups: hash of what/who/when (never the text)
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS erased_files (  -- deleted by retention or erase: never collected again
     sha256 TEXT PRIMARY KEY,
     erased_at TEXT NOT NULL
@@ -88,6 +106,30 @@ class FormRecord:
     generated_at: str
     handed_out_at: str | None
     outside_text: str = "[]"
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """One talk (or booked follow-up) as the ledger knows it: when, and what went out."""
+
+    uid: str
+    kind: str  # talk | followup
+    employee_id: str
+    manager_id: str
+    start: str  # ISO 8601, local time with its offset (a date for an all-day follow-up)
+    end: str
+    location: str = ""
+    status: str = "scheduled"  # scheduled | cancelled
+    sequence: int = 0
+    invited_sequence: int | None = None  # None: no request went out yet
+    conflict: str = ""
+    content: str = ""
+    updated_at: str = ""
+
+    @property
+    def invited(self) -> bool:
+        """Return True when a request (or cancel) for this meeting went out."""
+        return self.invited_sequence is not None
 
 
 ADDED_COLUMNS = {  # columns added after the first release: (table, column) -> definition
@@ -153,6 +195,22 @@ class Ledger:
             )
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from exc
+
+    @classmethod
+    def of_cycle(cls, workspace: Workspace, cycle: int) -> Ledger:
+        """Return the ledger of a generated cycle; raise CycleNotGenerated, creating nothing."""
+        # Every command but generate reads a cycle's state through here, so a mistyped --cycle
+        # stops with one message instead of creating folders and an empty ledger.
+        path = workspace.output_dir / str(cycle) / LEDGER_NAME
+        removed = None if path.is_file() else removed_working_files(workspace.output_dir, cycle)
+        if removed is not None:
+            raise CycleNotGenerated(removed.describe()[0].upper() + removed.describe()[1:])
+        if not path.is_file():
+            raise CycleNotGenerated(
+                f"no forms were generated for cycle {cycle} (no {path}); check --cycle, "
+                f"or run 'samtale generate --cycle {cycle}' first"
+            )
+        return cls(path)
 
     def __enter__(self) -> Ledger:
         return self
@@ -271,6 +329,14 @@ class Ledger:
         )
         return {(row[0], row[1]) for row in rows}
 
+    def handed_out_form_keys(self) -> set[tuple[str, str]]:
+        """Return (employee id, kind) of every form that left HR (emailed or marked as sent)."""
+        rows = self.db.execute(
+            "SELECT employee_id, kind FROM forms"
+            " WHERE handed_out_at IS NOT NULL OR status IN ('sent', 'returned')"
+        )
+        return {(row[0], row[1]) for row in rows}
+
     def accepted_evidence(self) -> list[dict]:
         """Return how each accepted file arrived: hash, source, stored path, sender, times."""
         rows = self.db.execute(
@@ -279,13 +345,14 @@ class Ledger:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def accepted_versions(self) -> list[ReturnedVersion]:
-        """Return every accepted returned file of the cycle."""
+    def accepted_versions(self, kind: str | None = None) -> list[ReturnedVersion]:
+        """Return every accepted returned file of the cycle (or only those of form ``kind``)."""
         rows = self.db.execute(
             "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time,"
             " collected_at, answers, warnings, saved_at FROM returned_files"
-            " WHERE outcome = 'accepted'"
-            " ORDER BY rowid"
+            " WHERE outcome = 'accepted' AND (:kind IS NULL OR kind = :kind)"
+            " ORDER BY rowid",
+            {"kind": kind},
         ).fetchall()
         return [
             ReturnedVersion(
@@ -394,6 +461,7 @@ class Ledger:
 
     def forget_returned_file(self, sha256: str) -> None:
         """Remove one returned file's row; collect never takes the same file in again."""
+        self.db.execute("PRAGMA secure_delete = ON")  # deleted rows leave no trace in the file
         with self.transaction() as db:
             db.execute("DELETE FROM returned_files WHERE sha256 = ?", (sha256,))
             db.execute("INSERT OR IGNORE INTO erased_files VALUES (?, ?)", (sha256, now_iso()))
@@ -411,6 +479,7 @@ class Ledger:
         # Rows of the returned files in ``file_shas`` go too (their files are being deleted), the
         # employee's forms leave the attachment lists of emails to others, and the hashes of
         # their returned files are kept so that collect never takes those files in again.
+        self.db.execute("PRAGMA secure_delete = ON")  # deleted rows leave no trace in the file
         with self.transaction() as db:
             carrying = self._emails_carrying(employee_id)
             for message_id, attachments in carrying.items():
@@ -447,6 +516,57 @@ class Ledger:
                 found[row[0]] = [path for path in attachments if path not in paths]
         return found
 
+    # meetings: scheduled talks and booked follow-ups ------------------------------------------
+
+    def meetings(self, kind: str | None = None) -> list[MeetingRecord]:
+        """Return the meetings (of one kind), ordered by employee id and UID."""
+        query, params = "SELECT * FROM meetings", ()
+        if kind:
+            query, params = query + " WHERE kind = ?", (kind,)
+        rows = self.db.execute(query + " ORDER BY employee_id, uid", params).fetchall()
+        return [MeetingRecord(**dict(row)) for row in rows]
+
+    def save_meetings(self, records: list[MeetingRecord]) -> None:
+        """Insert or replace meetings, in one transaction."""
+        stamp = now_iso()
+        rows = [{**record.__dict__, "updated_at": stamp} for record in records]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meetings (uid, kind, employee_id, manager_id, start, end,"
+                " location, status, sequence, invited_sequence, conflict, content, updated_at)"
+                " VALUES (:uid, :kind, :employee_id, :manager_id, :start, :end, :location,"
+                " :status, :sequence, :invited_sequence, :conflict, :content, :updated_at)",
+                rows,
+            )
+
+    def mark_meeting_invited(self, record: MeetingRecord) -> None:
+        """Record that a request or cancel of ``record``'s SEQUENCE went out (adds a new one)."""
+        # Runs inside the caller's transaction, with the email's own ledger row.
+        self.db.execute(
+            "INSERT INTO meetings (uid, kind, employee_id, manager_id, start, end, location,"
+            " status, sequence, invited_sequence, conflict, content, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(uid) DO UPDATE SET"
+            " invited_sequence = MAX(COALESCE(invited_sequence, -1), excluded.invited_sequence),"
+            " sequence = MAX(sequence, excluded.sequence), start = excluded.start,"
+            " end = excluded.end, status = excluded.status, content = excluded.content,"
+            " updated_at = excluded.updated_at",
+            (
+                record.uid,
+                record.kind,
+                record.employee_id,
+                record.manager_id,
+                record.start,
+                record.end,
+                record.location,
+                record.status,
+                record.sequence,
+                record.sequence,
+                record.conflict,
+                record.content,
+                now_iso(),
+            ),
+        )
+
 
 def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, tuple]]:
     """Return (table, WHERE clause, parameters) of every row about one employee."""
@@ -457,4 +577,5 @@ def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, t
         ("returned_files", f"employee_id = ? OR sha256 IN ({marks})", (employee_id, *shas)),
         ("emails", "recipient_id = ?", (employee_id,)),
         ("extracted", "employee_id = ?", (employee_id,)),
+        ("meetings", "employee_id = ?", (employee_id,)),
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
+from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.errors import ExitCode, SamtaleError
 from pipeline.state.workspace import Workspace, current_cycle
 
@@ -19,11 +20,24 @@ CYCLE_HELP = "Review cycle (year). Default: the current year."
 CLI_HELP = """Run the yearly employee review (medarbeidersamtale) from Word documents.
 
 A January cycle: check → generate → send → collect → status → minutes → finalize → verify.
+
+The first time, 'samtale init DIR' makes a workspace: folders, templates and samtale.toml.
 """
+
+
+class WorkspaceCommand(click.Command):
+    """A command that needs a workspace: outside one it says so and suggests 'samtale init'."""
+
+    def invoke(self, ctx: click.Context):
+        """Return the command's result, after checking that it runs in a workspace."""
+        ctx.find_object(Workspace).require()
+        return super().invoke(ctx)
 
 
 class SamtaleGroup(click.Group):
     """A click group that turns our exceptions into 'Error: …' and an exit status."""
+
+    command_class = WorkspaceCommand  # every command needs a workspace, except init
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Return the commands in the order of a review cycle, not alphabetically."""
@@ -75,7 +89,14 @@ class SamtaleGroup(click.Group):
     help="Output folder (default: WORKSPACE/output).",
 )
 @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
-@click.version_option(__version__, prog_name="samtale")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: print_version(ctx, value),
+    help="Show the version of samtale and of its templates, and exit.",
+)
 @click.pass_context
 def cli(ctx, workspace, input_dir, templates_dir, output_dir, traceback):
     """Run the yearly employee review (medarbeidersamtale) from Word documents."""
@@ -83,6 +104,20 @@ def cli(ctx, workspace, input_dir, templates_dir, output_dir, traceback):
     ctx.obj = Workspace.at(
         workspace, input_dir=input_dir, templates_dir=templates_dir, output_dir=output_dir
     )
+
+
+def print_version(ctx: click.Context, value: bool) -> None:
+    """Print samtale's version and the version of the templates it ships, then exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    from pipeline.formats.shipped import shipped_version
+
+    try:
+        templates = f"templates {shipped_version()}"
+    except SamtaleError as exc:
+        templates = f"templates missing: {exc}"
+    click.echo(f"samtale, version {__version__} ({templates})")
+    ctx.exit()
 
 
 @contextmanager
@@ -141,6 +176,8 @@ def check(workspace: Workspace, roster, sheet):
         f"departments, {report.managers} managers ({languages})."
     )
     click.echo(f"Templates OK: {', '.join(report.templates)}.")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @cli.command()
@@ -148,8 +185,9 @@ def check(workspace: Workspace, roster, sheet):
 @cycle_option
 @click.option(
     "--previous",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Last cycle's answers workbook; fills last year's agreements into the forms.",
+    type=click.Path(path_type=Path),
+    help="Last cycle's answers workbook; fills last year's agreements into the forms. When "
+    "retention removed it, the sealed minutes in output/archive/<year>/ are read instead.",
 )
 @click.option("--force", is_flag=True, help="Also replace forms already handed out.")
 @click.option(
@@ -190,10 +228,12 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
 @cycle_option
 @click.option(
     "--kind",
-    type=click.Choice(["prep", "minutes", "reminder"]),
+    type=click.Choice(["prep", "minutes", "reminder", "invite", "followups", "reflection"]),
     default="prep",
     show_default=True,
-    help="Which emails: prep forms, minutes forms, or reminders.",
+    help="Which emails: prep forms, minutes forms, reminders, meeting requests for the "
+    "scheduled talks (invite), the agreed follow-ups as meeting requests (followups), or the "
+    "managers' reflection after their last talk.",
 )
 @click.option(
     "--deadline",
@@ -244,8 +284,8 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
         f"{where}, {len(report.sent)} sent, {len(report.skipped)} done earlier, "
         f"{len(report.failed)} not sent."
     )
-    if report.undelivered or report.stopped:
-        raise click.exceptions.Exit(int(ExitCode.ERROR))
+    if report.undelivered or report.stopped:  # done, but some emails did not go out
+        raise click.exceptions.Exit(int(ExitCode.PARTIAL))
 
 
 @cli.command()
@@ -263,7 +303,7 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
 )
 @click.pass_obj
 def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
-    """Screen returned forms (.docx, .eml), keep exact copies, update the answers workbook."""
+    """Screen returned forms (.docx, .eml, .msg, winmail.dat), keep copies, update answers."""
     from pipeline.commands.collect import collect_returned
 
     with progress_bar("Screening returned files") as progress:
@@ -316,6 +356,9 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
     if as_json:
         click.echo(report.to_json())
         return
+    if report.working_files_removed:
+        click.echo(f"Cycle {report.cycle}: {report.working_files_removed}.")
+        return
     kinds = [k for k in ("employee", "manager", "minutes") if report.generated.get(k)]
     click.echo(
         f"Cycle {report.cycle}: {report.employees} employees; quarantined files: "
@@ -353,6 +396,14 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
         click.echo("\nMissing:")
         for line in missing:
             click.echo(f"  {line}")
+    if report.unprepared:
+        click.echo("\nTalks soon with a preparation form not back ([schedule] reminder_days):")
+        for line in report.unprepared:
+            click.echo(f"  {line}")
+        click.echo(
+            "  Remind them: samtale send --kind reminder; or set a new time: "
+            "samtale schedule --reschedule EMPLOYEE_ID"
+        )
 
 
 @cli.command()
@@ -418,8 +469,8 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
         f"{len(report.not_confirmed)} not confirmed yet, {len(report.failed)} failed. "
         f"Archive: {report.archive_dir}"
     )
-    if report.failed:
-        raise click.exceptions.Exit(int(ExitCode.ERROR))
+    if report.failed:  # done, but some PDFs were not sealed
+        raise click.exceptions.Exit(int(ExitCode.PARTIAL))
 
 
 @cli.command()
@@ -452,6 +503,247 @@ def verify(workspace: Workspace, cycle, cert, paths):
         raise click.exceptions.Exit(int(ExitCode.ERROR))
 
 
+@cli.command(cls=click.Command)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default=DEFAULT_LANGUAGE,
+    show_default=True,
+    help="Language of the first-run guide (LESMEG.txt in nb, README.txt in en).",
+)
+@click.option("--organisation", metavar="NAME", help="The organisation's name for samtale.toml.")
+@click.option(
+    "--allow-nonempty",
+    is_flag=True,
+    help="Also use a folder that is not empty: add only what is missing, overwrite nothing.",
+)
+def init(folder, language, organisation, allow_nonempty):
+    """Make a workspace: input/, output/, templates/, a commented samtale.toml and a guide."""
+    from pipeline.commands.init import init_workspace
+
+    report = init_workspace(
+        folder, language=language, organisation=organisation, allow_nonempty=allow_nonempty
+    )
+    for path in report.kept:
+        click.echo(f"Kept: {path} (already there, not overwritten)")
+    workspace = report.workspace
+    click.echo(
+        f"Workspace ready in {workspace.root}: {len(report.written)} file(s) written, "
+        f"{len(report.kept)} kept."
+    )
+    click.echo(
+        f"Next: read {report.guide.name}, put the roster in {workspace.roster_path}, fill in "
+        f"{workspace.config_path.name}, then run 'samtale check' in {workspace.root}."
+    )
+
+
+@cli.command()
+@roster_options
+@cycle_option
+@click.option(
+    "--reschedule",
+    "employee_id",
+    metavar="EMPLOYEE_ID",
+    help="Move this employee's talk to the next free time (after its day, and [schedule] "
+    "reminder_days working days from today).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Show the schedule; write neither schedule.xlsx nor the ledger."
+)
+@click.pass_obj
+def schedule(workspace: Workspace, roster, sheet, cycle, employee_id, dry_run):
+    """Find a time for every talk (output/<cycle>/schedule.xlsx); HR's moves are kept."""
+    from pipeline.commands.schedule import schedule_talks
+
+    report = schedule_talks(
+        workspace, cycle, roster_path=roster, sheet=sheet, dry_run=dry_run, reschedule=employee_id
+    )
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if dry_run:
+        for line in report.new:
+            click.echo(f"Would schedule: {line.describe()}")
+    for title, lines in (("Moved", report.moved), ("Cancelled", report.cancelled)):
+        for line in lines:
+            click.echo(f"{title}: {line.describe()}" + (f" ({line.note})" if line.note else ""))
+    for conflict in report.conflicts:
+        click.echo(f"Conflict: {conflict}")
+    for reason in report.unscheduled:
+        click.echo(f"No time: {reason}")
+    click.echo(
+        f"{len(report.talks)} talk(s) from {report.first_day} to {report.last_day}: "
+        f"{len(report.new)} new, {len(report.moved)} moved, {len(report.cancelled)} cancelled, "
+        f"{len(report.conflicts)} in conflict, {len(report.unscheduled)} without a time; "
+        f"{report.calendars} calendar(s) read."
+    )
+    if report.missing_days:
+        click.echo(
+            f"The period is {report.missing_days} working day(s) too short: set last_day = "
+            f"{report.fits_by} under [schedule] in samtale.toml to fit every talk."
+        )
+    if report.rescheduled:
+        click.echo(f"Rescheduled: {report.rescheduled.describe()}")
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+    else:
+        click.echo(f"Schedule: {report.path}. Next: samtale send --kind invite --cycle {cycle}")
+    if not report.ok:
+        raise click.exceptions.Exit(int(ExitCode.PARTIAL))
+
+
+@cli.command()
+@roster_options
+@click.option(
+    "--apply",
+    "apply_rules",
+    is_flag=True,
+    help="Delete what is due and note every file in output/deletions.jsonl (default: only list).",
+)
+@click.pass_obj
+def retention(workspace: Workspace, roster, sheet, apply_rules):
+    """List what the [retention] rules in samtale.toml say may be deleted; --apply deletes it."""
+    from pipeline.commands.retention import apply_retention
+
+    report = apply_retention(workspace, apply=apply_rules, roster_path=roster, sheet=sheet)
+    if report.finished:
+        click.echo(f"Finished {report.finished} deletion(s) an earlier run left half-done.")
+    if report.interrupted:
+        click.echo(
+            f"{report.interrupted} earlier deletion(s) were interrupted; "
+            "'samtale retention --apply' finishes them first.",
+            err=True,
+        )
+    if report.leavers:
+        click.echo(f"Gone from the roster, noted today: {', '.join(report.leavers)}.")
+    verb = "deleted" if report.applied else "due"
+    for rule in report.rules:
+        click.echo(f"Rule {rule.rule} ({rule.setting}):")
+        for due in rule.due:
+            click.echo(f"  cycle {due.cycle}: {verb}: {due.why}")
+            for kind, (files, size) in sorted(due.counts.items()):
+                click.echo(f"    {kind}: {files} file(s), {size:,} bytes")
+        for line in rule.kept:
+            click.echo(f"  {line}")
+        for line in rule.refused:
+            click.echo(f"  {line}", err=True)
+        if not (rule.due or rule.kept or rule.refused):
+            click.echo("  nothing to do")
+    if report.applied:
+        click.echo(f"{report.deleted} file(s) deleted; each one is noted in {report.log_path}.")
+    else:
+        click.echo(f"{report.deleted} file(s) due; nothing was deleted (run with --apply).")
+    if report.applied and report.refused:
+        raise click.exceptions.Exit(int(ExitCode.PARTIAL))
+
+
+@cli.command()
+@roster_options
+@click.argument("employee_id")
+@click.pass_obj
+def access(workspace: Workspace, roster, sheet, employee_id):
+    """Gather everything samtale holds about one person into one zip, for an access request."""
+    from pipeline.commands.access import access_bundle
+
+    report = access_bundle(workspace, employee_id, roster_path=roster, sheet=sheet)
+    for path in report.unclear:
+        click.echo(
+            f"Check by hand: {path} (they sent it; samtale cannot tell whom it is about, so it "
+            "is not in the zip)",
+            err=True,
+        )
+    if report.path is None:
+        click.echo(f"samtale holds nothing about employee {report.employee_id}; no zip written.")
+        return
+    cycles = ", ".join(map(str, report.cycles))
+    click.echo(
+        f"Access bundle: {report.path} ({report.files} file(s) from {cycles}; index in "
+        f"{report.language})."
+    )
+    click.echo(f"SHA-256: {report.sha256}")
+
+
+@cli.command()
+@roster_options
+@click.argument("employee_id")
+@click.option(
+    "--apply",
+    "apply_erase",
+    is_flag=True,
+    help="Erase and note every file in output/deletions.jsonl (default: only list).",
+)
+@click.option(
+    "--archive",
+    "with_archive",
+    is_flag=True,
+    help="Also delete their sealed minutes (needs --reason).",
+)
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    default="",
+    help="Why the sealed minutes go; kept in the deletion log (write no names).",
+)
+@click.pass_obj
+def erase(workspace: Workspace, roster, sheet, employee_id, apply_erase, with_archive, reason):
+    """Remove one person's working data from every cycle; sealed minutes only with --archive."""
+    from pipeline.commands.erase import erase_person
+
+    if with_archive and not reason.strip():
+        raise click.UsageError("--archive needs --reason TEXT (it goes into the deletion log)")
+    if reason and not with_archive:
+        raise click.UsageError("--reason goes with --archive")
+    report = erase_person(
+        workspace,
+        employee_id,
+        apply=apply_erase,
+        archive=with_archive,
+        reason=reason,
+        roster_path=roster,
+        sheet=sheet,
+    )
+    if report.finished:
+        click.echo(f"Finished {report.finished} deletion(s) an earlier run left half-done.")
+    if report.interrupted:
+        click.echo(
+            f"{report.interrupted} earlier deletion(s) were interrupted; "
+            "'samtale erase … --apply' finishes them first.",
+            err=True,
+        )
+    verb = "erased" if report.applied else "to erase"
+    for cycle in report.cycles:
+        label = f"cycle {cycle.cycle}" if cycle.cycle else "access bundles"
+        counts = ", ".join(f"{kind} {n}" for kind, (n, _) in sorted(cycle.counts.items()))
+        click.echo(f"  {label}: {verb}: {counts}")
+    if report.shared_emails:
+        click.echo(
+            f"{report.shared_emails} email(s) that also concern others stay, without their part."
+        )
+    if report.kept_archive:
+        click.echo(
+            f"Kept: {report.kept_archive} sealed file(s) in the archive (add --archive "
+            "--reason TEXT to delete them too)."
+        )
+    if report.still_in_roster:
+        click.echo(
+            f"Warning: {report.employee_id} is still in the roster; the next generate or "
+            "collect makes new data about them. Remove them from the roster first.",
+            err=True,
+        )
+    for path in report.originals:
+        click.echo(
+            f"Still in HR's folder: {path} holds data about them; samtale only reads "
+            "input/, so delete it there (or remove their attachment)",
+            err=True,
+        )
+    if report.nothing:
+        click.echo(f"samtale holds no working data about employee {report.employee_id}.")
+    elif report.applied:
+        click.echo(f"Erased; every file is noted in {workspace.output_dir / 'deletions.jsonl'}.")
+    else:
+        click.echo("Nothing was erased (run with --apply).")
+
+
 def short(name: str, width: int) -> str:
     """Return ``name`` cut to ``width`` characters, keeping a trailing '(id)'."""
     if len(name) <= width:
@@ -468,6 +760,8 @@ def verify_detail(result) -> str:
     note = f"; {result.note}" if getattr(result, "note", "") else ""
     if result.signed_at:
         return f" (sealed {result.signed_at} by {result.subject}{note})"
+    if note and result.path.name == "manifest.jsonl":
+        return f" ({result.note})"
     return " (matches the manifest)"
 
 

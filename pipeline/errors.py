@@ -8,7 +8,9 @@ Policy for bad input (written down here so every module follows it):
 * **Warn and skip** when one item of a batch is bad but the rest can go on: a returned file that
   is hostile or not ours goes to quarantine with a ``Rejected`` reason, a recipient without an
   email address is reported. The batch result carries these as warnings; the exit status is 0
-  unless the command promised all-or-nothing (``check``, ``verify``).
+  unless the command promised all-or-nothing (``check``, ``verify``). A batch whose items
+  failed on delivery (an email the server refused, a PDF that could not be sealed) ends with
+  ``ExitCode.PARTIAL``: done, but run it again once the cause is fixed.
 * **Log** (never print) when the library repaired something the user should know about, and
   never log answer text.
 """

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 import openpyxl
@@ -446,6 +447,70 @@ def test_send_by_smtp_through_the_cli(generated_copy):
     assert sent == len(handler.recipients) > 0
     assert "siri.kvale@fjordlys.example" in handler.recipients
     assert outbox_files(generated_copy) == []
+
+
+class RefusingOne(Accepting):
+    """aiosmtpd handler that refuses one recipient for good and accepts everyone else."""
+
+    def __init__(self, refused: str):
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_send_where_some_emails_fail_exits_with_the_partial_status(generated_copy):
+    config = generated_copy.root / "samtale.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("rate_per_second = 2.0", "rate_per_second = 500.0"), "utf-8")
+    handler = RefusingOne("siri.kvale@fjordlys.example")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = ["--smtp", f"127.0.0.1:{port}", "--tls", "none"]
+        env = {"SAMTALE_SMTP_USER": None, "SAMTALE_SMTP_PASSWORD": None}
+        result = run(generated_copy, "send", "--cycle", str(CYCLE), *smtp, env=env)
+    finally:
+        controller.stop()
+    assert result.exit_code == ExitCode.PARTIAL == 3, result.output
+    assert "Not sent: Siri Kvåle (1013)" in result.stderr and "550 5.1.1" in result.stderr
+    assert summary_number(r"(\d+) sent,", result.stdout) == len(handler.recipients) > 0
+
+
+def test_finalize_where_some_pdfs_fail_exits_with_the_partial_status(generated_copy, monkeypatch):
+    from pipeline.commands import finalize
+
+    failed = SimpleNamespace(name="Siri Kvåle", employee_id="1013", reason="LibreOffice timed out")
+    report = SimpleNamespace(
+        not_confirmed=[],
+        failed=[failed],
+        archived=[],
+        skipped_already_archived=[],
+        archive_dir=generated_copy.output_dir / "archive" / str(CYCLE),
+    )
+    monkeypatch.setattr(finalize, "finalize_minutes", lambda *args, **kwargs: report)
+    result = run(generated_copy, "finalize", "--cycle", str(CYCLE))
+    assert result.exit_code == ExitCode.PARTIAL, result.output
+    assert "Failed: Siri Kvåle (1013): LibreOffice timed out" in result.stderr
+
+
+def test_interrupt_exits_130_and_says_nothing_half_written_was_kept(generated_copy, monkeypatch):
+    from pipeline.commands import status
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(status, "cycle_status", interrupted)
+    result = run(generated_copy, "status", "--cycle", str(CYCLE))
+    assert result.exit_code == ExitCode.INTERRUPTED == 130
+    assert "Interrupted; nothing half-written was kept." in result.stderr
 
 
 # -- minutes, finalize, verify ---------------------------------------------------------------

@@ -193,8 +193,14 @@ def check(workspace: Workspace, roster, sheet):
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Processes to use (default: all cores)."
 )
+@click.option(
+    "--new-key",
+    is_flag=True,
+    help="Only when .samtale/secret.key is lost for good: make a new one (forms already "
+    "issued stay recognised).",
+)
 @click.pass_obj
-def generate(workspace: Workspace, roster, sheet, cycle, previous, force, workers):
+def generate(workspace: Workspace, roster, sheet, cycle, previous, force, workers, new_key):
     """Write the employee's and the manager's preparation form for every employee."""
     from pipeline.commands.generate import generate_forms
 
@@ -208,6 +214,7 @@ def generate(workspace: Workspace, roster, sheet, cycle, previous, force, worker
             force=force,
             workers=workers,
             progress=progress,
+            new_key=new_key,
         )
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -742,6 +749,50 @@ def erase(workspace: Workspace, roster, sheet, employee_id, apply_erase, with_ar
         click.echo(f"Erased; every file is noted in {workspace.output_dir / 'deletions.jsonl'}.")
     else:
         click.echo("Nothing was erased (run with --apply).")
+
+
+def compared_cycle(value: str | None) -> int | Path | None:
+    """Return --compare-with as a cycle (a year) or the path of an answers workbook."""
+    if value is None or not value.strip().isdigit():
+        return Path(value) if value else None
+    year = int(value)
+    if not 2000 <= year <= 2100:
+        raise click.BadParameter(
+            f"{value} is not a year from 2000 to 2100", param_hint="--compare-with"
+        )
+    return year
+
+
+@cli.command()
+@roster_options
+@cycle_option
+@click.option(
+    "--compare-with",
+    "compare_with",
+    metavar="CYCLE|FILE",
+    help="Compare with this cycle (its answers.xlsx or its archive) or an answers workbook "
+    "(default: last year's, when output/ has it).",
+)
+@click.pass_obj
+def report(workspace: Workspace, roster, sheet, cycle, compare_with):
+    """Write the HR report of the cycle: an HTML page and report.xlsx, with charts."""
+    from pipeline.commands.report import write_report
+
+    result = write_report(
+        workspace,
+        cycle,
+        compare_with=compared_cycle(compare_with),
+        roster_path=roster,
+        sheet=sheet,
+    )
+    compared = f", compared with {result.compared}" if result.compared else ""
+    click.echo(
+        f"Report of {result.cycle}{compared}: {result.tables} tables, {result.hidden_cells} "
+        f"cell(s) hidden to protect small groups (language: {result.language})."
+    )
+    verb = "Replaced" if result.replaced else "Wrote"
+    click.echo(f"{verb}: {result.html}")
+    click.echo(f"{verb}: {result.xlsx}")
 
 
 def short(name: str, width: int) -> str:

@@ -101,6 +101,10 @@ class LedgerError(SamtaleError):
     """The cycle's SQLite ledger cannot be read or written."""
 
 
+class SecretMissing(WorkspaceError):
+    """The workspace key (.samtale/secret.key) is missing; it must be restored, not remade."""
+
+
 class CycleNotGenerated(WorkspaceError):
     """A command that reads a cycle's state was given a cycle whose forms were never generated."""
 

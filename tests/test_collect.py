@@ -1,17 +1,21 @@
 """Tests for pipeline/collect.py: returned forms in, newest version wins, answers workbook out."""
 
 import datetime as dt
+import email.policy
 import hashlib
 import os
 import shutil
 import tempfile
+from email.message import EmailMessage
 from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.cli import cli
 from pipeline.commands.collect import collect_returned
 from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import WorkspaceError
@@ -19,6 +23,7 @@ from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
 
 from .conftest import CYCLE
+from .outlook_files import Mail, msg_file, tnef_file
 
 
 def form_bytes(workspace, employee_id: str, kind: str) -> bytes:
@@ -368,3 +373,176 @@ def test_collect_says_where_returned_minutes_stand(generated_copy, tmp_path):
     (folder / "referat.docx").write_bytes(fill_form(sent, {"manager_confirmed": True}))
     report = collect_returned(generated_copy, CYCLE, folder, workers=1)
     assert report.minutes == ["minutes of 1010: waiting for the employee's confirmation"]
+
+
+# -- Outlook's own files ---------------------------------------------------------------------
+
+
+def outlook_reply(sender: tuple[str, str], day: int, attachments: dict[str, bytes]) -> Mail:
+    """Return an Outlook reply sent on ``day`` of January at 08:30 Oslo time."""
+    sent = dt.datetime(CYCLE, 1, day, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    return Mail(sender, sent, "SV: Medarbeidersamtale", attachments)
+
+
+def winmail_email(sender: str, winmail: bytes) -> bytes:
+    """Return an email whose attachments Outlook packed into a winmail.dat."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = sender
+    message["Date"] = f"Fri, 22 Jan {CYCLE} 14:00:00 +0100"
+    message["Subject"] = "SV: Medarbeidersamtale"
+    message.set_content("Se vedlegg.\n")
+    message.add_attachment(
+        winmail, maintype="application", subtype="ms-tnef", filename="winmail.dat"
+    )
+    return message.as_bytes()
+
+
+def test_forms_inside_outlook_files_are_collected_with_sender_and_date(generated_copy, tmp_path):
+    source = tmp_path / "returned"
+    source.mkdir()
+    sent = {}
+    for employee_id, kind in (("1024", "employee"), ("1025", "manager"), ("1026", "employee")):
+        form = form_bytes(generated_copy, employee_id, kind)
+        sent[employee_id] = answers_for(form, f"Svar {employee_id}")
+        sent[f"{employee_id}-file"] = fill_form(form, sent[employee_id])
+    marit = ("Marit Sæther-Lie", "marit.saether-lie@fjordlys.example")
+    dragged = outlook_reply(marit, 20, {"skjema.docx": sent["1024-file"]})
+    (source / "Svar fra Marit.msg").write_bytes(msg_file(dragged))
+    leader = ("Per Ødegård", "per.odegard@fjordlys.example")
+    winmail = outlook_reply(leader, 21, {"leder 1025.docx": sent["1025-file"]})
+    (source / "winmail.dat").write_bytes(tnef_file(winmail))
+    packed = tnef_file(Mail(("", ""), None, "", {"mitt skjema.docx": sent["1026-file"]}))
+    (source / "svar.eml").write_bytes(winmail_email("Åse <ase@fjordlys.example>", packed))
+
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    assert report.quarantined == [] and report.emails_kept == 3
+    assert sorted(report.accepted) == [
+        "Svar fra Marit.msg → skjema.docx (employee form of 1024)",
+        "svar.eml → winmail.dat → mitt skjema.docx (employee form of 1026)",
+        "winmail.dat → leder 1025.docx (manager form of 1025)",
+    ]
+    for employee_id, kind in (("1024", "employee"), ("1025", "manager"), ("1026", "employee")):
+        row = workbook_rows(generated_copy, kind)[employee_id]
+        assert row["status"] == "returned"
+        assert {k: row[k] for k in sent[employee_id]} == sent[employee_id]
+    evidence = {r["source"]: (r["sender"], r["sent_at"]) for r in ledger_rows(generated_copy)}
+    assert evidence["Svar fra Marit.msg → skjema.docx"] == (
+        "Marit Sæther-Lie <marit.saether-lie@fjordlys.example>",
+        f"{CYCLE}-01-20T07:30:00+00:00",
+    )
+    assert evidence["winmail.dat → leder 1025.docx"] == (
+        "Per Ødegård <per.odegard@fjordlys.example>",
+        f"{CYCLE}-01-21T07:30:00+00:00",
+    )
+    assert evidence["svar.eml → winmail.dat → mitt skjema.docx"] == (
+        "Åse <ase@fjordlys.example>",
+        f"{CYCLE}-01-22T13:00:00+00:00",
+    )
+    kept = sorted(
+        p.name[13:] for p in (generated_copy.cycle_dir(CYCLE) / "returned" / "emails").iterdir()
+    )
+    assert kept == ["Svar_fra_Marit.msg", "svar.eml", "winmail.dat"]
+
+
+def test_collect_reports_a_broken_outlook_file_in_plain_words(generated_copy, tmp_path):
+    source = tmp_path / "returned"
+    source.mkdir()
+    form = fill_form(form_bytes(generated_copy, "1027", "employee"), {})
+    whole = tnef_file(outlook_reply(("Kari", "kari@fjordlys.example"), 20, {"s.docx": form}))
+    (source / "winmail.dat").write_bytes(whole[: len(whole) // 3])
+    (source / "tom.msg").write_bytes(b"")
+    args = ["--workspace", str(generated_copy.root), "collect", "--cycle", str(CYCLE)]
+    result = CliRunner().invoke(cli, [*args, "--from", str(source), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Quarantined: winmail.dat: an Outlook winmail.dat that could not be read (damaged); ask "
+        "the sender to send the filled form again as a Word attachment"
+    ) in result.output
+    assert "Quarantined: tom.msg: an Outlook message (.msg) that could not be read" in result.output
+    assert "Traceback" not in result.output and "Error" not in result.output
+
+
+# -- a lost workspace key -------------------------------------------------------------------------
+
+
+def run_cli(workspace, *args: str):
+    """Return the result of ``samtale --workspace WORKSPACE ARGS``."""
+    return CliRunner().invoke(cli, ["--workspace", str(workspace.root), *args])
+
+
+def test_generate_never_replaces_a_lost_key_behind_hrs_back(generated_copy):
+    key = generated_copy.root / ".samtale" / "secret.key"
+    key.unlink()
+    result = run_cli(generated_copy, "generate", "--cycle", str(CYCLE), "--workers", "1")
+    assert result.exit_code == 1, result.output
+    assert f"already issued forms (cycle {CYCLE})" in result.stderr
+    assert "Restore .samtale/secret.key from your backup" in result.stderr
+    assert "samtale generate --new-key" in result.stderr
+    assert not key.exists()  # nothing was made behind HR's back
+    (generated_copy.input_dir / "returned").mkdir()
+    collect = run_cli(generated_copy, "collect", "--cycle", str(CYCLE))
+    assert collect.exit_code == 1 and "Restore .samtale/secret.key" in collect.stderr
+
+
+def test_forms_issued_before_a_lost_key_stay_genuine_after_new_key(generated_copy, tmp_path):
+    returned = generated_copy.input_dir / "returned"
+    before = put_filled(returned, "før.docx", generated_copy, "1013", "employee", "Før")
+    (generated_copy.root / ".samtale" / "secret.key").unlink()
+    args = ["generate", "--cycle", str(CYCLE), "--workers", "1", "--new-key"]
+    result = run_cli(generated_copy, *args)
+    assert result.exit_code == 0, result.output
+    report = collect_returned(generated_copy, CYCLE, returned, workers=1)
+    assert report.quarantined == [] and len(report.accepted) == 1
+    assert workbook_rows(generated_copy, "employee")["1013"]["results"] == before["results"]
+    again = run_cli(generated_copy, *args)  # the key exists now: --new-key is refused
+    assert again.exit_code == 1 and "the key is not lost" in again.stderr
+
+
+def test_forms_written_with_a_new_key_stay_genuine_when_the_old_key_is_restored(generated_copy):
+    key = generated_copy.root / ".samtale" / "secret.key"
+    old = key.read_bytes()
+    key.unlink()
+    args = ["generate", "--cycle", str(CYCLE), "--workers", "1", "--new-key", "--force"]
+    assert run_cli(generated_copy, *args).exit_code == 0  # every form rewritten, new key
+    returned = generated_copy.input_dir / "returned"
+    put_filled(returned, "etter.docx", generated_copy, "1013", "employee", "Etter")
+    key.unlink()
+    key.write_bytes(old)  # the backup turned up after all
+    report = collect_returned(generated_copy, CYCLE, returned, workers=1)
+    assert report.quarantined == [] and len(report.accepted) == 1
+
+
+def test_a_form_showing_another_employee_than_its_identity_goes_to_quarantine(
+    generated_copy, tmp_path
+):
+    # Issue 9: 1003's filled form with 1044's identity put into it (properties and footer).
+    from pipeline.formats import ooxml
+    from pipeline.state.identity import PROPERTY
+
+    mine = form_bytes(generated_copy, "1003", "employee")
+    theirs = form_bytes(generated_copy, "1044", "employee")
+
+    def token_of(data: bytes) -> str:
+        package = ooxml.read_package(data, wanted=(ooxml.CUSTOM_PART,))
+        return ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART))[PROPERTY]
+
+    package = ooxml.read_package(mine)
+    changed = {ooxml.CUSTOM_PART: ooxml.custom_properties_xml({PROPERTY: token_of(theirs)})}
+    for name in ooxml.header_footer_parts(package.names):
+        changed[name] = package.parts[name].replace(
+            token_of(mine).encode(), token_of(theirs).encode()
+        )
+    folder = tmp_path / "in"
+    folder.mkdir()
+    filled = fill_form(mine, answers_for(mine, "Svar fra 1003"))
+    (folder / "skjema.docx").write_bytes(ooxml.with_parts(filled, changed))
+    report = collect_returned(generated_copy, CYCLE, folder)
+    assert report.accepted == []
+    ((source, reason),) = report.quarantined
+    assert source == "skjema.docx"
+    assert "employee 1003" in reason and "employee 1044" in reason
+    (row,) = ledger_rows(generated_copy)
+    assert row["outcome"] == "quarantined" and row["employee_id"] is None
+    assert (generated_copy.cycle_dir(CYCLE) / row["stored_path"]).read_bytes() == (
+        folder / "skjema.docx"
+    ).read_bytes()

@@ -101,6 +101,7 @@ def collect_returned(
             "limits": limits_default(),
             "forms": sent_forms_of(ledger, cycle_dir),
             "people": {e.id: e.name for e in roster.employees},  # visible details vs identity
+            "issued": ledger.issued_tokens(),  # recognised even after a lost key was replaced
         }
         senders = {e.email.lower(): e.id for e in roster.employees if e.email}
         outcomes = screen_all(fresh, context, workers, progress)

@@ -23,6 +23,7 @@ def generate_forms(
     force: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    new_key: bool = False,
 ) -> GenerateReport:
     """Return the report of writing both preparation forms for every employee of the roster."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
@@ -36,6 +37,7 @@ def generate_forms(
         force=force,
         workers=workers,
         progress=progress,
+        new_key=new_key,
     )
     report.warnings[:0] = previous.warnings + deadline_warnings(workspace, cycle)
     return report

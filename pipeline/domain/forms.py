@@ -17,11 +17,11 @@ from pathlib import Path
 from pipeline.domain.choices import choice_lists
 from pipeline.domain.dates import date_from_text, format_date
 from pipeline.domain.names import safe_stem
-from pipeline.errors import Problem
+from pipeline.errors import Problem, TemplateError
 from pipeline.formats.extract import sent_form_of_xml
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import Employee, Roster
-from pipeline.formats.templates import FormTemplate, load_template
+from pipeline.formats.templates import FormTemplate, checked_structure, load_template
 from pipeline.state.files import ensure_private_dir, write_private
 from pipeline.state.identity import PROPERTY, FormIdentity
 from pipeline.state.ledger import FormRecord, Ledger, batched, now_iso
@@ -86,8 +86,10 @@ def write_forms(
     force: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    new_key: bool = False,
 ) -> GenerateReport:
     """Return the report of (re)writing forms of ``kinds`` for the roster (or ``only`` some)."""
+    secret = workspace.secret(create=True, replace_lost=new_key)  # before anything is written
     employees = [e for e in roster.employees if only is None or e.id in only]
     templates = load_templates(workspace, employees, kinds)
     forms_dir = workspace.forms_dir(cycle)
@@ -95,7 +97,7 @@ def write_forms(
     setup = JobSetup(
         cycle=cycle,
         forms_dir=forms_dir,
-        secret=workspace.secret(create=True),
+        secret=secret,
         config=workspace.config(),
         previous=previous or PreviousCycle(""),
         extra_context=extra,
@@ -145,11 +147,15 @@ class JobSetup:
 def load_templates(workspace: Workspace, employees, kinds) -> dict[tuple[str, str], FormTemplate]:
     """Return the compiled templates for every form kind and language the employees need."""
     languages = sorted({e.language for e in employees})
-    return {
+    templates = {
         (kind, language): load_template(workspace.templates_dir, kind, language)
         for kind in kinds
         for language in languages
     }
+    problems = [p for template in templates.values() for p in checked_structure(template)]
+    if problems:  # Word would "repair" such forms and may drop the answer fields with it
+        raise TemplateError("The templates would make Word report unreadable content", problems)
+    return templates
 
 
 def plan_job(employee, manager, kind, templates, setup: JobSetup, ledger, report) -> FormJob | None:
@@ -367,6 +373,7 @@ def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir
             outside_text=outside_text,
         )
     )
+    ledger.record_issued(job.properties[PROPERTY], job.employee_id, job.kind)
 
 
 def roster_leavers(ledger: Ledger, roster: Roster) -> list[Problem]:

@@ -1,9 +1,9 @@
 """Find returned files in a folder (Word files and emails), screen them, and keep exact copies.
 
 The source folder is read-only to us. Every file we look at is copied byte for byte into
-``returned/`` or ``quarantine/``; one bad file never stops the batch. An email (.eml) is kept whole
-too: in ``returned/emails/`` when it carried attachments (screened one by one, those of attached
-emails included), else in ``quarantine/`` with the reason.
+``returned/`` or ``quarantine/``; one bad file never stops the batch. An email (.eml, or Outlook's
+.msg and winmail.dat) is kept whole too: in ``returned/emails/`` when it carried attachments
+(screened one by one, those of attached emails included), else in ``quarantine/`` with the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pipeline.domain.names import safe_stem
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
+from pipeline.formats.outlook import TNEF_SIGNATURE, OutlookMessage, outlook_kind, read_outlook
 from pipeline.state.files import ensure_private_dir, write_private
 from pipeline.state.ledger import Ledger, now_iso
 
@@ -38,7 +39,6 @@ OTHER_FORMATS = {
     ".rtf": "an RTF file; ask for the form saved as Word .docx",
     ".pages": "an Apple Pages file; ask for the form exported as Word .docx",
     ".txt": "a text file; ask for the filled form as a Word file (.docx)",
-    ".msg": "an Outlook .msg message; save the message as .eml or save its attachment",
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".heic", ".tif", ".tiff", ".bmp", ".webp"}
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
@@ -57,6 +57,10 @@ TOO_MANY_ATTACHMENTS = (
     f"an email with more than {MAX_ATTACHMENTS} attachments; ask for the filled form on its own"
 )
 MAX_NESTED_EMAILS = 5  # emails attached to emails attached to ...
+NESTED_TOO_DEEP = (
+    f"an Outlook message inside messages nested more than {MAX_NESTED_EMAILS} deep; ask for the "
+    "filled form as a Word attachment"
+)
 EMAIL_OUTCOME = "email"  # ledger outcome of an email kept whole because it carried attachments
 PARALLEL_THRESHOLD = 40
 Progress = Callable[[int, int], None]
@@ -118,7 +122,7 @@ def discover(folder: Path) -> Intake:
             intake.ignored.append(relative)
         elif path.stat().st_size > ooxml.DEFAULT_LIMITS.max_file_bytes:
             intake.candidates.append(oversized_candidate(path, relative))
-        elif path.suffix.lower() == ".eml":
+        elif path.suffix.lower() == ".eml" or is_outlook_file(path):
             intake.candidates += candidates_from_email(path, relative, intake)
         else:
             intake.candidates.append(
@@ -149,17 +153,15 @@ def mtime_iso(path: Path) -> str:
 
 
 def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Candidate]:
-    """Return the attachments of an .eml message as candidates, with sender and date."""
+    """Return the attachments of an .eml or Outlook message as candidates, with sender and date."""
     # The message itself is kept whole: noted in ``intake.emails`` when it carried attachments,
     # else returned as a candidate that screening turns away (no attachment, or unreadable).
     data = path.read_bytes()
     whole = Candidate(relative, path.name, data, file_time=mtime_iso(path))
     notes: list[str] = []
     try:
-        message = read_message(data)
-        sender, sent_at = evidence_of(message)
+        sender, sent_at, attachments = opened_carrier(path.name, data, relative, notes)
         whole = replace(whole, sender=sender, sent_at=sent_at)
-        attachments = attachments_of(message, relative, (sender, sent_at), notes, depth=0)
         found = list(islice(attachments, MAX_ATTACHMENTS + 1))
         if len(found) > MAX_ATTACHMENTS:
             raise Rejected(TOO_MANY_ATTACHMENTS, "too_many_attachments")
@@ -172,6 +174,83 @@ def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Can
         return [replace(whole, refusal=(EMAIL_WITHOUT_FORM, "no_attachment"))]
     intake.emails.append(whole)
     return found
+
+
+def is_outlook_file(path: Path) -> bool:
+    """Return True for Outlook's own files: an .msg, or a winmail.dat (TNEF) by its content."""
+    with path.open("rb") as handle:
+        return bool(outlook_kind(path.name, handle.read(len(TNEF_SIGNATURE))))
+
+
+def opened_carrier(
+    name: str, data: bytes, source: str, notes: list[str]
+) -> tuple[str, str, Iterator[Candidate]]:
+    """Return the sender, the date and the attachments (candidates) of an email or Outlook file."""
+    kind = outlook_kind(name, data)
+    if kind:
+        outlook = read_outlook(data, kind)
+        evidence = (outlook.sender, outlook.sent_at)
+        return *evidence, outlook_attachments(outlook, source, evidence, notes, depth=0)
+    message = read_message(data)
+    evidence = evidence_of(message)
+    return *evidence, attachments_of(message, source, evidence, notes, depth=0)
+
+
+def outlook_attachments(
+    message: OutlookMessage, source: str, evidence: tuple[str, str], notes: list[str], depth: int
+) -> Iterator[Candidate]:
+    """Yield the attached files of an Outlook message as candidates, those inside them too."""
+    notes.extend(
+        f"{source} → {name} (attachment that could not be read)" for name in message.unreadable
+    )
+    for name, data in message.attachments:
+        yield from contained_file(name, data, "", source, evidence, notes, depth)
+
+
+def contained_file(
+    name: str,
+    data: bytes,
+    content_type: str,
+    source: str,
+    evidence: tuple[str, str],
+    notes: list[str],
+    depth: int,
+) -> Iterator[Candidate]:
+    """Yield a file found in a message as a candidate, or what is inside it when it is Outlook's."""
+    label = f"{source} → {name}"
+    kind = outlook_kind(name, data, content_type)
+    if kind:
+        yield from attached_outlook(name, data, kind, label, evidence, notes, depth + 1)
+    elif Path(name).suffix.lower() == ".eml":
+        yield from attached_message(data, label, evidence, notes, depth + 1)
+    else:
+        yield Candidate(label, name, data, *evidence, file_time=evidence[1])
+
+
+def attached_outlook(
+    name: str,
+    data: bytes,
+    kind: str,
+    label: str,
+    evidence: tuple[str, str],
+    notes: list[str],
+    depth: int,
+) -> Iterator[Candidate]:
+    """Yield the attachments of an attached Outlook file; the file itself if it cannot be opened."""
+    # A broken or too deeply nested one is quarantined with its reason, as evidence.
+    try:
+        if depth > MAX_NESTED_EMAILS:
+            raise Rejected(NESTED_TOO_DEEP, "nested_too_deep")
+        message = read_outlook(data, kind)
+    except Rejected as exc:
+        refusal = (exc.reason, exc.code)
+        yield Candidate(label, name, data, *evidence, file_time=evidence[1], refusal=refusal)
+        return
+    inner = (message.sender or evidence[0], message.sent_at or evidence[1])
+    found = list(outlook_attachments(message, label, inner, notes, depth))
+    if not found:
+        notes.append(f"{label} (attached Outlook message without attachment)")
+    yield from found
 
 
 def read_message(data: bytes) -> EmailMessage:
@@ -198,9 +277,9 @@ def attachments_of(
             label = f"{source} → {name or f'attached email (part {number})'}"
             yield from attached_message(part, label, evidence, notes, depth + 1)
         elif not is_message_text(part, name):
-            data = decoded(part)
+            data, content_type = decoded(part), part.get_content_type()
             name = name or "attachment"
-            yield Candidate(f"{source} → {name}", name, data, *evidence, file_time=evidence[1])
+            yield from contained_file(name, data, content_type, source, evidence, notes, depth)
 
 
 def leaf_parts(entity: EmailMessage) -> Iterator[EmailMessage]:
@@ -237,14 +316,16 @@ def decoded(part: EmailMessage) -> bytes:
 
 
 def attached_message(
-    part: EmailMessage, label: str, evidence: tuple[str, str], notes: list[str], depth: int
+    part: EmailMessage | bytes, label: str, evidence: tuple[str, str], notes: list[str], depth: int
 ) -> Iterator[Candidate]:
     """Yield the attachments of an attached email, with its own sender and date as evidence."""
     if depth > MAX_NESTED_EMAILS:
         notes.append(f"{label} (emails nested more than {MAX_NESTED_EMAILS} deep: not opened)")
         return
     try:
-        if part.get_content_type() == "message/rfc822":
+        if isinstance(part, bytes):  # an .eml file attached to an Outlook message
+            inner = read_message(part)
+        elif part.get_content_type() == "message/rfc822":
             inner = part.get_payload(0)
         else:
             inner = read_message(decoded(part))
@@ -308,6 +389,8 @@ def screen_only(candidate: Candidate) -> Outcome:
             _CONTEXT["cycle"],
             _CONTEXT["sent_forms"],
             _CONTEXT["limits"],
+            people=_CONTEXT.get("people"),
+            issued=_CONTEXT.get("issued", ()),
         )
         return Outcome(candidate, screened=screened)
     except Rejected as exc:
@@ -478,7 +561,8 @@ def store_emails(intake: Intake, cycle_dir: Path, ledger: Ledger, known: set[str
 def store_email(carrier: Candidate, cycle_dir: Path) -> str:
     """Return the cycle-relative path of the byte-for-byte copy kept of an email."""
     folder = ensure_private_dir(cycle_dir / "returned" / "emails")
-    target = folder / f"{carrier.sha256[:12]}_{safe_stem(Path(carrier.name).stem, 60)}.eml"
+    suffix = safe_stem(Path(carrier.name).suffix[1:].lower(), 10) or "eml"  # .eml, .msg, .dat
+    target = folder / f"{carrier.sha256[:12]}_{safe_stem(Path(carrier.name).stem, 60)}.{suffix}"
     if not target.exists():
         write_private(target, carrier.data, durable=False)
     return str(target.relative_to(cycle_dir))

@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS emails (
     detail TEXT NOT NULL DEFAULT '',
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS issued_identities (  -- every identity a written form carried
+    identity TEXT PRIMARY KEY,        -- the token with its HMAC, as in the form's properties
+    employee_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS extracted (  -- what collect last wrote into the answers workbook
     kind TEXT, employee_id TEXT, key TEXT, value TEXT,
     PRIMARY KEY(kind, employee_id, key)
@@ -277,6 +283,18 @@ class Ledger:
             "UPDATE forms SET status = ? WHERE employee_id = ? AND kind = ?",
             (status, employee_id, kind),
         )
+
+    def record_issued(self, identity: str, employee_id: str, kind: str) -> None:
+        """Remember an identity a written form carries (kept when the form is rewritten)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO issued_identities VALUES (?, ?, ?, ?)",
+            (identity, employee_id, kind, now_iso()),
+        )
+
+    def issued_tokens(self) -> frozenset[str]:
+        """Return the identity of every form this cycle ever wrote, with any key since lost."""
+        rows = self.db.execute("SELECT identity FROM issued_identities")
+        return frozenset(row[0] for row in rows)
 
     def set_inputs_hash(self, employee_id: str, kind: str, inputs_hash: str) -> None:
         """Record the inputs of a form that rendered to the same bytes as before."""

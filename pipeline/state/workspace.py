@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import WorkspaceError
+from pipeline.errors import NotAWorkspace, SecretMissing, WorkspaceError
 from pipeline.state.config import Config, load_config
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
 
@@ -71,21 +71,35 @@ class Workspace:
         """Return ``output/archive/<cycle>/``."""
         return ensure_private_dir(self.output_dir / "archive" / str(cycle))
 
-    def secret(self, *, create: bool = False) -> bytes:
+    def secret(self, *, create: bool = False, replace_lost: bool = False) -> bytes:
         """Return the workspace's HMAC secret; only ``create=True`` (generate) may make it."""
+        # A new key is made silently only in a workspace that never issued a form. Where forms
+        # were issued, a new key needs ``replace_lost`` (generate --new-key): the forms already
+        # recorded in the ledgers stay recognised by their recorded identity.
         path = self.root / SECRET_PATH
         if path.exists():
+            if replace_lost:
+                raise WorkspaceError(
+                    f"{path} is there, so the key is not lost: run generate without --new-key"
+                )
             return read_secret(path)
-        if not create:
-            raise WorkspaceError(
-                f"{path} is missing: without it no form of this workspace can be recognised. "
-                "Restore it from your backup (or run samtale from the workspace that generated "
-                "the forms); 'samtale generate' creates it for a new workspace"
-            )
+        issued = self.issued_cycles()
+        if not create or (issued and not replace_lost):
+            raise SecretMissing(missing_secret_message(path, issued, create))
         ensure_private_dir(path.parent)
         key = secrets.token_bytes(32)
         write_private(path, key.hex().encode("ascii") + b"\n")
         return key
+
+    def issued_cycles(self) -> list[int]:
+        """Return the cycles whose forms were generated in this workspace (they have a ledger)."""
+        if not self.output_dir.is_dir():
+            return []
+        return sorted(
+            int(folder.name)
+            for folder in self.output_dir.iterdir()
+            if folder.name.isdigit() and (folder / "ledger.sqlite").is_file()
+        )
 
     def config(self) -> Config:
         """Return the workspace config, or the defaults when there is no config file."""
@@ -95,6 +109,46 @@ class Workspace:
     def config_path(self) -> Path:
         """Return the path of the workspace config file."""
         return self.root / CONFIG_NAME
+
+    def is_workspace(self) -> bool:
+        """Return True when the root holds samtale.toml, or input/ and templates/ both exist."""
+        # What marks a workspace: 'samtale init' makes all three; a folder set up by hand before
+        # init existed (or with --input/--templates pointing elsewhere) has the two folders.
+        return self.config_path.is_file() or (
+            self.input_dir.is_dir() and self.templates_dir.is_dir()
+        )
+
+    def require(self) -> Workspace:
+        """Return this workspace; raise NotAWorkspace (suggesting 'samtale init') if it is none."""
+        if not self.is_workspace():
+            raise NotAWorkspace(
+                f"{self.root} is not a samtale workspace (it has no {CONFIG_NAME}, and no input/ "
+                f"and templates/ folders). Make one with 'samtale init {self.root}' (or pass "
+                "--workspace DIR, or run samtale from your workspace folder)"
+            )
+        return self
+
+
+def missing_secret_message(path: Path, issued: list[int], creating: bool) -> str:
+    """Return what to do about a missing key, for a workspace that did or did not issue forms."""
+    if not issued:
+        return (
+            f"{path} is missing: without it no form of this workspace can be recognised. "
+            "Restore it from your backup (or run samtale from the workspace that generated "
+            "the forms); 'samtale generate' creates it for a new workspace"
+        )
+    cycles = ", ".join(str(c) for c in issued)
+    return (
+        f"{path} is missing, but this workspace already issued forms (cycle {cycles}). "
+        + (
+            "A new key now would make every form handed out look forged, so none was made. "
+            if creating
+            else ""
+        )
+        + "Restore .samtale/secret.key from your backup (see README, 'Back up'), then run the "
+        "command again. Only if the key is truly lost: 'samtale generate --new-key' makes a new "
+        "one; forms recorded in the ledger stay recognised, new forms carry the new key"
+    )
 
 
 def read_secret(path: Path) -> bytes:

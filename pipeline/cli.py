@@ -308,8 +308,14 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
 @click.option(
     "--workers", type=click.IntRange(1, 64), help="Processes to use (default: all cores)."
 )
+@click.option(
+    "--use",
+    metavar="FILE",
+    help="Use this returned file (path as a 'Versions:' line prints it) as its form's version, "
+    "as it is.",
+)
 @click.pass_obj
-def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
+def collect(workspace: Workspace, source, roster, sheet, cycle, workers, use):
     """Screen returned forms (.docx, .eml, .msg, winmail.dat), keep copies, update answers."""
     from pipeline.commands.collect import collect_returned
 
@@ -322,6 +328,7 @@ def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
             sheet=sheet,
             workers=workers,
             progress=progress,
+            use=use,
         )
     for source_name, reason in report.quarantined:
         click.echo(f"Quarantined: {source_name}: {reason}")
@@ -334,6 +341,11 @@ def collect(workspace: Workspace, source, roster, sheet, cycle, workers):
     for ignored in report.ignored:
         click.echo(f"Ignored: {ignored}")
     workbook = report.workbook
+    for sheet_name, key in workbook.restored_columns:
+        click.echo(
+            f"Warning: {workbook.path.name}: column {key} of sheet {sheet_name} was missing "
+            "(deleted?); it is back, filled from the returned forms"
+        )
     for conflict in workbook.conflicts:
         click.echo(
             f"Conflict: sheet {conflict.sheet}, employee {conflict.employee_id}, "
@@ -402,6 +414,10 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
     if missing:
         click.echo("\nMissing:")
         for line in missing:
+            click.echo(f"  {line}")
+    if report.left_roster:
+        click.echo("\nNo longer in the roster (not counted above; their forms are kept):")
+        for line in report.left_roster:
             click.echo(f"  {line}")
     if report.unprepared:
         click.echo("\nTalks soon with a preparation form not back ([schedule] reminder_days):")
@@ -787,8 +803,8 @@ def report(workspace: Workspace, roster, sheet, cycle, compare_with):
     )
     compared = f", compared with {result.compared}" if result.compared else ""
     click.echo(
-        f"Report of {result.cycle}{compared}: {result.tables} tables, {result.hidden_cells} "
-        f"cell(s) hidden to protect small groups (language: {result.language})."
+        f"Report of {result.cycle}{compared}: {result.tables} tables; {result.hidden_cells} "
+        f"cell(s) withheld (groups too small, or no answers); language: {result.language}."
     )
     verb = "Replaced" if result.replaced else "Wrote"
     click.echo(f"{verb}: {result.html}")

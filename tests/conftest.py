@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.generate import generate_forms
+from pipeline.formats.schema import check_package
 from pipeline.state.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,3 +64,13 @@ def pdf_of_objects(objects: list[bytes]) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+def assert_valid_ooxml(source):
+    """Return the schema check of a .docx/.xlsx (path or bytes); fail listing every violation.
+
+    One line in any test makes a written file Word-strict: ``assert_valid_ooxml(path)``.
+    """
+    check = check_package(source)
+    assert check.ok, "\n".join(str(violation) for violation in check.violations)
+    return check

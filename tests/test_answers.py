@@ -673,3 +673,74 @@ def test_workbook_saved_again_by_libreoffice_counts_as_unchanged(path, ledger, t
         "s",
     )
     assert records["1002"]["wants_course"].value is False
+
+
+# reading chosen columns fast (the HR report) ---------------------------------------------------
+
+READ_KEYS = ("wellbeing", "workload", "wants_course", "course_date", "department", "status")
+
+
+def openpyxl_columns(path: Path, keys=READ_KEYS) -> dict:
+    """Return {employee id: {key: value}} of the employee sheet as openpyxl reads it."""
+    rows = read_sheet_rows(path, "employee")
+    return {e: {k: r.get(k) for k in keys if k in r} for e, r in rows.items()}
+
+
+def hostile_rows() -> list[AnswerRow]:
+    """Return rows whose answers use every kind of value a cell can hold."""
+    return [
+        row("1001", first_answers(wellbeing="A & B <c> «d» \"e\" 'f'\nlinje to")),
+        row("1002", first_answers(workload="=1+1", wants_course=False, wellbeing="   ")),
+        row("1003"),
+        row("1004", first_answers(wellbeing="Ærlig talt: 😀 og tab\there")),
+    ]
+
+
+def test_chosen_columns_read_as_openpyxl_reads_them(path, ledger):
+    update_answers_workbook(path, sheets_of(hostile_rows()), ledger)
+    fast = answers_module.read_answer_columns(path, {"employee": READ_KEYS, "manager": ("x",)})
+    assert set(fast) == {"employee"}  # no manager sheet: nothing to read
+    assert fast["employee"] == openpyxl_columns(path)
+    assert fast["employee"]["1002"]["wants_course"] is False
+    assert "goals_next" not in fast["employee"]["1001"]  # only the columns asked for
+
+
+def test_numbers_hr_typed_and_inline_strings_are_read_too(tmp_path):
+    path = tmp_path / "answers.xlsx"
+    workbook = openpyxl.Workbook(write_only=True)  # writes inline strings, not shared ones
+    sheet = workbook.create_sheet("employee")
+    sheet.append(["employee_id", "department", "wellbeing_score", "followup_1_when"])
+    sheet.append([1001, "Drift & vedlikehold", 4, dt.date(2027, 3, 1)])
+    sheet.append(["1002", "Kundeservice", "3", "2027-04-30"])
+    sheet.append([None, "ingen id", 5, None])
+    workbook.save(path)
+    keys = ("department", "wellbeing_score", "followup_1_when")
+    found = answers_module.read_answer_columns(path, {"employee": keys})["employee"]
+    assert set(found) == {"1001", "1002"}
+    assert found["1001"]["department"] == "Drift & vedlikehold"
+    assert found["1001"]["wellbeing_score"] == 4 and found["1002"]["wellbeing_score"] == "3"
+    dates = [answers_module.excel_date(found[e]["followup_1_when"]) for e in ("1001", "1002")]
+    assert dates == [dt.date(2027, 3, 1), dt.date(2027, 4, 30)]
+
+
+def test_an_unreadable_workbook_is_named(tmp_path):
+    broken = tmp_path / "answers.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(WorkbookError, match="not a readable .xlsx workbook"):
+        answers_module.read_answer_columns(broken, {"employee": ("status",)})
+    with pytest.raises(WorkbookError, match="file not found"):
+        answers_module.read_answer_columns(tmp_path / "none.xlsx", {"employee": ("status",)})
+
+
+@pytest.mark.libreoffice
+def test_chosen_columns_of_a_workbook_libreoffice_saved(path, ledger, tmp_path):
+    update_answers_workbook(path, sheets_of(hostile_rows()), ledger)
+    out = tmp_path / "resaved"
+    soffice(
+        tmp_path, "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(path)
+    )
+    resaved = out / "answers.xlsx"
+    fast = answers_module.read_answer_columns(resaved, {"employee": READ_KEYS})["employee"]
+    assert fast["1002"]["wants_course"] is False and fast["1001"]["wants_course"] is True
+    assert fast["1001"]["wellbeing"] == hostile_rows()[0].answers["wellbeing"]
+    assert fast["1002"]["workload"] == "=1+1"

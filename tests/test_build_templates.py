@@ -35,14 +35,24 @@ AGREEMENT_KEYS = [
     f"prev_agreement_{n}_{part}" for n in range(1, 6) for part in ("status", "comment")
 ]
 COMMON_HEAD = ["results", "strengths", "development_areas", "period_rating", *AGREEMENT_KEYS]
+GOAL_KEYS = [key for n in (1, 2, 3) for key in (f"goal_{n}", f"goal_{n}_company")]
+FACTOR_KEYS = ["psy_demands", "psy_emotional", "psy_workload", "psy_support"]
 COMMON_MIDDLE = [
-    "goals_next",
-    "goals_link",
+    *GOAL_KEYS,
+    "competence_area_1",
+    "competence_area_2",
     "competence_needs",
     "competence_actions",
     "wellbeing_score",
     "motivation",
-    "workload",
+    "psy_demands",
+    "psy_demands_comment",
+    "psy_emotional",
+    "psy_emotional_comment",
+    "psy_workload",
+    "workload",  # the old workload question's key, now the comment on workload and time
+    "psy_support",
+    "psy_support_comment",
     "collaboration",
     "work_environment",
 ]
@@ -50,7 +60,11 @@ COMMON_TAIL = ["other_topics", "wants_followup", "preferred_date"]
 AGREED_TOPICS = ("look_back", "goals", "competence", "wellbeing", "collaboration", "feedback")
 MINUTES_KEYS = [
     *(f"agreed_{topic}" for topic in (*AGREED_TOPICS, "other")),
-    *(key for n in range(1, 6) for key in (f"goal_{n}", f"goal_{n}_measure", f"goal_{n}_deadline")),
+    *(
+        key
+        for n in range(1, 6)
+        for key in (f"goal_{n}", f"goal_{n}_measure", f"goal_{n}_company", f"goal_{n}_deadline")
+    ),
     "competence_plan",
     *(f"followup_{n}_{part}" for n in range(1, 6) for part in ("what", "who", "when")),
     *(
@@ -64,7 +78,13 @@ EXPECTED_KEYS = {
     "manager": [*COMMON_HEAD, *COMMON_MIDDLE, "support_employee", *COMMON_TAIL],
     "minutes": MINUTES_KEYS,
 }
-DROPDOWNS = {"period_rating", "wellbeing_score"} | {k for k in AGREEMENT_KEYS if "status" in k}
+SCALES = {"period_rating", "wellbeing_score", *FACTOR_KEYS}
+FROM_CONFIG = {  # dropdowns generate fills from samtale.toml: key -> the marker's value
+    **{f"goal_{n}_company": "@company_goals" for n in range(1, 6)},
+    "competence_area_1": "@competence_areas",
+    "competence_area_2": "@competence_areas",
+}
+DROPDOWNS = SCALES | set(FROM_CONFIG) | {k for k in AGREEMENT_KEYS if "status" in k}
 EXPECTED_TYPES = (
     {"wants_followup": "checkbox", "preferred_date": "date"}
     | dict.fromkeys(DROPDOWNS, "dropdown")
@@ -341,9 +361,11 @@ def test_control_types_and_choices(name):
     language = name.split(".")[1]
     for control in controls(TEMPLATES / name):
         assert control.type == EXPECTED_TYPES.get(control.key, "text"), control.key
-        if control.key in ("period_rating", "wellbeing_score"):
+        if control.key in SCALES:
             assert [v for _, v in control.choices] == ["1", "2", "3", "4", "5"]
             assert all(label.startswith(f"{v} – ") for label, v in control.choices)
+        elif control.key in FROM_CONFIG:
+            assert [v for _, v in control.choices] == [FROM_CONFIG[control.key]]
         elif control.type == "dropdown":
             labels = [label for label, _ in control.choices]
             first = {"nb": "Oppnådd", "en": "Achieved"}[language]

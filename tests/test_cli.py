@@ -124,7 +124,8 @@ def test_python_dash_m_pipeline_runs_the_cli():
         (
             ["send", "--kind", "spam"],
             "send [OPTIONS]",
-            "Invalid value for '--kind': 'spam' is not one of 'prep', 'minutes', 'reminder'.",
+            "Invalid value for '--kind': 'spam' is not one of 'prep', 'minutes', 'reminder', "
+            "'invite', 'followups', 'reflection'.",
         ),
         (
             ["verify", "no-such-file.pdf"],

@@ -312,6 +312,8 @@ def test_a_form_quarantined_for_a_lost_secret_is_let_in_once_it_is_restored(
     secret = generated_copy.root / ".samtale" / "secret.key"
     kept = secret.read_bytes()
     secret.write_text("ab" * 32 + "\n")  # the wrong key, as after a bad restore
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:  # a ledger that kept no identities
+        ledger.db.execute("DELETE FROM issued_identities")
     first = collect_returned(generated_copy, CYCLE, folder, workers=1)
     assert first.accepted == [] and len(first.quarantined) == 1
     again = collect_returned(generated_copy, CYCLE, folder, workers=1)
@@ -476,12 +478,12 @@ def test_generate_never_replaces_a_lost_key_behind_hrs_back(generated_copy):
     result = run_cli(generated_copy, "generate", "--cycle", str(CYCLE), "--workers", "1")
     assert result.exit_code == 1, result.output
     assert f"already issued forms (cycle {CYCLE})" in result.stderr
-    assert "Restore .samtale/secret.key from your backup" in result.stderr
+    assert "Restore it from your backup" in result.stderr
     assert "samtale generate --new-key" in result.stderr
     assert not key.exists()  # nothing was made behind HR's back
     (generated_copy.input_dir / "returned").mkdir()
     collect = run_cli(generated_copy, "collect", "--cycle", str(CYCLE))
-    assert collect.exit_code == 1 and "Restore .samtale/secret.key" in collect.stderr
+    assert collect.exit_code == 1 and "Restore it from your backup" in collect.stderr
 
 
 def test_forms_issued_before_a_lost_key_stay_genuine_after_new_key(generated_copy, tmp_path):

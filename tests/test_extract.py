@@ -1,6 +1,8 @@
 """Tests for pipeline/extract.py: identity, answers by key, screening, LibreOffice files."""
 
+import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -493,3 +495,434 @@ def test_order_recovery_never_pairs_unequal_counts_across_the_form():
         Field("", "", "date", "2027-01-03", False, section=""),
     ]
     assert match_fields(specs, found) == {}
+
+
+# -- issue 9: the content decides, faithful reading, identity against content ---------------
+
+LIBREOFFICE_DATA = Path(__file__).parent / "data" / "libreoffice"
+PLACEHOLDER_STYLE = "PlaceholderText"
+MOVE = "w:author='Kari Nordmann' w:date='2027-01-20T09:30:00Z'"
+
+
+def prompted_text_fields(sent: bytes) -> list[dict]:
+    """Return the sent form's rich text fields whose prompt no other field shares, in order."""
+    specs = [s for s in sent_form(sent).fields if s["type"] == "richtext" and s["placeholder"]]
+    prompts = [s["placeholder"] for s in specs]
+    return [s for s in specs if prompts.count(s["placeholder"]) == 1]
+
+
+def field_markup(data: bytes, markups: dict[str, str]) -> bytes:
+    """Return the form with the paragraphs of some controls replaced by WordprocessingML markup.
+
+    ``markups`` maps a key to paragraphs (``<w:p>…</w:p>``, prefix ``w:``); each keeps the
+    paragraph properties the control had.
+    """
+    root = document_root(data)
+    for sdt in controls(root):
+        if control_key(sdt) not in markups:
+            continue
+        content = sdt.find(ooxml.W_SDTCONTENT)
+        properties = content.find(f"{ooxml.W_P}/{ooxml.w('pPr')}")
+        for child in list(content):
+            content.remove(child)
+        markup = f'<x xmlns:w="{ooxml.W}">{markups[control_key(sdt)]}</x>'
+        for paragraph in etree.fromstring(markup):
+            if properties is not None:
+                paragraph.insert(0, ooxml.copy_element(properties))
+            content.append(paragraph)
+    return with_root(data, root)
+
+
+def with_comment(data: bytes, comment: str) -> bytes:
+    """Return the .docx with word/comments.xml holding comment 0, related as Word does."""
+    parts = ooxml.read_package(data).parts
+    rels = parts["word/_rels/document.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdComments1" Target="comments.xml" Type="http://schemas.'
+        b'openxmlformats.org/officeDocument/2006/relationships/comments"/></Relationships>',
+    )
+    types = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        b'<Override PartName="/word/comments.xml" ContentType="application/vnd.'
+        b'openxmlformats-officedocument.wordprocessingml.comments+xml"/></Types>',
+    )
+    comments = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:comments xmlns:w="{ooxml.W}">'
+        f"<w:comment w:id='0' {MOVE} w:initials='KN'><w:p><w:pPr><w:pStyle w:val='CommentText'/>"
+        "</w:pPr><w:r><w:rPr><w:rStyle w:val='CommentReference'/></w:rPr><w:annotationRef/></w:r>"
+        f"<w:r><w:t>{comment}</w:t></w:r></w:p></w:comment></w:comments>"
+    ).encode()
+    changed = {
+        "word/_rels/document.xml.rels": rels,
+        "[Content_Types].xml": types,
+        "word/comments.xml": comments,
+    }
+    return ooxml.with_parts(data, changed)
+
+
+def test_word_moves_deletions_hidden_text_and_comments_are_not_answers(sent):
+    first, second, third, fourth, fifth = (s["key"] for s in prompted_text_fields(sent)[:5])
+    markups = {
+        # a sentence moved from the first answer to the second (tracked)
+        first: "<w:p><w:r><w:t xml:space='preserve'>Leverte migreringen.</w:t></w:r>"
+        f"<w:moveFromRangeStart w:id='10' {MOVE} w:name='move1'/><w:moveFrom w:id='11' {MOVE}>"
+        "<w:r><w:t xml:space='preserve'> Tok ansvar for opplæring.</w:t></w:r></w:moveFrom>"
+        "<w:moveFromRangeEnd w:id='10'/></w:p>",
+        second: f"<w:p><w:moveToRangeStart w:id='12' {MOVE} w:name='move1'/>"
+        f"<w:moveTo w:id='13' {MOVE}><w:r><w:t>Tok ansvar for opplæring.</w:t></w:r></w:moveTo>"
+        "<w:moveToRangeEnd w:id='12'/></w:p>",
+        third: "<w:p><w:r><w:t xml:space='preserve'>Vil presentere mer</w:t></w:r>"
+        f"<w:del w:id='14' {MOVE}><w:r><w:delText xml:space='preserve'> for styret</w:delText>"
+        "</w:r></w:del><w:r><w:t>.</w:t></w:r></w:p>",
+        fourth: "<w:p><w:r><w:t>Kurs i prosjektledelse.</w:t></w:r><w:r><w:rPr><w:vanish/>"
+        "</w:rPr><w:t xml:space='preserve'> Privat notat om lønn.</w:t></w:r></w:p>",
+        fifth: "<w:p><w:commentRangeStart w:id='0'/><w:r><w:t>Trives godt i teamet.</w:t></w:r>"
+        "<w:commentRangeEnd w:id='0'/><w:r><w:rPr><w:rStyle w:val='CommentReference'/></w:rPr>"
+        "<w:commentReference w:id='0'/></w:r></w:p>",
+    }
+    filled = fill_form(sent, {key: "x" for key in markups})
+    returned = with_comment(field_markup(filled, markups), "Kommentar som ikke er svar")
+    result = run_extract(returned, sent)
+    assert {key: result.answers[key] for key in markups} == {
+        first: "Leverte migreringen.",
+        second: "Tok ansvar for opplæring.",
+        third: "Vil presentere mer.",
+        fourth: "Kurs i prosjektledelse.",
+        fifth: "Trives godt i teamet.",
+    }
+    hidden = [w for w in result.warnings if "hidden text" in w]
+    assert len(hidden) == 1 and repr(fourth) in hidden[0]
+    assert not any("Privat" in w or "Kommentar" in w for w in result.warnings)
+
+
+# LibreOffice 25.2 (Debian bookworm-backports), as issue 9 observed it and as its Word export
+# writes a content control (DocxAttributeOutput::WriteContentControlStart in LibreOffice core):
+# every control is run-level, inside its cell's paragraph; w:sdtPr holds w:alias, w:tag, w:id,
+# w:lock, w:showingPlcHdr, … and w:text last; text PASTED into a field keeps w:showingPlcHdr and
+# the grey PlaceholderText character style; one footer is saved as three (default, first page,
+# even pages), the identity line in the first two.
+LO25_CHILDREN = ("alias", "tag", "id", "lock")
+
+
+def lo25_control(old: etree._Element, text: str, showing: bool) -> etree._Element:
+    """Return the paragraph holding a run-level control as LibreOffice 25 writes it."""
+    old_props = old.find(ooxml.W_SDTPR)
+    paragraph = etree.Element(ooxml.W_P)
+    properties = old.find(f"{ooxml.W_SDTCONTENT}/{ooxml.W_P}/{ooxml.w('pPr')}")
+    if properties is not None:
+        paragraph.append(ooxml.copy_element(properties))
+    sdt = etree.SubElement(paragraph, ooxml.W_SDT)
+    props = etree.SubElement(sdt, ooxml.W_SDTPR)
+    for name in LO25_CHILDREN:
+        child = old_props.find(ooxml.w(name))
+        if child is not None:
+            props.append(ooxml.copy_element(child))
+    if showing:
+        etree.SubElement(props, ooxml.W_SHOWING)
+    etree.SubElement(props, ooxml.w("text"))
+    content = etree.SubElement(sdt, ooxml.W_SDTCONTENT)
+    run = etree.SubElement(content, ooxml.W_R)
+    if showing:
+        run_props = etree.SubElement(run, ooxml.w("rPr"))
+        etree.SubElement(run_props, ooxml.w("rStyle")).set(ooxml.W_VAL, PLACEHOLDER_STYLE)
+    etree.SubElement(run, ooxml.W_T).text = text
+    return paragraph
+
+
+def lo25_footers(parts: dict[str, bytes]) -> dict[str, bytes]:
+    """Return the changed parts for the three footers LibreOffice 25 saves instead of one."""
+    footer = parts["word/footer1.xml"]
+    empty = re.sub(
+        rb"<w:p>.*</w:p>", b"<w:p><w:pPr><w:pStyle w:val='Footer'/></w:pPr></w:p>", footer
+    )
+    rels = parts["word/_rels/document.xml.rels"].replace(
+        b"</Relationships>",
+        b"".join(
+            b'<Relationship Id="rIdLoFooter%d" Target="footer%d.xml" Type="http://schemas.'
+            b'openxmlformats.org/officeDocument/2006/relationships/footer"/>' % (n, n)
+            for n in (2, 3)
+        )
+        + b"</Relationships>",
+    )
+    types = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        b"".join(
+            b'<Override PartName="/word/footer%d.xml" ContentType="application/vnd.'
+            b'openxmlformats-officedocument.wordprocessingml.footer+xml"/>' % n
+            for n in (2, 3)
+        )
+        + b"</Types>",
+    )
+    return {
+        "word/footer2.xml": footer,  # first page: the identity line again
+        "word/footer3.xml": empty,  # even pages
+        "word/_rels/document.xml.rels": rels,
+        "[Content_Types].xml": types,
+    }
+
+
+def as_libreoffice_25(sent: bytes, pasted: dict[str, str], typed: dict[str, str]) -> bytes:
+    """Return the form as LibreOffice 25 saves it with answers pasted into or typed in fields."""
+    root = document_root(sent)
+    for sdt in controls(root):
+        key = control_key(sdt)
+        props = sdt.find(ooxml.W_SDTPR)
+        cell = ooxml.answer_cell(sdt)
+        if ooxml.control_type(props) != "richtext" or cell is None:
+            continue
+        prompt = ooxml.content_text(sdt)
+        text, showing = (pasted[key], True) if key in pasted else (typed.get(key, prompt), False)
+        cell.replace(sdt, lo25_control(sdt, text, showing or key not in typed))
+    section = root.find(f"{ooxml.w('body')}/{ooxml.w('sectPr')}")
+    reference = section.find(ooxml.w("footerReference"))
+    relation = f"{{{ooxml.REL_NAMESPACES[0]}}}id"
+    for number, kind in ((2, "first"), (3, "even")):
+        added = ooxml.copy_element(reference)
+        added.set(ooxml.W_TYPE, kind)
+        added.set(relation, f"rIdLoFooter{number}")
+        reference.addnext(added)
+    etree.SubElement(section, ooxml.w("titlePg"))
+    parts = ooxml.read_package(sent).parts
+    return ooxml.with_parts(with_root(sent, root), lo25_footers(parts))
+
+
+def test_answers_pasted_in_libreoffice_25_are_answers_whatever_the_flag(generated, sent):
+    specs = [s for s in sent_form(sent).fields if s["type"] == "richtext"]
+    pasted = {s["key"]: f"Limt inn svar {n}: blåbær & <ost>" for n, s in enumerate(specs[::2])}
+    typed = {s["key"]: f"Skrevet svar {n}" for n, s in enumerate(specs[1::4])}
+    saved = as_libreoffice_25(sent, pasted, typed)
+    root = document_root(saved)
+    flagged = [s for s in controls(root) if s.find(ooxml.W_SDTPR).find(ooxml.W_SHOWING) is not None]
+    assert {control_key(s) for s in flagged} >= set(pasted)  # the flag really is still set
+    assert PLACEHOLDER_STYLE in etree.tostring(flagged[0], encoding=str)
+    result = run_extract(saved, sent)
+    for spec in specs:
+        expected = pasted.get(spec["key"], typed.get(spec["key"], ""))
+        assert result.answers[spec["key"]] == expected, spec["key"]
+    (empty,) = [w for w in result.warnings if "left empty" in w]
+    assert not any(f"{key}," in f"{empty}," for key in {**pasted, **typed})
+    assert not any("outside the fields" in w or "fixed text" in w for w in result.warnings)
+    screened = screen(saved, generated.secret(), CYCLE, {("1003", "employee"): sent_form(sent)})
+    assert screened.answers == result.answers
+
+
+def test_libreoffice_25_three_footers_still_identify_the_form(generated, sent):
+    saved = as_libreoffice_25(sent, {}, {})
+    names = ooxml.read_package(saved).names
+    assert {"word/footer1.xml", "word/footer2.xml", "word/footer3.xml"} <= set(names)
+    without = ooxml.replace_part(saved, ooxml.CUSTOM_PART, ooxml.custom_properties_xml({}))
+    identity, _, _ = identify(without, generated.secret())
+    assert (identity.employee_id, identity.kind) == ("1003", "employee")
+    screened = screen(without, generated.secret(), CYCLE, {("1003", "employee"): sent_form(sent)})
+    assert set(screened.answers.values()) <= {"", False}  # untouched prompts are no answers
+
+
+def test_a_choice_with_the_placeholder_flag_still_set_is_read(sent):
+    spec = next(s for s in sent_form(sent).fields if s["type"] == "dropdown")
+    root = document_root(fill_form(sent, {spec["key"]: spec["options"][1]}))
+    sdt = next(s for s in controls(root) if control_key(s) == spec["key"])
+    etree.SubElement(sdt.find(ooxml.W_SDTPR), ooxml.W_SHOWING)
+    assert run_extract(with_root(sent, root), sent).answers[spec["key"]] == spec["options"][1]
+
+
+def test_typing_next_to_or_inside_a_prompt_keeps_only_what_was_typed(sent):
+    first, second, third = prompted_text_fields(sent)[:3]
+    root = document_root(sent)
+    for sdt in controls(root):
+        key = control_key(sdt)
+        cell = ooxml.answer_cell(sdt)
+        if key == first["key"]:  # a new paragraph below the untouched control (Word or LO)
+            cell.append(new_paragraph("Skrevet under ledeteksten"))
+        elif key == second["key"]:  # typed in front of the prompt, inside the control
+            run = sdt.find(f".//{ooxml.W_T}")
+            run.text = "Foran " + run.text
+        elif key == third["key"]:  # typed into the middle of the prompt
+            run = sdt.find(f".//{ooxml.W_T}")
+            run.text = run.text[:6] + "[midt i]" + run.text[6:]
+    answers = run_extract(with_root(sent, root), sent).answers
+    assert answers[first["key"]] == "Skrevet under ledeteksten"
+    assert answers[second["key"]] == "Foran"
+    assert answers[third["key"]] == "[midt i]"
+
+
+# -- LibreOffice 7.4: a person typing (tests/libreoffice_user.py drives real LibreOffice) ----
+
+TYPING = (  # (what the person does, what they type, the answer expected back)
+    ("type_after", " Leverte migreringen i tide.", "Leverte migreringen i tide."),
+    ("new_paragraph", "Strukturert og løsningsorientert.", "Strukturert og løsningsorientert."),
+    (
+        "type_over",
+        "Første avsnitt\nAndre avsnitt\vmed linjeskift\n\nEtter et tomt avsnitt",
+        "Første avsnitt\nAndre avsnitt\nmed linjeskift\n\nEtter et tomt avsnitt",
+    ),
+    ("type_inside", " (midt i)", "(midt i)"),
+    ("type_over", "Lede et prosjekt for styret innen juni.", "Lede et prosjekt innen juni."),
+    ("type_over", "Kurs i ledelse.", "Kurs i ledelse."),
+)
+AFTERWARDS = (  # done next, in the fifth and sixth answer
+    (4, {"do": "tracked_delete", "text": " for styret"}),
+    (5, {"do": "hidden_after", "text": " Privat notat om lønn."}),
+)
+
+
+def typing_job(sent: bytes) -> tuple[list[dict], dict[str, str], dict[str, int]]:
+    """Return the actions of the typing person, the answers expected, and which case is where."""
+    specs = prompted_text_fields(sent)[: len(TYPING)]
+    actions, expected, case = [], {}, {}
+    for number, (spec, (do, text, answer)) in enumerate(zip(specs, TYPING, strict=True)):
+        actions.append({"cell": spec["placeholder"], "do": do, "text": text, "at": 5})
+        expected[spec["key"]] = answer
+        case[spec["key"]] = number
+    for number, action in AFTERWARDS:
+        actions.append({**action, "cell": TYPING[number][1].split("\n")[0]})
+    return actions, expected, case
+
+
+def assert_typing_read_back(result, expected: dict[str, str], case: dict[str, int]) -> None:
+    """Fail unless the answers typed in LibreOffice came back exactly, with the right notes."""
+    assert {key: result.answers[key] for key in expected} == expected
+    by_case = {number: key for key, number in case.items()}
+    lost = {
+        key for key in expected if f"field {key!r} lost its content control" in str(result.warnings)
+    }
+    assert lost == {by_case[2], by_case[4], by_case[5]}  # typed over: LibreOffice drops the control
+    (hidden,) = [w for w in result.warnings if "hidden text" in w]
+    assert repr(by_case[5]) in hidden
+    assert not any("outside the fields" in w or "deleted" in w for w in result.warnings)
+    assert_no_answer_text(result.warnings, {**expected, "hidden": " Privat notat om lønn."})
+
+
+def type_in_libreoffice(sent: bytes, actions: list[dict], folder: Path) -> bytes:
+    """Return the form after a person did ``actions`` in real LibreOffice and saved it."""
+    from pipeline.errors import LibreOfficeMissing
+    from pipeline.formats.convert import find_soffice, find_uno_python
+
+    try:
+        soffice = find_soffice()
+    except LibreOfficeMissing:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    python = find_uno_python(soffice)
+    if python is None:
+        pytest.skip("no Python with the UNO bridge (python3-uno)")
+    folder.mkdir()
+    (folder / "sent.docx").write_bytes(sent)
+    job = {
+        "source": str(folder / "sent.docx"),
+        "target": str(folder / "typed.docx"),
+        "profile": str(folder / "profile"),
+        "soffice": soffice,
+        "actions": actions,
+    }
+    (folder / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+    subprocess.run(
+        [python, str(Path(__file__).with_name("libreoffice_user.py")), str(folder / "job.json")],
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env={**os.environ, "HOME": str(folder)},
+    )
+    return (folder / "typed.docx").read_bytes()
+
+
+@pytest.mark.libreoffice
+def test_what_a_person_types_in_libreoffice_comes_back_exactly(generated, sent, tmp_path):
+    actions, expected, case = typing_job(sent)
+    typed = type_in_libreoffice(sent, actions, tmp_path / "typing")
+    _, _, root = identify(typed, generated.secret())
+    assert_typing_read_back(extract(root, sent_form(sent)), expected, case)
+
+
+def test_forms_typed_in_libreoffice_7_4_are_read_back_exactly():
+    # Saved by LibreOffice 7.4.7 from the same typing (how: tests/data/libreoffice/README.md).
+    sent = (LIBREOFFICE_DATA / "sent-employee.nb.docx").read_bytes()
+    typed = (LIBREOFFICE_DATA / "typed-lo74-employee.nb.docx").read_bytes()
+    actions, expected, case = typing_job(sent)
+    job = json.loads((LIBREOFFICE_DATA / "typed-lo74.job.json").read_text(encoding="utf-8"))
+    assert job["actions"] == actions  # the fixture was made by this very typing
+    assert_typing_read_back(run_extract(typed, sent), expected, case)
+
+
+# -- identity against content ----------------------------------------------------------------
+
+
+def people_of(workspace) -> dict[str, str]:
+    """Return employee id → name from the workspace's roster."""
+    from pipeline.formats.roster import read_roster
+
+    return {e.id: e.name for e in read_roster(workspace.roster_path).employees}
+
+
+def with_identity(data: bytes, token: str, *, footer: bool = True) -> bytes:
+    """Return the form with ``token`` as its embedded identity (and printed in its footer)."""
+    package = ooxml.read_package(data)
+    old = ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART))[PROPERTY]
+    changed = {ooxml.CUSTOM_PART: ooxml.custom_properties_xml({PROPERTY: token})}
+    if footer:
+        for name in ooxml.header_footer_parts(package.names):
+            changed[name] = package.parts[name].replace(old.encode(), token.encode())
+    return ooxml.with_parts(data, changed)
+
+
+def token_of(data: bytes) -> str:
+    """Return the embedded identity of a form."""
+    package = ooxml.read_package(data, wanted=(ooxml.CUSTOM_PART,))
+    return ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART))[PROPERTY]
+
+
+@pytest.fixture(scope="module")
+def two_forms(generated):
+    """Return the sent forms by (employee id, kind) of two employees, and the roster's names."""
+    forms = {(e, "employee"): form_bytes(generated, e, "employee") for e in ("1003", "1044")}
+    return forms, people_of(generated)
+
+
+def test_another_employees_identity_pasted_into_a_filled_form_is_quarantined(generated, two_forms):
+    forms, people = two_forms
+    mine, theirs = forms[("1003", "employee")], forms[("1044", "employee")]
+    filled = fill_form(mine, every_answer(mine))
+    sent = {key: sent_form(data) for key, data in forms.items()}
+    secret = generated.secret()
+    for pasted in (
+        with_identity(filled, token_of(theirs)),  # property and footer line both replaced
+        with_identity(filled, token_of(theirs), footer=False),  # the footer still shows 1003
+    ):
+        with pytest.raises(Rejected) as caught:
+            screen(pasted, secret, CYCLE, sent, people=people)
+        reason = caught.value.reason
+        assert caught.value.code == "identity_mismatch"
+        assert "employee 1003" in reason and people["1003"] in reason
+        assert "employee 1044" in reason and people["1044"] in reason
+        assert reason.index("1003") < reason.index("1044")  # shows 1003, carries 1044
+    genuine = screen(filled, secret, CYCLE, sent, people=people)
+    assert genuine.identity.employee_id == "1003"
+
+
+def test_the_footer_line_alone_tells_the_mismatch_without_a_roster(generated, two_forms):
+    forms, _ = two_forms
+    mine, theirs = forms[("1003", "employee")], forms[("1044", "employee")]
+    pasted = with_identity(mine, token_of(theirs), footer=False)
+    sent = {key: sent_form(data) for key, data in forms.items()}
+    with pytest.raises(Rejected) as caught:
+        screen(pasted, generated.secret(), CYCLE, sent)
+    assert caught.value.code == "identity_mismatch"
+    assert "employee 1003, employee form" in caught.value.reason
+
+
+def test_changed_fixed_text_other_than_the_employees_details_is_no_mismatch(generated, two_forms):
+    # e.g. the manager's name printed on the form (another employee of the roster) was edited
+    forms, people = two_forms
+    mine = forms[("1003", "employee")]
+    sent = sent_form(mine)
+    details = {"1003", people["1003"]}
+    other_lines = [line for line in sent.outside_text if line in people.values()]
+    edited_line = next(line for line in other_lines if line not in details)
+    root = document_root(mine)
+    for node in root.iter(ooxml.W_T):
+        if node.text == edited_line:
+            node.text = people["1044"]
+    edited = with_root(mine, root)
+    screened = screen(
+        edited, generated.secret(), CYCLE, {("1003", "employee"): sent}, people=people
+    )
+    assert screened.identity.employee_id == "1003"
+    assert any("fixed text edited" in w for w in screened.warnings)

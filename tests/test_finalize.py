@@ -44,7 +44,7 @@ from pipeline.commands.finalize import (
     signature_page,
 )
 from pipeline.domain.confirmation import minutes_states
-from pipeline.domain.versions import newest_versions
+from pipeline.domain.record import cycle_record
 from pipeline.errors import SealError, WorkspaceError
 from pipeline.formats import ooxml
 from pipeline.formats.convert import ConverterPool
@@ -947,11 +947,11 @@ def planned(built: Built, demo_p12: Path, party: Party, workdir: Path):
     """Return the job plan_job makes for ``party`` from employee 101's returned minutes."""
     with Ledger(built.workspace.ledger_path(CYCLE)) as ledger:
         final = minutes_states(ledger.accepted_versions())["101"].final
-        winners = newest_versions(ledger.accepted_versions(), None)
+        record = cycle_record(ledger, built.workspace.answers_path(CYCLE))
         evidence = returned_evidence(ledger)
     sealing = Sealing(load_seal(demo_p12, PASSWORD), CYCLE, ORGANISATION, "")
     cycle_dir = built.workspace.cycle_dir(CYCLE)
-    return plan_job(party, final, winners, evidence, sealing, cycle_dir, workdir)
+    return plan_job(party, final, record, evidence, sealing, cycle_dir, workdir)
 
 
 def test_final_docx_is_private_and_never_written_over_another(tmp_path, demo_p12):

@@ -1,5 +1,6 @@
 """Tests for pipeline/intake.py: every returned file is hostile; bad ones land in quarantine."""
 
+import datetime as dt
 import email.policy
 import hashlib
 import io
@@ -31,6 +32,7 @@ from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
 
 from .conftest import CORPUS, CYCLE
+from .outlook_files import Mail, msg_file, tnef_file
 
 MARKER = "TOPSECRET-MARKER-7f3a"
 
@@ -212,6 +214,7 @@ def batch(generated, tmp_path_factory):
         listener.setblocking(False)
         add_good_files(folder, workspace)
         add_hostile_files(folder, workspace, secret_file, listener.getsockname()[1])
+        add_outlook_files(folder, workspace)
         for path in sorted(CORPUS.glob("*")):
             folder.put(f"korpus/{path.name}", path.read_bytes())
         before = snapshot(folder.root)
@@ -657,3 +660,146 @@ def test_emails_nested_too_deep_are_not_opened(tmp_path):
     assert [c.refusal[1] for c in intake.candidates] == ["no_attachment"]
     assert "nested more than" in intake.ignored[0]
     assert len(intake.ignored) == MAX_NESTED_EMAILS + 1
+
+
+# -- Outlook's own files: .msg and winmail.dat -------------------------------------------------
+
+OUTLOOK_SENT = dt.datetime(CYCLE, 1, 21, 10, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+OUTLOOK_SENT_UTC = f"{CYCLE}-01-21T09:05:00+00:00"
+EIRIK = ("Eirik Haugen-Ødegård", "eirik.haugen-odegard@fjordlys.example")
+INGRID = ("Ingrid Bø", "ingrid.bo@fjordlys.example")
+
+
+def outlook_mail(sender, attachments: dict[str, bytes], **changes) -> Mail:
+    """Return an Outlook reply with ``attachments`` (and an inline logo Outlook hides)."""
+    subject = f"SV: Medarbeidersamtale {CYCLE} – forberedelse"
+    hidden = {"image001.png": b"\x89PNG\r\n\x1a\n"}
+    return Mail(sender, OUTLOOK_SENT, subject, attachments, hidden=hidden, **changes)
+
+
+def tnef_email(sender: str, date: str, winmail: bytes) -> bytes:
+    """Return an email as Outlook sends it in rich text: the attachments inside winmail.dat."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = sender
+    message["To"] = "HR <hr@fjordlys.example>"
+    message["Subject"] = "SV: skjema"
+    message["Date"] = date
+    message.set_content("Hei, her er skjemaet.\n")
+    message.add_attachment(
+        winmail, maintype="application", subtype="ms-tnef", filename="winmail.dat"
+    )
+    return message.as_bytes()
+
+
+def add_outlook_files(folder: SourceFolder, workspace) -> None:
+    """Write a message dragged out of Outlook (.msg), a winmail.dat, and broken ones of both."""
+    data, answers = filled(workspace, "1021", "employee")
+    folder.put("outlook/Svar fra Eirik.msg", msg_file(outlook_mail(EIRIK, {"skjema.docx": data})))
+    folder.good["outlook/Svar fra Eirik.msg → skjema.docx"] = ("1021", "employee", answers)
+    data, answers = filled(workspace, "1022", "manager")
+    folder.put("outlook/winmail.dat", tnef_file(outlook_mail(INGRID, {"leder.docx": data})))
+    folder.good["outlook/winmail.dat → leder.docx"] = ("1022", "manager", answers)
+    whole = msg_file(outlook_mail(EIRIK, {"skjema.docx": data}))
+    folder.put("outlook/avbrutt.msg", whole[: len(whole) // 2], "corrupt")
+    folder.put("outlook/uten vedlegg.msg", msg_file(outlook_mail(EIRIK, {})), "no_attachment")
+    winmail = tnef_file(outlook_mail(INGRID, {"leder.docx": data}))
+    folder.put("outlook/avbrutt winmail.dat", winmail[:-100], "corrupt")
+
+
+def test_outlook_files_are_collected_with_sender_and_date_and_kept_whole(batch):
+    workspace, source = batch.workspace, batch.source
+    cycle_dir = workspace.cycle_dir(CYCLE)
+    rows = ledger_rows(workspace)
+    form = rows["outlook/Svar fra Eirik.msg → skjema.docx"]
+    assert form["sender"] == "Eirik Haugen-Ødegård <eirik.haugen-odegard@fjordlys.example>"
+    assert form["sent_at"] == OUTLOOK_SENT_UTC
+    form = rows["outlook/winmail.dat → leder.docx"]
+    assert form["sender"] == "Ingrid Bø <ingrid.bo@fjordlys.example>"
+    assert form["sent_at"] == OUTLOOK_SENT_UTC
+    for name, suffix in (("outlook/Svar fra Eirik.msg", ".msg"), ("outlook/winmail.dat", ".dat")):
+        row = rows[name]
+        assert (row["outcome"], row["reason"], row["employee_id"]) == ("email", "", None)
+        stored = cycle_dir / row["stored_path"]
+        assert stored.parent == cycle_dir / "returned" / "emails" and stored.suffix == suffix
+        assert stored.read_bytes() == (source / name).read_bytes()
+    assert row["sender"] == "Ingrid Bø <ingrid.bo@fjordlys.example>"
+    assert not any("image001" in s for s in rows)  # Outlook's hidden logo is no attachment
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("outlook/avbrutt.msg", "an Outlook message (.msg) whose attachments could not be read"),
+        ("outlook/avbrutt winmail.dat", "an Outlook winmail.dat that could not be read"),
+        ("outlook/uten vedlegg.msg", "ask the sender to attach the filled form"),
+    ],
+)
+def test_broken_outlook_files_are_quarantined_whole_with_a_clear_reason(batch, source, words):
+    row = ledger_rows(batch.workspace)[source]
+    assert row["outcome"] == "quarantined" and words in row["reason"]
+    stored = batch.workspace.cycle_dir(CYCLE) / row["stored_path"]
+    assert stored.read_bytes() == (batch.source / source).read_bytes()
+
+
+def test_a_winmail_dat_inside_an_email_is_opened_with_the_email_as_evidence(tmp_path):
+    # Outlook's winmail.dat seldom names the sender: the email around it does
+    winmail = tnef_file(Mail(("", ""), None, "", {"skjema.docx": b"form"}))
+    mail = tnef_email("Ola <ola@fjordlys.example>", "Thu, 21 Jan 2027 10:05:00 +0100", winmail)
+    (tmp_path / "svar.eml").write_bytes(mail)
+    intake = discover(tmp_path)
+    assert [(c.source, c.data) for c in intake.candidates] == [
+        ("svar.eml → winmail.dat → skjema.docx", b"form")
+    ]
+    assert intake.candidates[0].sender == "Ola <ola@fjordlys.example>"
+    assert intake.candidates[0].sent_at == OUTLOOK_SENT_UTC
+    assert [e.data for e in intake.emails] == [mail]
+
+
+def test_an_msg_attached_to_an_email_is_opened_with_its_own_sender_and_date(tmp_path):
+    dragged = msg_file(outlook_mail(EIRIK, {"skjema.docx": b"form"}))
+    forward = forward_email("Leder <leder@fjordlys.example>", "", dragged, "Svar fra Eirik.msg")
+    (tmp_path / "videresendt.eml").write_bytes(forward)
+    intake = discover(tmp_path)
+    assert [(c.source, c.data) for c in intake.candidates] == [
+        ("videresendt.eml → Svar fra Eirik.msg → skjema.docx", b"form")
+    ]
+    assert intake.candidates[0].sender.startswith("Eirik Haugen-Ødegård <")
+    assert intake.candidates[0].sent_at == OUTLOOK_SENT_UTC
+
+
+def test_a_broken_outlook_file_inside_an_email_is_quarantined_and_the_email_kept(tmp_path):
+    winmail = tnef_file(outlook_mail(INGRID, {"skjema.docx": b"form"}))
+    mail = tnef_email("Ingrid <ingrid.bo@fjordlys.example>", "", winmail[:-50])
+    (tmp_path / "svar.eml").write_bytes(mail)
+    intake = discover(tmp_path)
+    [candidate] = intake.candidates
+    assert candidate.source == "svar.eml → winmail.dat"
+    assert candidate.refusal[1] == "corrupt" and "winmail.dat" in candidate.refusal[0]
+    assert candidate.data == winmail[:-50] and candidate.sender.startswith("Ingrid")
+    assert [e.data for e in intake.emails] == [mail]
+
+
+def test_an_unreadable_attachment_of_an_msg_is_reported(tmp_path):
+    dragged = outlook_mail(EIRIK, {"skjema.docx": b"form"}, broken=("tapt.docx",))
+    (tmp_path / "svar.msg").write_bytes(msg_file(dragged))
+    intake = discover(tmp_path)
+    assert [c.source for c in intake.candidates] == ["svar.msg → skjema.docx"]
+    assert intake.ignored == ["svar.msg → tapt.docx (attachment that could not be read)"]
+
+
+def test_outlook_messages_nested_too_deep_are_quarantined_not_opened(tmp_path):
+    def nested(levels: int) -> bytes:
+        message = outlook_mail(EIRIK, {"skjema.docx": b"form"})
+        for level in range(levels):
+            message = outlook_mail(INGRID, {}, embedded={f"ledd {level}": message})
+        return msg_file(message)
+
+    (tmp_path / "dyp.msg").write_bytes(nested(MAX_NESTED_EMAILS))
+    intake = discover(tmp_path)
+    assert [c.data for c in intake.candidates] == [b"form"]
+    assert intake.candidates[0].sender.startswith("Eirik")
+    (tmp_path / "dyp.msg").write_bytes(nested(MAX_NESTED_EMAILS + 1))
+    [candidate] = discover(tmp_path).candidates
+    assert candidate.refusal[1] == "nested_too_deep"
+    assert candidate.source.count(" → ") == MAX_NESTED_EMAILS + 1
+    assert "nested more than" in candidate.refusal[0]

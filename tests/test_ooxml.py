@@ -181,3 +181,144 @@ def test_boxes_with_a_given_first_style_are_dropped():
     xml = f"<w:document {NS}><w:body>{box}{keep}</w:body></w:document>".encode()
     out = ooxml.all_text(ooxml.parse_xml(ooxml.drop_boxes(xml, "FormBoxHeading")))
     assert out == "Svar"
+
+
+# -- faithful reading: what Word and LibreOffice store besides the answer (issue 9) ----------
+
+MC_NS = f'xmlns:mc="{ooxml.MC}"'
+
+
+def cell_value(paragraphs: str) -> ooxml.Field:
+    """Return the one field of a rich text control alone in its cell holding ``paragraphs``."""
+    (field,) = ooxml.read_fields(body(rich("results", "Resultater", paragraphs)))
+    return field
+
+
+def test_text_moved_away_is_read_only_where_it_was_moved_to():
+    # Word's tracked move: the old place keeps the text in w:moveFrom (as w:t, not w:delText).
+    field = cell_value(
+        "<w:p><w:moveFromRangeStart w:id='1' w:author='A' w:date='2027-01-05T10:00:00Z'"
+        " w:name='move1'/><w:moveFrom w:id='2' w:author='A' w:date='2027-01-05T10:00:00Z'>"
+        "<w:r><w:t xml:space='preserve'>Flyttet bort. </w:t></w:r></w:moveFrom>"
+        "<w:moveFromRangeEnd w:id='1'/><w:r><w:t>Står igjen.</w:t></w:r>"
+        "<w:moveToRangeStart w:id='3' w:author='A' w:date='2027-01-05T10:00:00Z'"
+        " w:name='move1'/><w:moveTo w:id='4' w:author='A' w:date='2027-01-05T10:00:00Z'>"
+        "<w:r><w:t xml:space='preserve'> Flyttet bort.</w:t></w:r></w:moveTo>"
+        "<w:moveToRangeEnd w:id='3'/></w:p>"
+        # a whole paragraph moved away: its mark is moved too, so no empty line is left
+        "<w:p><w:pPr><w:rPr><w:moveFrom w:id='5' w:author='A' w:date='2027-01-05T10:00:00Z'/>"
+        "</w:rPr></w:pPr><w:moveFrom w:id='6' w:author='A' w:date='2027-01-05T10:00:00Z'>"
+        "<w:r><w:t>Hele avsnittet flyttet.</w:t></w:r></w:moveFrom></w:p>"
+        "<w:p><w:r><w:t>Siste avsnitt.</w:t></w:r></w:p>"
+    )
+    assert field.value == "Står igjen. Flyttet bort.\nSiste avsnitt."
+    assert not field.hidden_text
+
+
+def test_deleted_text_and_deleted_paragraph_marks_are_not_read():
+    field = cell_value(
+        "<w:p><w:r><w:t xml:space='preserve'>Beholdt </w:t></w:r>"
+        "<w:del w:id='1' w:author='A' w:date='2027-01-05T10:00:00Z'><w:r>"
+        "<w:delText xml:space='preserve'>slettet </w:delText></w:r></w:del>"
+        # some writers put w:t inside w:del: deleted all the same
+        "<w:del w:id='2' w:author='A'><w:r><w:t>også slettet</w:t></w:r></w:del>"
+        "<w:r><w:t>tekst</w:t></w:r></w:p>"
+        # a deleted paragraph mark joins the paragraph with the next one
+        "<w:p><w:pPr><w:rPr><w:del w:id='3' w:author='A' w:date='2027-01-05T10:00:00Z'/>"
+        "</w:rPr></w:pPr><w:r><w:t xml:space='preserve'>Slått </w:t></w:r></w:p>"
+        "<w:p><w:r><w:t>sammen.</w:t></w:r></w:p>"
+    )
+    assert field.value == "Beholdt tekst\nSlått sammen."
+
+
+def test_hidden_runs_are_left_out_and_flagged():
+    field = cell_value(
+        "<w:p><w:r><w:t xml:space='preserve'>Synlig</w:t></w:r>"
+        "<w:r><w:rPr><w:b/><w:vanish/></w:rPr><w:t xml:space='preserve'> skjult</w:t></w:r>"
+        "<w:r><w:rPr><w:vanish w:val='false'/></w:rPr><w:t xml:space='preserve'> vist</w:t>"
+        "</w:r></w:p>"
+        # a hidden paragraph mark hides no text
+        "<w:p><w:pPr><w:rPr><w:vanish/></w:rPr></w:pPr><w:r><w:t>Neste</w:t></w:r></w:p>"
+    )
+    assert field.value == "Synlig vist\nNeste"
+    assert field.hidden_text
+    formatting_only = cell_value("<w:p><w:r><w:rPr><w:vanish/></w:rPr><w:t> </w:t></w:r></w:p>")
+    assert not formatting_only.hidden_text  # only a space was hidden: nothing to report
+
+
+def test_comments_are_not_part_of_the_answer():
+    # Word: the comment's text is in word/comments.xml; the document holds only its anchors.
+    field = cell_value(
+        "<w:p><w:commentRangeStart w:id='0'/><w:r><w:t>Svar med kommentar</w:t></w:r>"
+        "<w:commentRangeEnd w:id='0'/><w:r><w:rPr><w:rStyle w:val='CommentReference'/></w:rPr>"
+        "<w:commentReference w:id='0'/></w:r></w:p>"
+    )
+    assert field.value == "Svar med kommentar"
+
+
+def test_a_text_box_is_read_once_not_with_its_fallback_copy():
+    xml = rich(
+        "results",
+        "R",
+        f"<w:p {MC_NS}><w:r><w:t xml:space='preserve'>Før </w:t></w:r><w:r>"
+        "<mc:AlternateContent><mc:Choice Requires='wps'><w:drawing><w:txbxContent><w:p><w:r>"
+        "<w:t>Boks</w:t></w:r></w:p></w:txbxContent></w:drawing></mc:Choice><mc:Fallback>"
+        "<w:pict><w:txbxContent><w:p><w:r><w:t>Boks</w:t></w:r></w:p></w:txbxContent></w:pict>"
+        "</mc:Fallback></mc:AlternateContent></w:r><w:r><w:t xml:space='preserve'> etter</w:t>"
+        "</w:r></w:p>",
+    )
+    (field,) = ooxml.read_fields(body(xml))
+    assert field.value == "Før Boks etter"
+
+
+def test_fixed_text_notes_where_each_field_sits():
+    xml = (
+        "<w:p><w:r><w:t>Spørsmål 1</w:t></w:r></w:p>"
+        + rich("results", "R", "<w:p><w:r><w:t>svar</w:t></w:r></w:p>")
+        + "<w:p/><w:p><w:r><w:t>Spørsmål 2</w:t></w:r></w:p>"
+        + rich("goals", "M", "<w:p/>")
+    )
+    anchors: dict[str, int] = {}
+    lines = ooxml.text_outside_fields(body(xml), anchors)
+    assert lines == ["Spørsmål 1", "", "Spørsmål 2"]
+    assert anchors == {"results": 1, "goals": 3}
+    assert ooxml.text_outside_fields(body(xml)) == lines  # without anchors: the same text
+
+
+def test_headers_and_footers_come_with_the_wanted_parts():
+    data = zip_bytes(
+        {
+            ooxml.DOCUMENT_PART: b"<a/>",
+            "word/footer1.xml": b"<f/>",
+            "word/footer3.xml": b"<f/>",
+            "word/header1.xml": b"<h/>",
+            "word/styles.xml": b"<s/>",
+        }
+    )
+    package = ooxml.read_package(data, wanted=(ooxml.DOCUMENT_PART,), headers_footers=True)
+    assert sorted(package.parts) == [
+        ooxml.DOCUMENT_PART,
+        "word/footer1.xml",
+        "word/footer3.xml",
+        "word/header1.xml",
+    ]
+
+
+def test_flattening_lets_the_content_decide_and_drops_the_grey_style():
+    # LibreOffice 25 keeps w:showingPlcHdr and the PlaceholderText style on a pasted answer.
+    def control(text: str) -> str:
+        return (
+            "<w:p><w:sdt><w:sdtPr><w:alias w:val='Avtalt'/><w:tag w:val='agreed'/>"
+            "<w:showingPlcHdr/><w:text/></w:sdtPr><w:sdtContent><w:r><w:rPr>"
+            f"<w:rStyle w:val='PlaceholderText'/></w:rPr><w:t>{text}</w:t></w:r></w:sdtContent>"
+            "</w:sdt></w:p>"
+        )
+
+    xml = f"<w:document {NS}><w:body>{control('Limt inn svar')}{control('Skriv her')}"
+    xml = (xml + "</w:body></w:document>").encode()
+    flat = ooxml.parse_xml(ooxml.flatten_controls(xml, prompts=["Skriv  her"]))
+    assert ooxml.all_text(flat) == "Limt inn svar"
+    assert not list(flat.iter(ooxml.W_SDT))
+    assert b"PlaceholderText" not in etree.tostring(flat)
+    by_flag = ooxml.parse_xml(ooxml.flatten_controls(xml))  # no prompts known: the flag decides
+    assert ooxml.all_text(by_flag) == ""

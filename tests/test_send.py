@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from icalendar import Calendar
 
 from pipeline.commands import send
 from pipeline.commands.send import (
@@ -36,7 +37,7 @@ from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
 from pipeline.formats.smtp import SmtpSettings
 from pipeline.state.config import Config, MailConfig
 from pipeline.state.files import write_private
-from pipeline.state.ledger import FormRecord, Ledger, now_iso
+from pipeline.state.ledger import FormRecord, Ledger, MeetingRecord, now_iso
 from pipeline.state.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -980,3 +981,285 @@ def test_every_address_the_roster_accepts_can_be_emailed(local, labels, top_leve
     parsed = parse(raw)
     assert parsed["To"].addresses[0].addr_spec == email_format.wire_address(address)
     assert head(raw).isascii() == local.isascii()
+
+
+# meeting requests: invitations to the talks, follow-ups, reflection ---------------------------
+
+OSLO_OFFSET = "+01:00"  # February 2027
+
+
+def add_talk(c: Cycle, employee_id: str, manager_id: str, start: str, **changes) -> MeetingRecord:
+    """Record a scheduled talk in the ledger, as samtale schedule does; return it."""
+    begin = dt.datetime.fromisoformat(f"{start}{OSLO_OFFSET}")
+    values = {
+        "uid": f"samtale-{CYCLE}-talk-{employee_id}-{manager_id}@fjordlys.example",
+        "kind": "talk",
+        "employee_id": employee_id,
+        "manager_id": manager_id,
+        "start": begin.isoformat(),
+        "end": (begin + dt.timedelta(minutes=75)).isoformat(),
+        "location": "Møterom Fjorden",
+    }
+    record = MeetingRecord(**{**values, **changes})
+    with Ledger(c.ws.ledger_path(CYCLE)) as ledger:
+        ledger.save_meetings([record])
+    return record
+
+
+def talk_record(c: Cycle, employee_id: str) -> MeetingRecord:
+    """Return the ledger's talk of one employee."""
+    with Ledger(c.ws.ledger_path(CYCLE)) as ledger:
+        return next(t for t in ledger.meetings("talk") if t.employee_id == employee_id)
+
+
+def calendar_part(msg: email.message.EmailMessage):
+    """Return (MIME part, parsed VCALENDAR) of a meeting email."""
+    (part,) = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
+    return part, Calendar.from_ical(part.get_content())
+
+
+def drafts(c: Cycle, kind: str) -> list[email.message.EmailMessage]:
+    """Return the parsed outbox drafts of ``kind``, in file order."""
+    folder = c.cycle_dir / "outbox"
+    return [parse(p.read_bytes()) for p in sorted(folder.glob(f"*-{kind}-*.eml"))]
+
+
+@pytest.fixture
+def booked(cyc) -> Cycle:
+    """Return the cycle with prep forms handed out and two talks scheduled with Kari."""
+    cyc.send()
+    add_talk(cyc, "1002", "1001", "2027-02-01T10:00:00")
+    add_talk(cyc, "1004", "1001", "2027-02-01T12:00:00")
+    return cyc
+
+
+def test_invitations_are_meeting_requests_outlook_accepts(booked):
+    report = booked.send("invite")
+    assert len(report.drafted) == 4 and report.ok
+    messages = drafts(booked, "invite")
+    assert {str(m["To"].addresses[0].addr_spec) for m in messages} == {
+        "ola.odegard@fjordlys.example",
+        "priya.raman@fjordlys.example",
+        "kari.nordmann@fjordlys.example",
+    }
+    for msg in messages:
+        assert msg.get_content_type() == "multipart/alternative"
+        assert msg["X-Unsent"] == "1" and msg["Content-Class"].endswith("calendarmessage")
+        part, calendar = calendar_part(msg)
+        assert part.get_param("method") == "REQUEST" and part.get_param("charset") == "UTF-8"
+        assert part.get_content_disposition() == "inline"
+        assert str(calendar["METHOD"]) == "REQUEST"
+        (event,) = calendar.walk("VEVENT")
+        assert event["SEQUENCE"] == 0 and str(event["UID"]).startswith("samtale-2027-talk-")
+        organizer = event["ORGANIZER"]
+        assert str(organizer) == "mailto:kari.nordmann@fjordlys.example"
+        assert organizer.params["SENT-BY"] == "mailto:hr@fjordlys.example"
+        attendees = {str(a): a.params for a in event["ATTENDEE"]}
+        employee = next(a for a in attendees if "kari" not in a)
+        assert attendees[employee]["RSVP"] == "TRUE"
+        assert attendees["mailto:kari.nordmann@fjordlys.example"]["PARTSTAT"] == "ACCEPTED"
+        assert event["DTSTART"].params["TZID"] == "Europe/Oslo"
+        assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["Europe/Oslo"]
+        assert str(event["LOCATION"]) == "Møterom Fjorden"
+        body = msg.get_body(("plain",)).get_content()
+        assert str(event["DESCRIPTION"]).rstrip() == body.replace("\r\n", "\n").rstrip()
+    ola = next(m for m in messages if "ola.odegard" in str(m["To"]))
+    text = ola.get_body(("plain",)).get_content()
+    assert str(ola["Subject"]) == "Medarbeidersamtale 2027 med Kari Nordmann"
+    assert "mandag 1. februar 2027 kl. 10.00–11.15" in text
+    assert "(medarbeider).docx" in text and "innen fredag 29. januar 2027" in text
+    priya = next(m for m in messages if "priya" in str(m["To"]))
+    assert "Monday 1 February 2027, 12:00–13:15" in priya.get_body(("plain",)).get_content()
+    (event,) = calendar_part(priya)[1].walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Employee review 2027: Priya Raman and Kari Nordmann"
+    assert talk_record(booked, "1002").invited_sequence == 0
+    again = booked.send("invite")
+    assert not again.drafted and len(again.skipped) == 4
+
+
+def test_a_moved_talk_goes_out_with_the_same_uid_and_the_next_sequence_then_a_cancel(booked):
+    first = booked.send("invite")
+    old = talk_record(booked, "1002")
+    add_talk(booked, "1002", "1001", "2027-02-03T13:00:00", sequence=1, invited_sequence=0)
+    moved = booked.send("invite")
+    assert len(moved.drafted) == 2 and len(moved.skipped) == 2  # Priya's talk did not move
+    ids = {o.email.message_id for o in first.drafted} | {o.email.message_id for o in moved.drafted}
+    assert len(ids) == 6  # a move is a new email, never the old one again
+    for outcome in moved.drafted:
+        assert outcome.email.subject.startswith("Nytt tidspunkt: ")
+    ola = [m for m in drafts(booked, "invite") if "ola.odegard" in str(m["To"])]
+    events = sorted(
+        (calendar_part(m)[1].walk("VEVENT")[0] for m in ola), key=lambda e: e["SEQUENCE"]
+    )
+    assert [e["SEQUENCE"] for e in events] == [0, 1]
+    assert events[0]["UID"] == events[1]["UID"] == old.uid
+    assert events[1].decoded("DTSTART").hour == 13
+
+    add_talk(booked, "1002", "1001", "2027-02-03T13:00:00", sequence=2, invited_sequence=1,
+             status="cancelled")  # fmt: skip
+    add_talk(booked, "1003", "1001", "2027-02-04T09:00:00", status="cancelled")  # never invited
+    cancelled = booked.send("invite")
+    assert [o.email.recipient_id for o in cancelled.drafted] == ["1002", "1001"]
+    msg = parse((booked.cycle_dir / cancelled.drafted[1].detail).read_bytes())
+    part, calendar = calendar_part(msg)
+    assert part.get_param("method") == "CANCEL" and str(calendar["METHOD"]) == "CANCEL"
+    (event,) = calendar.walk("VEVENT")
+    assert event["SEQUENCE"] == 2 and str(event["STATUS"]) == "CANCELLED"
+    assert str(msg["Subject"]).startswith("Avlyst: ")
+    assert talk_record(booked, "1002").invited_sequence == 2
+    assert not booked.send("invite").drafted
+
+
+def test_a_talk_in_conflict_is_not_invited_until_hr_fixes_it(booked):
+    add_talk(booked, "1003", "1001", "2027-02-06T10:00:00", conflict="2027-02-06 is Saturday")
+    report = booked.send("invite")
+    problems = [o for o in report.failed if o.email.recipient_id in ("1003", "1001")]
+    assert problems and all("2027-02-06 is Saturday" in o.detail for o in problems)
+    assert all("schedule.xlsx" in o.detail for o in problems)
+    assert len(report.drafted) == 4  # the other two talks
+
+
+def test_smtp_sends_each_invitation_exactly_once(booked, server):
+    recorder, settings = server
+    report = booked.send("invite", smtp=settings)
+    assert len(report.sent) == 4 and report.ok
+    assert sorted(recorder.message_ids().values()) == [1, 1, 1, 1]
+    for msg in recorder.parsed():
+        part, calendar = calendar_part(msg)
+        assert part.get_param("method") == "REQUEST"
+        (event,) = calendar.walk("VEVENT")
+        assert event["SEQUENCE"] == 0
+    again = booked.send("invite", smtp=settings)
+    assert not again.sent and len(again.skipped) == 4 and len(recorder.messages) == 4
+    dry = booked.send("invite", smtp=settings, dry_run=True)
+    assert not dry.pending
+
+
+def test_reminders_name_the_time_of_the_talk(booked):
+    report = booked.send("reminder", today=dt.date(2027, 1, 27))
+    ola = next(o.email for o in report.drafted if o.email.recipient_id == "1002")
+    assert "Samtalen med Kari Nordmann er mandag 1. februar 2027 kl. 10.00–11.15" in ola.body
+    kari = next(
+        o.email for o in report.drafted if o.email.for_manager and o.email.recipient_id == "1001"
+    )
+    assert (
+        "Priya Raman" in kari.body and "samtalen er mandag 1. februar 2027 kl. 12.00" in kari.body
+    )
+
+
+MINUTES_ANSWERS = {
+    "followup_1_what": "Kurs i prosjektledelse",
+    "followup_1_who": "Ola",
+    "followup_1_when": "2027-03-01",
+    "followup_2_what": "Avklare budsjett for kurs",
+    "followup_2_who": "Kari",
+    "followup_2_when": "2027-02-15",
+    "followup_3_what": "Se på arbeidsmengden",
+    "followup_3_who": "Begge",
+    "followup_3_when": "etter sommeren",
+    "manager_confirmed": True,
+    "employee_confirmed": True,
+    "manager_date": "2027-02-05",
+}
+
+
+def add_minutes(c: Cycle, employee_id: str, answers: dict, when: str) -> None:
+    """Record a returned minutes version with ``answers`` (as collect does)."""
+    with Ledger(c.ws.ledger_path(CYCLE)) as ledger:
+        ledger.add_returned_file(
+            {
+                "sha256": hashlib.sha256(json.dumps(answers).encode()).hexdigest(),
+                "source": f"minutes-{when}.docx",
+                "stored_path": f"returned/minutes-{when}.docx",
+                "outcome": "accepted",
+                "employee_id": employee_id,
+                "kind": "minutes",
+                "collected_at": f"{when}T10:00:00+00:00",
+                "answers": json.dumps(answers),
+            }
+        )
+
+
+def test_agreed_follow_ups_are_booked_at_once_and_updated_or_cancelled_later(booked):
+    add_minutes(booked, "1002", {**MINUTES_ANSWERS, "employee_confirmed": False}, "2027-02-05")
+    assert not booked.plan("followups")  # not confirmed by both yet
+    add_minutes(booked, "1002", MINUTES_ANSWERS, "2027-02-06")
+    report = booked.send("followups")
+    sent = sorted((o.email.recipient_id, o.email.about) for o in report.drafted)
+    assert sent == [
+        ("1001", "follow-up 1 agreed with Ola Ødegård (2027-03-01)"),
+        ("1001", "follow-up 2 agreed with Ola Ødegård (2027-02-15)"),
+        ("1002", "follow-up 1 agreed with Ola Ødegård (2027-03-01)"),
+    ]
+    [undated] = report.failed
+    assert "follow-up 3 agreed with Ola Ødegård has no date" in undated.detail
+    assert "etter sommeren" not in undated.detail  # answer text is never printed
+    ola = next(m for m in drafts(booked, "followups") if "ola.odegard" in str(m["To"]))
+    part, calendar = calendar_part(ola)
+    assert part.get_param("method") == "REQUEST"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["UID"]) == "samtale-2027-1002-followup-1"  # as in the archived .ics
+    assert event.decoded("DTSTART") == dt.date(2027, 3, 1) and str(event["TRANSP"]) == "TRANSPARENT"
+    assert str(event["SUMMARY"]) == "Oppfølging: Kurs i prosjektledelse"
+    assert "Kurs i prosjektledelse" in ola.get_body(("plain",)).get_content()
+    assert not booked.send("followups").drafted
+
+    changed = {**MINUTES_ANSWERS, "followup_1_when": "2027-03-15", "followup_2_what": ""}
+    add_minutes(booked, "1002", {**changed, "employee_confirmed": False}, "2027-02-08")
+    assert not booked.send("followups").drafted  # the employee has not confirmed the change
+    add_minutes(booked, "1002", changed, "2027-02-09")
+    later = booked.send("followups")
+    got = sorted((o.email.recipient_id, o.email.meeting.method, o.email.meeting.record.sequence)
+                 for o in later.drafted)  # fmt: skip
+    assert got == [("1001", "CANCEL", 1), ("1001", "REQUEST", 1), ("1002", "REQUEST", 1)]
+    assert not booked.send("followups").drafted
+
+
+def test_reflection_after_the_managers_last_talk_once(booked):
+    assert not booked.plan("reflection", today=dt.date(2027, 1, 31))
+    add_talk(booked, "1003", "1001", "2027-02-03T09:00:00", status="cancelled")
+    [email] = booked.plan("reflection", today=dt.date(2027, 2, 1))
+    assert email.recipient_id == "1001" and email.about == "reflection after 2 talk(s)"
+    assert "egenrefleksjon" in email.subject and "du trenger ikke svare" in email.body
+    report = booked.send("reflection", today=dt.date(2027, 2, 2))
+    assert len(report.drafted) == 1
+    assert not booked.send("reflection", today=dt.date(2027, 2, 3)).drafted
+
+
+@pytest.mark.parametrize("kind", ["invite", "followups", "reflection"])
+@pytest.mark.parametrize("language", ["nb", "en"])
+@pytest.mark.parametrize(("for_manager", "update", "cancelled"), [
+    (False, False, False), (True, False, False), (False, True, False), (True, False, True),
+])  # fmt: skip
+def test_every_meeting_template_renders_cleanly(kind, language, for_manager, update, cancelled):
+    context = {
+        "recipient": {"id": "1", "name": "Kari Nordmann", "first_name": "Kari", "email": "k@x.no"},
+        "for_manager": for_manager,
+        "employee_name": "Ola Ødegård",
+        "manager_name": "Åse Østby",
+        "when": "mandag 1. februar 2027 kl. 10.00–11.15",
+        "location": "Møterom Fjorden",
+        "update": update,
+        "cancelled": cancelled,
+        "deadline": "fredag 29. januar 2027",
+        "form_file": "skjema.docx",
+        "form_returned": update,
+        "what": "Kurs",
+        "who": "",
+        "talks": 1,
+        "employees": ["Ola Ødegård"],
+        "cycle": CYCLE,
+        "organisation": "Fjordlys Energi AS",
+        "hr_contact": "Ingrid i HR",
+        "sender_name": "HR",
+        "return_address": "svar@fjordlys.example",
+    }
+    texts = email_format.EmailTemplates(REPO / "templates" / "email")
+    subject, body = texts.render(kind, language, context)
+    assert subject and str(CYCLE) in subject and "\n" not in subject
+    assert body.startswith(("Hei Kari,\n\n", "Hi Kari,\n\n"))
+    assert "{" not in body and "\n\n\n" not in body and body.endswith("Fjordlys Energi AS\n")
+    assert "Ingrid i HR" in body
+    if kind != "reflection":
+        assert ("Ola Ødegård" if for_manager else "Åse Østby") in subject
+        assert (subject.startswith(("Avlyst", "Cancelled"))) == cancelled

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from pipeline.errors import ConfigError, WorkspaceError
+from pipeline.errors import ConfigError, NotAWorkspace, WorkspaceError
 from pipeline.state.config import load_config
 from pipeline.state.files import unique_path, write_private
 from pipeline.state.workspace import Workspace
@@ -92,3 +92,37 @@ def test_a_cycle_lock_refuses_a_second_holder(tmp_path):
     with cycle_lock(folder, "send"):  # released again
         pass
     assert stat.S_IMODE((folder / ".send.lock").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("made", "is_workspace"),
+    [
+        ([], False),
+        (["samtale.toml"], True),
+        (["input/", "templates/"], True),
+        (["input/"], False),
+        (["templates/", "output/"], False),
+        (["samtale.toml/"], False),  # a folder of that name is not the config file
+    ],
+)
+def test_what_marks_a_workspace(tmp_path, made, is_workspace):
+    for name in made:
+        if name.endswith("/"):
+            (tmp_path / name).mkdir()
+        else:
+            (tmp_path / name).write_text("", encoding="utf-8")
+    workspace = Workspace.at(tmp_path)
+    assert workspace.is_workspace() is is_workspace
+    if is_workspace:
+        assert workspace.require() is workspace
+    else:
+        with pytest.raises(NotAWorkspace, match=f"'samtale init {tmp_path}'"):
+            workspace.require()
+
+
+def test_input_and_templates_given_elsewhere_make_a_workspace(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "tpl").mkdir()
+    root = tmp_path / "root"  # does not even exist
+    workspace = Workspace.at(root, input_dir=tmp_path / "in", templates_dir=tmp_path / "tpl")
+    assert workspace.is_workspace()

@@ -323,18 +323,209 @@ def agreements_body() -> tuple[Part, ...]:
 
 AGREEMENTS_BODY = agreements_body()
 
+# ---- company goals, competence areas and the psychosocial factors ------------------------
+
+
+def from_config(source: str) -> tuple[tuple[T, str], ...]:
+    """Return the one list item marking a dropdown that generate fills from samtale.toml."""
+    return ((T("(fylles inn fra samtale.toml)", "(filled in from samtale.toml)"), f"@{source}"),)
+
+
+def company_goal(n: int) -> Field:
+    """Return the dropdown linking goal ``n`` to one of the company's goals."""
+    return dropdown(
+        f"goal_{n}_company",
+        None,
+        T(f"Mål {n} – selskapsmål", f"Goal {n} – company goal"),
+        T("Velg selskapsmål", "Choose a company goal"),
+        from_config("company_goals"),
+    )
+
+
+PREP_GOALS = 3
+
+
+def prep_goals(intro: T, placeholder: T) -> tuple[Part, ...]:
+    """Return the goals section's body: an intro, then up to three goals, each with its link."""
+    rows = tuple(
+        (
+            Static(T(str(n), str(n)), muted=True),
+            text(f"goal_{n}", T(f"Mål {n}", f"Goal {n}"), T(f"Mål {n}", f"Goal {n}"), placeholder),
+            company_goal(n),
+        )
+        for n in range(1, PREP_GOALS + 1)
+    )
+    grid = Grid(
+        columns=(
+            T("#", "#"),
+            T("Mål", "Goal"),
+            T("Støtter dette av selskapets mål", "Supports this company goal"),
+        ),
+        widths=(454, 5669, 3515),
+        rows=rows,
+    )
+    return (Para(intro, style="FormIntro"), grid)
+
+
+def competence_areas(first: T, second: T) -> tuple[Field, Field]:
+    """Return the two competence-area dropdowns (the second one optional)."""
+    return (
+        dropdown(
+            "competence_area_1",
+            first,
+            T("Kompetanseområde 1", "Competence area 1"),
+            T("Velg et område", "Choose an area"),
+            from_config("competence_areas"),
+        ),
+        dropdown(
+            "competence_area_2",
+            second,
+            T("Kompetanseområde 2", "Competence area 2"),
+            T("Velg et område (valgfritt)", "Choose an area (optional)"),
+            from_config("competence_areas"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One psychosocial factor of the Working Environment Act § 4-3, rated 1–5 (5 is best)."""
+
+    key: str
+    comment_key: str
+    title: T
+    employee: T  # the question as the employee reads it
+    manager: T  # the question as the manager reads it
+    choices: tuple[tuple[T, str], ...]
+
+
+FACTORS = (
+    Factor(
+        "psy_demands",
+        "psy_demands_comment",
+        T("Krav og forventninger", "Demands and expectations"),
+        T(
+            "Er kravene og forventningene til deg tydelige – ikke uklare eller motstridende?",
+            "Are the demands and expectations on you clear – not unclear or conflicting?",
+        ),
+        T(
+            "Er kravene og forventningene til medarbeideren tydelige – ikke uklare eller "
+            "motstridende?",
+            "Are the demands and expectations on the employee clear – not unclear or conflicting?",
+        ),
+        scale(
+            ("Svært uklare eller motstridende", "Very unclear or conflicting"),
+            ("Ofte uklare", "Often unclear"),
+            ("Av og til uklare", "Sometimes unclear"),
+            ("Stort sett tydelige", "Mostly clear"),
+            ("Tydelige", "Clear"),
+        ),
+    ),
+    Factor(
+        "psy_emotional",
+        "psy_emotional_comment",
+        T("Følelsesmessige belastninger", "Emotional strain"),
+        T(
+            "Hvor mye tærer følelsesmessige belastninger i jobben på deg?",
+            "How much does emotional strain in your job wear on you?",
+        ),
+        T(
+            "Hvor mye tærer følelsesmessige belastninger i jobben på medarbeideren?",
+            "How much does emotional strain in the job wear on the employee?",
+        ),
+        scale(
+            ("Svært mye", "Very much"),
+            ("Mye", "Much"),
+            ("Noe", "Somewhat"),
+            ("Lite", "Little"),
+            ("Ikke", "Not at all"),
+        ),
+    ),
+    Factor(
+        "psy_workload",
+        "workload",  # the key of the old free-text workload question, kept
+        T("Arbeidsmengde og tid", "Workload and time"),
+        T(
+            "Står arbeidsmengden i forhold til tiden du har til rådighet?",
+            "Does your workload match the time you have?",
+        ),
+        T(
+            "Står medarbeiderens arbeidsmengde i forhold til tiden til rådighet?",
+            "Does the employee's workload match the time available?",
+        ),
+        scale(
+            ("Langt mer enn tiden tillater", "Far more than the time allows"),
+            ("Ofte for mye", "Often too much"),
+            ("Av og til for mye", "Sometimes too much"),
+            ("Stort sett passe", "Mostly right"),
+            ("Passe", "Right"),
+        ),
+    ),
+    Factor(
+        "psy_support",
+        "psy_support_comment",
+        T("Støtte og hjelp", "Support and help"),
+        T(
+            "Får du den støtten og hjelpen du trenger fra leder og kolleger?",
+            "Do you get the support and help you need from your manager and colleagues?",
+        ),
+        T(
+            "Får medarbeideren den støtten og hjelpen som trengs fra deg og kollegene?",
+            "Does the employee get the support and help needed from you and colleagues?",
+        ),
+        scale(
+            ("Svært lite", "Very little"),
+            ("Lite", "Little"),
+            ("Noe", "Some"),
+            ("Godt", "Good"),
+            ("Svært godt", "Very good"),
+        ),
+    ),
+)
+
+
+def factors(view: str, intro: T) -> tuple[Part, ...]:
+    """Return the four factors: a subheading, an intro, and a table of rating and comment."""
+    rows = tuple(
+        (
+            Static(getattr(factor, view)),
+            dropdown(
+                factor.key,
+                None,
+                T(f"{factor.title.nb} (1–5)", f"{factor.title.en} (1–5)"),
+                T("Velg 1–5", "Choose 1–5"),
+                factor.choices,
+            ),
+            text(
+                factor.comment_key,
+                T("", ""),
+                T(f"{factor.title.nb} – kommentar", f"{factor.title.en} – comment"),
+                T("Kort kommentar (valgfritt)", "A short comment (optional)"),
+            ),
+        )
+        for factor in FACTORS
+    )
+    grid = Grid(
+        columns=(T("Forhold", "Factor"), T("Vurdering", "Rating"), T("Kommentar", "Comment")),
+        widths=(3969, 2551, 3118),
+        rows=rows,
+    )
+    heading = T(
+        "Arbeidsbelastning og støtte (arbeidsmiljøloven § 4-3)",
+        "Workload and support (Working Environment Act, section 4-3)",
+    )
+    return (Para(heading, style="FormSubheading"), Para(intro, style="FormIntro"), grid)
+
+
 ALIAS = {
     "results": T("Resultater", "Results"),
     "strengths": T("Styrker", "Strengths"),
     "development_areas": T("Utviklingsområder", "Areas to develop"),
     "period_rating": T("Samlet vurdering av perioden", "Overall rating of the period"),
-    "goals_next": T("Mål for neste periode", "Goals for the next period"),
-    "goals_link": T("Kobling til selskapets mål", "Link to the company's goals"),
     "competence_needs": T("Kompetansebehov", "Competence needs"),
     "competence_actions": T("Tiltak for kompetanseutvikling", "Competence development actions"),
     "wellbeing_score": T("Trivsel (1–5)", "Wellbeing (1–5)"),
     "motivation": T("Motivasjon", "Motivation"),
-    "workload": T("Arbeidsmengde", "Workload"),
     "collaboration": T("Samarbeid", "Collaboration"),
     "work_environment": T("Arbeidsmiljø", "Work environment"),
     "feedback_manager": T("Tilbakemelding til leder", "Feedback to the manager"),
@@ -437,31 +628,16 @@ EMPLOYEE_SECTIONS = (
             ),
             T("Hva trenger du for å lykkes?", "What do you need to succeed?"),
         ),
-        (
-            text(
-                "goals_next",
-                T(
-                    "Hvilke mål foreslår du for neste periode?",
-                    "Which goals do you propose for the next period?",
-                ),
-                ALIAS["goals_next"],
-                T(
-                    "Skriv 2–4 konkrete mål, gjerne med når de skal være nådd.",
-                    "Write 2–4 concrete goals, ideally with when they should be reached.",
-                ),
-                lines=4,
+        prep_goals(
+            T(
+                "Foreslå inntil tre mål for neste periode, og velg hvilket av selskapets mål hvert "
+                "mål støtter.",
+                "Propose up to three goals for the next period, and choose which of the "
+                "company's goals each one supports.",
             ),
-            text(
-                "goals_link",
-                T(
-                    "Hvordan henger målene sammen med selskapets mål?",
-                    "How do these goals connect to the company's goals?",
-                ),
-                ALIAS["goals_link"],
-                T(
-                    "Beskriv hvordan målene støtter avdelingens og selskapets mål.",
-                    "Describe how the goals support your department's and the company's goals.",
-                ),
+            T(
+                "Skriv et konkret mål, gjerne med når det skal være nådd.",
+                "Write a concrete goal, ideally with when it should be reached.",
             ),
         ),
     ),
@@ -482,6 +658,13 @@ EMPLOYEE_SECTIONS = (
             ),
         ),
         (
+            *competence_areas(
+                T(
+                    "Hvilket kompetanseområde er viktigst for deg fremover?",
+                    "Which competence area matters most for you going forward?",
+                ),
+                T("Et område til (valgfritt)", "One more area (optional)"),
+            ),
             text(
                 "competence_needs",
                 T(
@@ -538,16 +721,13 @@ EMPLOYEE_SECTIONS = (
                     "Write what brings you joy at work, and what pulls you down.",
                 ),
             ),
-            text(
-                "workload",
+            *factors(
+                "employee",
                 T(
-                    "Hvordan opplever du arbeidsmengden og balansen mellom jobb og fritid?",
-                    "How do you find your workload and the balance between work and free time?",
-                ),
-                ALIAS["workload"],
-                T(
-                    "Beskriv arbeidsmengden, perioder med press og hva som kunne hjulpet.",
-                    "Describe your workload, periods of pressure and what could help.",
+                    "Loven nevner disse fire sidene ved arbeidsmiljøet. Velg 1–5 for hver (5 er "
+                    "best), og skriv gjerne en kort kommentar.",
+                    "The Act names these four sides of the work environment. Choose 1–5 for each "
+                    "(5 is best), and add a short comment if you like.",
                 ),
             ),
         ),
@@ -763,31 +943,16 @@ MANAGER_SECTIONS = (
             ),
             T("Hva trenger medarbeideren for å lykkes?", "What does the employee need to succeed?"),
         ),
-        (
-            text(
-                "goals_next",
-                T(
-                    "Hvilke mål foreslår du for medarbeideren for neste periode?",
-                    "Which goals do you propose for the employee for the next period?",
-                ),
-                ALIAS["goals_next"],
-                T(
-                    "Skriv 2–4 konkrete mål, gjerne med når de skal være nådd.",
-                    "Write 2–4 concrete goals, ideally with when they should be reached.",
-                ),
-                lines=4,
+        prep_goals(
+            T(
+                "Foreslå inntil tre mål for medarbeideren, og velg hvilket av selskapets mål hvert "
+                "mål støtter.",
+                "Propose up to three goals for the employee, and choose which of the company's "
+                "goals each one supports.",
             ),
-            text(
-                "goals_link",
-                T(
-                    "Hvordan henger målene sammen med selskapets mål?",
-                    "How do these goals connect to the company's goals?",
-                ),
-                ALIAS["goals_link"],
-                T(
-                    "Beskriv hvordan målene støtter avdelingens og selskapets mål.",
-                    "Describe how the goals support the department's and the company's goals.",
-                ),
+            T(
+                "Skriv et konkret mål, gjerne med når det skal være nådd.",
+                "Write a concrete goal, ideally with when it should be reached.",
             ),
         ),
     ),
@@ -805,6 +970,13 @@ MANAGER_SECTIONS = (
             T("Hvordan lærer medarbeideren best?", "How does the employee learn best?"),
         ),
         (
+            *competence_areas(
+                T(
+                    "Hvilket kompetanseområde bør medarbeideren prioritere?",
+                    "Which competence area should the employee prioritise?",
+                ),
+                T("Et område til (valgfritt)", "One more area (optional)"),
+            ),
             text(
                 "competence_needs",
                 T(
@@ -870,16 +1042,13 @@ MANAGER_SECTIONS = (
                     "Write what you see creates engagement, and what may pull it down.",
                 ),
             ),
-            text(
-                "workload",
+            *factors(
+                "manager",
                 T(
-                    "Hvordan vurderer du medarbeiderens arbeidsmengde?",
-                    "How do you judge the employee's workload?",
-                ),
-                ALIAS["workload"],
-                T(
-                    "Beskriv arbeidsmengden, perioder med press og hva du kan gjøre for å justere.",
-                    "Describe the workload, periods of pressure and what you can do to adjust it.",
+                    "Slik du ser det som leder. Velg 1–5 for hver (5 er best); i samtalen "
+                    "sammenligner dere med medarbeiderens svar.",
+                    "As you see it as the manager. Choose 1–5 for each (5 is best); in the review "
+                    "you compare with the employee's answers.",
                 ),
             ),
         ),
@@ -1155,9 +1324,10 @@ GOALS_GRID = Grid(
         T("#", "#"),
         T("Mål", "Goal"),
         T("Slik måler vi det", "How it is measured"),
+        T("Selskapsmål", "Company goal"),
         T("Frist", "Deadline"),
     ),
-    widths=(454, 4252, 3061, 1871),
+    widths=(454, 3118, 2268, 2098, 1700),
     rows=tuple(
         (
             Static(same(str(n)), muted=True),
@@ -1173,6 +1343,7 @@ GOALS_GRID = Grid(
                 T(f"Mål {n} – slik måles det", f"Goal {n} – how it is measured"),
                 T("Hvordan ser dere at målet er nådd?", "How will you see it is reached?"),
             ),
+            company_goal(n),
             date(
                 f"goal_{n}_deadline",
                 T(f"Mål {n} – frist", f"Goal {n} – deadline"),
@@ -2271,10 +2442,13 @@ def set_properties(document, kind: str, language: str) -> None:
 
 
 def set_settings(document) -> None:
-    """Mark the document as Word 2013+ (no compatibility mode)."""
-    for setting in document.settings.element.iter(qn("w:compatSetting")):
+    """Mark the document as Word 2013+ (no compatibility mode), with a schema-valid zoom."""
+    settings = document.settings.element
+    for setting in settings.iter(qn("w:compatSetting")):
         if setting.get(qn("w:name")) == "compatibilityMode":
             setting.set(qn("w:val"), "15")
+    for zoom in settings.iter(qn("w:zoom")):
+        zoom.set(qn("w:percent"), "100")  # required by the schema; Word repairs a file without
 
 
 def drop_leftovers(document) -> None:

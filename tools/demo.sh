@@ -16,6 +16,10 @@ $SAMTALE generate --cycle "$CYCLE" --previous input/answers-2026.xlsx
 step "3. Write the emails as drafts in the outbox (nothing is sent)"
 $SAMTALE send --cycle "$CYCLE" --kind prep
 
+step "3b. Schedule the talks (output/$CYCLE/schedule.xlsx) and write the invitations to the outbox"
+$SAMTALE schedule --cycle "$CYCLE"
+$SAMTALE send --cycle "$CYCLE" --kind invite
+
 step "4. SIMULATION: invented people fill in and return their forms, plus a few bad files"
 $PY tools/simulate_replies.py prep --cycle "$CYCLE"
 
@@ -37,6 +41,12 @@ export SAMTALE_SEAL_PASSWORD="${SAMTALE_SEAL_PASSWORD:-demo-only-password}"
 $PY tools/make_demo_certificate.py
 $SAMTALE finalize --cycle "$CYCLE"
 
+step "9b. Book the agreed follow-ups as meeting requests (drafts in the outbox)"
+$SAMTALE send --cycle "$CYCLE" --kind followups
+
 step "10. Verify the archive"
 $SAMTALE verify --cycle "$CYCLE"
+step "11. What the [retention] rules would delete (a dry run: nothing is deleted)"
+$SAMTALE retention
+
 printf '\nSealed PDFs are in output/archive/%s/ (demo certificate: not a real seal).\n' "$CYCLE"

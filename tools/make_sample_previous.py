@@ -80,6 +80,24 @@ def minutes_rows(roster, rng: random.Random) -> tuple[list[str], list[list]]:
     return header, rows
 
 
+SCALES = ("period_rating", "wellbeing_score")  # the 1–5 questions the 2026 forms had
+
+
+def scale_rows(roster, kind: str) -> list[list]:
+    """Return last cycle's rows of the 1–5 answers of one form kind (for `samtale report`)."""
+    rng = random.Random(f"2026-{kind}")  # its own stream: the minutes sheet stays as it was
+    rows = []
+    for employee in roster.employees:
+        if rng.random() < 0.15:
+            continue  # not back last year
+        centre = rng.gauss(3.5, 0.6) + (0.3 if kind == "manager" else 0)
+        scores = [str(min(5, max(1, round(rng.gauss(centre, 0.8))))) for _ in SCALES]
+        fixed = [employee.id, employee.name, employee.department, employee.manager_id]
+        rows.append([*fixed, "returned", "2026-01-20T09:00:00+00:00", f"{kind}-2026.docx", None])
+        rows[-1] += scores
+    return rows
+
+
 def build(roster_path: Path) -> bytes:
     """Return the bytes of the sample previous-cycle workbook."""
     roster = read_roster(roster_path)
@@ -94,7 +112,9 @@ def build(roster_path: Path) -> bytes:
     sheet.freeze_panes = "A2"
     for name in ("employee", "manager"):
         other = workbook.create_sheet(name)
-        other.append([*FIXED_COLUMNS, "goals_next"])
+        other.append([*FIXED_COLUMNS, "goals_next", *SCALES])
+        for row in scale_rows(roster, name):
+            other.append(row)
     workbook.properties.created = workbook.properties.modified = dt.datetime(2026, 2, 10, 9, 0)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -18,7 +18,7 @@ import random
 from email.message import EmailMessage
 from pathlib import Path
 
-from pipeline.domain.simulate import fields_of, fill_form, invented_answers
+from pipeline.domain.simulate import fields_of, fill_form, invented_answers, leaning
 from pipeline.formats.ooxml import (
     CUSTOM_PART,
     DOCX_MIME,
@@ -69,7 +69,11 @@ def simulate_prep(workspace: Workspace, cycle: int, target: Path) -> int:
             continue
         sent = (cycle_dir / record.path).read_bytes()
         answers = invented_answers(
-            fields_of(sent), employee.language, f"{record.employee_id}-{record.kind}", cycle
+            fields_of(sent),
+            employee.language,
+            f"{record.employee_id}-{record.kind}",
+            cycle,
+            leaning=leaning(employee.department, employee.id, record.kind, cycle),
         )
         filled = fill_form(sent, answers)
         name = Path(record.path).name

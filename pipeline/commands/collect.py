@@ -19,7 +19,7 @@ from pipeline.domain.intake import (
     store_emails,
 )
 from pipeline.domain.kinds import ALL_FORM_KINDS
-from pipeline.domain.versions import newest_versions
+from pipeline.domain.versions import is_unfilled, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
@@ -67,8 +67,11 @@ def collect_returned(
     sheet: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    use: str | None = None,
 ) -> CollectReport:
     """Return the report of screening ``source_dir`` and updating the answers workbook."""
+    # ``use`` names a returned file (as the 'Versions:' notes print it) that HR chooses as the
+    # version of its form that counts, as it is, over the rule in pipeline/domain/versions.py.
     source_dir = Path(source_dir) if source_dir else default_source(workspace, cycle)
     if not source_dir.is_dir():
         raise WorkspaceError(f"{source_dir}: no such folder; save the returned files there first")
@@ -123,23 +126,47 @@ def collect_returned(
         versions = ledger.accepted_versions()
         new_sources = set(report.sources)
         touched = {(v.employee_id, v.kind) for v in versions if v.source in new_sources}
-        winners = newest_versions(versions, report.versions, touched)
+        if use:
+            touched.add(choose_version(ledger, use, cycle))
+        chosen = ledger.chosen_versions()
+        winners = newest_versions(versions, report.versions, touched, chosen)
         report.minutes = minutes_notes(ledger, {e for e, kind in touched if kind == "minutes"})
-        for employee_id, kind in winners:
-            ledger.set_form_status(employee_id, kind, "returned")
+        for (employee_id, kind), winner in winners.items():
+            if not is_unfilled(winner):  # returned unfilled: still missing, reminders go on
+                ledger.set_form_status(employee_id, kind, "returned")
         sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
         report.workbook = update_workbook_if_changed(workspace.answers_path(cycle), sheets, ledger)
     return report
 
 
 def update_workbook_if_changed(path: Path, sheets: dict, ledger: Ledger) -> MergeReport:
-    """Return the merge report; the workbook is left untouched when its inputs are unchanged."""
+    """Return the merge report; the workbook is left untouched when nothing changed at all."""
+    # Merged again when the inputs changed or when someone saved the workbook since we wrote
+    # it (HR's edits are then counted, and a column HR deleted comes back with a warning).
     digest = sheets_digest(sheets)
-    if path.exists() and ledger.get_meta(WORKBOOK_INPUTS) == digest:
+    if path.exists() and ledger.get_meta(WORKBOOK_INPUTS) == f"{digest} {file_stamp(path)}":
         return MergeReport(path)
     report = update_answers_workbook(path, sheets, ledger)
-    ledger.set_meta(WORKBOOK_INPUTS, digest)
+    ledger.set_meta(WORKBOOK_INPUTS, f"{digest} {file_stamp(path)}")
     return report
+
+
+def file_stamp(path: Path) -> str:
+    """Return the workbook's size and modification time, which change when someone saves it."""
+    info = path.stat()
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def choose_version(ledger: Ledger, name: str, cycle: int) -> tuple[str, str]:
+    """Return the form whose version HR chose by the returned file's ``name``; record it."""
+    found = ledger.accepted_file(name.strip().removeprefix("./"))
+    if found is None:
+        raise WorkspaceError(
+            f"--use {name}: no accepted returned file of cycle {cycle} has that path; give "
+            "the path as a 'Versions:' line prints it (e.g. returned/employee/…docx)"
+        )
+    ledger.choose_version(found["employee_id"], found["kind"], found["stored_path"])
+    return found["employee_id"], found["kind"]
 
 
 def sheets_digest(sheets: dict) -> str:
@@ -263,6 +290,8 @@ def answer_row(
             employee.id, employee.name, employee.department, employee.manager_id, status, "", "", {}
         )
     status = "returned" if count == 1 else f"returned ({count} versions)"
+    if is_unfilled(winner):
+        status = "returned unfilled"
     return AnswerRow(
         employee.id,
         employee.name,

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.names import safe_stem
-from pipeline.domain.versions import newest_versions
+from pipeline.domain.record import FormAnswers, cycle_record
 from pipeline.errors import MinutesError, SamtaleError, SealError
 from pipeline.formats.calendar import AgreedItem, agreed_calendar
 from pipeline.formats.convert import Conversion, ConverterPool
@@ -70,6 +70,7 @@ from pipeline.state.workspace import Workspace
 Progress = Callable[[int, int], None]
 PREP_KINDS = ("employee", "manager")
 ANSWERS_NAME = "answers.json"
+HR_CORRECTIONS = "_hr_corrections"  # in answers.json: keys HR corrected, with the returned value
 HEADING_STYLE = "Heading1"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 FOLLOWUP_KEY = re.compile(r"^followup_(\d+)_what$")
@@ -248,6 +249,7 @@ class MinutesJob:
     token: str
     docx: Path
     pdf: Path
+    answers: dict[str, dict]  # per form kind, as the cycle's record holds them (answers.json)
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,7 @@ def finalize_minutes(
     report = FinalizeReport(cycle, archive.folder)
     with Ledger.of_cycle(workspace, cycle) as ledger:
         states = minutes_states(ledger.accepted_versions())
-        winners = newest_versions(ledger.accepted_versions(), None)
+        record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
         evidence = returned_evidence(ledger)
         languages = {r.employee_id: r.language for r in ledger.forms(MINUTES)}
     report.not_confirmed = not_confirmed(roster, states, languages)
@@ -297,7 +299,7 @@ def finalize_minutes(
         jobs = []
         for party, final in todo:
             try:
-                jobs.append(plan_job(party, final, winners, evidence, sealing, cycle_dir, workdir))
+                jobs.append(plan_job(party, final, record, evidence, sealing, cycle_dir, workdir))
             except (SamtaleError, OSError, ValueError, zipfile.BadZipFile) as exc:
                 report.failed.append(Failed(party.employee_id, party.name, str(exc)))
         conversions = convert_jobs(jobs, pool, workers)
@@ -381,15 +383,15 @@ def not_confirmed(roster: Roster, states: dict, languages: dict) -> list[NotConf
 def plan_job(
     party: Party,
     final: ReturnedVersion,
-    winners: dict,
+    record: dict[tuple[str, str], FormAnswers],
     evidence: dict[str, Evidence],
     sealing: Sealing,
     cycle_dir: Path,
     workdir: Path,
 ) -> MinutesJob:
     """Return the job for one employee after writing the final .docx to ``workdir``."""
-    preps = [winners.get((party.employee_id, kind)) for kind in PREP_KINDS]
-    versions = [version for version in preps if version is not None]
+    preps = [record.get((party.employee_id, kind)) for kind in PREP_KINDS]
+    versions = [form.version for form in preps if form is not None and form.version]
     documents = tuple(read_returned(v, evidence, cycle_dir) for v in [*versions, final])
     final_returned = documents[-1]
     token = identity_token(final_returned.data)
@@ -397,7 +399,27 @@ def plan_job(
     page = signature_page(party, final_returned, token, sealing, names)
     stem = job_stem(party.employee_id)
     docx = write_private(workdir / f"{stem}.docx", final_docx(final_returned.data, page))
-    return MinutesJob(party, final_returned, documents, token, docx, workdir / f"{stem}.pdf")
+    answers = recorded_answers(record, party.employee_id, [r.version for r in documents])
+    return MinutesJob(
+        party, final_returned, documents, token, docx, workdir / f"{stem}.pdf", answers
+    )
+
+
+def recorded_answers(record: dict, employee_id: str, versions: list) -> dict[str, dict]:
+    """Return each form's answers as the record holds them, HR's corrections marked."""
+    # The returned documents stay attached exactly as they came; this is what the cycle's one
+    # record says: their answers with HR's corrections, ``_hr_corrections`` naming each
+    # corrected key and the value that came back.
+    answers = {}
+    for version in versions:
+        form = record.get((employee_id, version.kind))
+        corrected = sorted(form.corrected) if form else []
+        answers[version.kind] = {**version.answers, **{k: form.answers[k] for k in corrected}}
+        if corrected:
+            answers[version.kind][HR_CORRECTIONS] = {
+                key: {"returned": version.answers.get(key)} for key in corrected
+            }
+    return answers
 
 
 def job_stem(employee_id: str) -> str:
@@ -623,8 +645,7 @@ def attachments(job: MinutesJob, cycle: int) -> list[Attachment]:
         )
         for r in job.documents
     ]
-    answers = {r.version.kind: r.version.answers for r in job.documents}
-    data = json.dumps(answers, ensure_ascii=False, indent=2).encode("utf-8")
+    data = json.dumps(job.answers, ensure_ascii=False, indent=2).encode("utf-8")
     found.append(Attachment(ANSWERS_NAME, data, words["answers"], "application/json"))
     return found
 

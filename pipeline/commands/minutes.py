@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.domain.forms import GenerateReport, Progress, write_forms
-from pipeline.domain.versions import newest_versions
+from pipeline.domain.kinds import PREP_KINDS, FormKind
+from pipeline.domain.record import cycle_record
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
@@ -60,20 +61,20 @@ def prepare_minutes(
     """Return the report of writing minutes forms for employees whose prep forms are back."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        winners = newest_versions(ledger.accepted_versions(), None)
+        record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
         fields = {(r.employee_id, r.kind): json.loads(r.fields) for r in ledger.forms()}
     report = MinutesReport(forms=None)
     ready = set()
     for employee in roster.employees:
-        missing = [k for k in ("employee", "manager") if (employee.id, k) not in winners]
+        missing = [k for k in PREP_KINDS if (employee.id, k) not in record]
         if missing and not allow_missing:
             report.waiting.append(f"{employee.name} ({employee.id}): {' and '.join(missing)} form")
         else:
             ready.add(employee.id)
 
     def extra(employee: Employee, kind: str) -> dict:
-        employee_side = winners.get((employee.id, "employee"))
-        manager_side = winners.get((employee.id, "manager"))
+        employee_side = record.get((employee.id, FormKind.EMPLOYEE))
+        manager_side = record.get((employee.id, FormKind.MANAGER))
         specs = merged_specs(
             fields.get((employee.id, "employee"), []), fields.get((employee.id, "manager"), [])
         )
@@ -110,13 +111,13 @@ def merged_specs(employee_fields: list[dict], manager_fields: list[dict]) -> lis
     return specs
 
 
-def as_text(value, words: dict) -> str:
-    """Return an answer as display text: Yes/No for checkboxes, dd.mm.yyyy dates, – for empty."""
+def as_text(value, words: dict, spec: dict | None = None) -> str:
+    """Return an answer as display text: Yes/No, a choice's label, dd.mm.yyyy, – when empty."""
     if isinstance(value, bool):
         return words["yes"] if value else words["no"]
     if value in (None, ""):
         return EMPTY
-    text = str(value)
+    text = label_of(spec, str(value)) if spec else str(value)
     if len(text) == 10 and text[4] == "-" and text[7] == "-" and words is WORDS["nb"]:
         return f"{text[8:10]}.{text[5:7]}.{text[:4]}"
     return text
@@ -132,11 +133,17 @@ def sides(specs: list[dict], employee: dict, manager: dict, words: dict) -> list
         sections[-1]["rows"].append(
             {
                 "question": spec["title"] or spec["key"],
-                "employee": as_text(employee.get(spec["key"]), words),
-                "manager": as_text(manager.get(spec["key"]), words),
+                "employee": as_text(employee.get(spec["key"]), words, spec),
+                "manager": as_text(manager.get(spec["key"]), words, spec),
             }
         )
     return sections
+
+
+def label_of(spec: dict, value: str) -> str:
+    """Return the label a choice field shows for ``value`` in the form's language (or the value)."""
+    labels = dict(zip(spec.get("options", ()), spec.get("labels", ()), strict=False))
+    return labels.get(value) or value
 
 
 def agenda(specs: list[dict], employee: dict, manager: dict, words: dict) -> list[str]:

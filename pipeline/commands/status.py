@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.domain.kinds import ALL_FORM_KINDS, PREP_KINDS
 from pipeline.domain.scheduling import Rules, add_working_days, public_holidays
-from pipeline.domain.versions import newest_versions
+from pipeline.domain.versions import counted_versions
 from pipeline.formats.roster import Employee, Roster, read_roster
 from pipeline.state.config import ScheduleConfig
 from pipeline.state.deletions import removed_working_files
@@ -45,6 +45,7 @@ class StatusReport:
     by_department: list[GroupStatus]
     generated: dict[str, int] = field(default_factory=dict)  # per form kind
     working_files_removed: str = ""  # set when a retention rule removed the cycle's files
+    left_roster: list[str] = field(default_factory=list)  # forms of people no longer in the roster
     # Talks within [schedule] reminder_days working days whose preparation forms are not back.
     unprepared: list[str] = field(default_factory=list)
 
@@ -67,8 +68,9 @@ def cycle_status(
         return StatusReport(cycle, len(roster.employees), 0, {}, 0, [], [], {}, removed.describe())
     with Ledger.of_cycle(workspace, cycle) as ledger:
         forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
-        returned = ledger.returned_form_keys()
-        warned = warned_employees(ledger)
+        winners = counted_versions(ledger.accepted_versions(), ledger.chosen_versions())
+        returned = set(winners)  # a form returned unfilled is still missing
+        warned = {employee_id for (employee_id, _), v in winners.items() if v.warnings}
         quarantined = ledger.quarantined_count()
         turned_away = ledger.quarantined_by_sender()
         talks = ledger.meetings("talk")
@@ -80,12 +82,20 @@ def cycle_status(
         group_status(department, members, forms, returned, warned, turned_away)
         for department, members in grouped(roster, lambda e: e.department).items()
     ]
+    in_roster = {e.id for e in roster.employees}  # leavers are counted apart, not in the totals
     return StatusReport(
         cycle=cycle,
         employees=len(roster.employees),
-        forms_generated=len(forms),
-        returned={kind: sum(1 for k in returned if k[1] == kind) for kind in ALL_FORM_KINDS},
-        generated={kind: sum(1 for k in forms if k[1] == kind) for kind in ALL_FORM_KINDS},
+        forms_generated=sum(1 for k in forms if k[0] in in_roster),
+        returned={
+            kind: sum(1 for k in returned if k[1] == kind and k[0] in in_roster)
+            for kind in ALL_FORM_KINDS
+        },
+        generated={
+            kind: sum(1 for k in forms if k[1] == kind and k[0] in in_roster)
+            for kind in ALL_FORM_KINDS
+        },
+        left_roster=leavers(forms, returned, in_roster),
         quarantined=quarantined,
         by_manager=by_manager,
         by_department=by_department,
@@ -95,10 +105,17 @@ def cycle_status(
     )
 
 
-def warned_employees(ledger: Ledger) -> set[str]:
-    """Return the ids of employees the newest version of whose forms carries screening warnings."""
-    winners = newest_versions(ledger.accepted_versions(), None)
-    return {employee_id for (employee_id, _), version in winners.items() if version.warnings}
+def leavers(forms: dict, returned: set, in_roster: set[str]) -> list[str]:
+    """Return one line per employee with forms in this cycle who is no longer in the roster."""
+    gone = sorted({employee_id for employee_id, _ in forms if employee_id not in in_roster})
+    lines = []
+    for employee_id in gone:
+        back = [kind for kind in ALL_FORM_KINDS if (employee_id, kind) in returned]
+        made = [kind for kind in ALL_FORM_KINDS if (employee_id, kind) in forms]
+        lines.append(
+            f"{employee_id}: {len(made)} form(s) generated, returned: {', '.join(back) or 'none'}"
+        )
+    return lines
 
 
 def grouped(roster: Roster, key) -> dict[str, list[Employee]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pipeline.domain.measures import PSYCHOSOCIAL_FACTORS, SCALE_VALUES
 from pipeline.formats import ooxml
 
 PHRASES = {
@@ -85,6 +86,7 @@ TOPICS = (
     ("support", "feedback"),
     ("agree", "goals"),
     ("followup", "goals"),
+    ("psy_", "wellbeing"),
     ("comment", "results"),
 )
 
@@ -106,9 +108,17 @@ def fields_of(data: bytes) -> list[FieldInfo]:
 
 
 def invented_answers(
-    fields: list[FieldInfo], language: str, seed: str, cycle: int, fill_ratio: float = 0.9
+    fields: list[FieldInfo],
+    language: str,
+    seed: str,
+    cycle: int,
+    fill_ratio: float = 0.9,
+    leaning: dict[str, float] | None = None,
 ) -> dict[str, str | bool]:
     """Return plausible invented answers for the fields (some left empty, as people do)."""
+    # ``leaning`` gives the centre of each 1–5 scale (key -> centre, "" for any other scale), so
+    # answers differ between people and departments the way real ones do; without it a scale
+    # answer is drawn evenly.
     rng = random.Random(seed)
     phrases = PHRASES.get(language, PHRASES["nb"])
     answers: dict[str, str | bool] = {}
@@ -119,14 +129,34 @@ def invented_answers(
             answers[field.key] = rng.random() < 0.4
         elif field.type in ("dropdown", "combobox"):
             choices = [o for o in field.options if o]
-            if choices:
+            if tuple(choices) == SCALE_VALUES and leaning is not None:
+                centre = leaning.get(field.key, leaning.get("", 3.5))
+                answers[field.key] = str(min(5, max(1, round(rng.gauss(centre, 0.8)))))
+            elif choices:
                 answers[field.key] = rng.choice(choices)
+        elif field.type == "date" and ("followup" in field.key or "deadline" in field.key):
+            answers[field.key] = f"{cycle}-{rng.randint(2, 12):02d}-{rng.randint(1, 28):02d}"
         elif field.type == "date":
             answers[field.key] = f"{cycle}-01-{rng.randint(11, 29):02d}"
         else:
             pool = phrases[topic_of(field.key)]
             answers[field.key] = "\n".join(rng.sample(pool, k=min(len(pool), rng.randint(1, 2))))
+    for key in [k for k in answers if k.endswith("_company")]:
+        if not answers.get(key.removesuffix("_company")):
+            del answers[key]  # no goal, so nothing to link to a company goal
     return answers
+
+
+def leaning(department: str, employee_id: str, kind: str, cycle: int) -> dict[str, float]:
+    """Return where one person's 1–5 answers centre: their own mood, their department's climate."""
+    person = random.Random(f"{cycle}-{employee_id}").gauss(3.7, 0.5)
+    climate = random.Random(f"climate-{department}")
+    centres = {key: person + climate.uniform(-1.0, 0.4) for key in PSYCHOSOCIAL_FACTORS}
+    centres["wellbeing_score"] = person + climate.uniform(-0.5, 0.4)
+    centres[""] = person
+    if kind == "manager":  # managers see things a little brighter than their people do
+        centres = {key: centre + 0.3 for key, centre in centres.items()}
+    return centres
 
 
 def topic_of(key: str) -> str:

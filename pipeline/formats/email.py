@@ -164,8 +164,11 @@ def mime_message(
     attachments: list[tuple[str, bytes]],
     draft: bool = False,
     now: dt.datetime | None = None,
+    calendar: tuple[str, bytes] | None = None,
 ) -> EmailMessage:
     """Return a MIME message (text body, .docx attachments); ``draft`` marks it unsent."""
+    # ``calendar`` = (method, VCALENDAR bytes) makes a meeting request: the text and the
+    # calendar as multipart/alternative, the method in both the VCALENDAR and the MIME type.
     mailboxes = {"From": mailbox(*sender), "To": mailbox(*recipient)}
     if reply_to:
         mailboxes["Reply-To"] = mailbox(*parseaddr(reply_to))
@@ -182,6 +185,17 @@ def mime_message(
     if draft:
         msg["X-Unsent"] = "1"  # Outlook (and Thunderbird) open the file as a message to send
     msg.set_content(body, cte="quoted-printable")
+    if calendar is not None:
+        method, ics = calendar
+        msg.add_alternative(
+            ics,
+            maintype="text",
+            subtype="calendar",
+            params={"method": method, "charset": "UTF-8"},
+            disposition="inline",
+            cte="base64",
+        )
+        msg["Content-Class"] = "urn:content-classes:calendarmessage"  # older Outlook looks here
     maintype, subtype = DOCX_TYPE
     for filename, data in attachments:
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)

@@ -75,11 +75,19 @@ def identify(
     return parse_token(token, secret, issued), package, root
 
 
-def shown_tokens(package: ooxml.Package) -> list[str]:
-    """Return the identity lines printed in the headers and footers (read with the package)."""
-    names = ooxml.header_footer_parts(list(package.parts))
-    text = "\n".join(ooxml.all_text(ooxml.parse_xml(package.parts[n], n)) for n in names)
-    return find_tokens(text)
+def shown_tokens(package: ooxml.Package, embedded: str = "") -> list[str]:
+    """Return the identity lines shown in the headers and footers (read with the package)."""
+    # Parsing is skipped for a part whose raw XML holds only the ``embedded`` identity line
+    # (the usual case); any other part that mentions samtale is read for its visible text.
+    tokens = []
+    for name in ooxml.header_footer_parts(list(package.parts)):
+        data = package.parts[name]
+        raw = find_tokens(data.decode("utf-8", "replace"))
+        if raw and embedded and set(raw) == {embedded}:
+            tokens += raw
+        elif b"samtale" in data:
+            tokens += find_tokens(ooxml.all_text(ooxml.parse_xml(data, name)))
+    return tokens
 
 
 def sent_form(data: bytes, fields: tuple[dict, ...] | None = None) -> SentForm:
@@ -102,6 +110,7 @@ def sent_form_of_xml(document_xml: bytes, fields: tuple[dict, ...] | None = None
                 "type": f.type,
                 "placeholder": f.placeholder,
                 "options": list(f.options),
+                "labels": list(f.labels),
                 "section": f.section,
                 "anchor": line_index(rows, anchors[f.key]) if f.key in anchors else None,
             }
@@ -157,11 +166,14 @@ def extract(root, sent: SentForm) -> Extraction:
                 f"field {key!r} holds hidden text (formatted as hidden): it is not part "
                 "of the answer; open the returned file to see it"
             )
-    empty = [k for k, v in result.answers.items() if v in (None, "") and k in matches]
+    read = matches.keys() | recovered.keys()
+    empty = [k for k, v in result.answers.items() if v in (None, "") and k in read]
     if empty:
         result.warnings.append(f"{len(empty)} field(s) left empty: {', '.join(empty)}")
-    used = {first for first, _ in recovered.values()}
-    result.warnings += fixed_text_warnings([c for c in changes if c[3] not in used])
+    used = set(recovered.values())
+    result.warnings += fixed_text_warnings(
+        [c for c in changes if not (c[0] == "insert" and (c[3], c[4]) in used)]
+    )
     return result
 
 
@@ -170,7 +182,7 @@ def lost_answers(specs, matches: dict, changes: list[tuple]) -> dict[str, tuple[
     # The sent form knows how many fixed lines come before each field (its anchor); lines that
     # were inserted exactly there belong to the field, when no other lost field is there too.
     inserted = {a1: (b1, b2) for op, a1, _, b1, b2 in changes if op == "insert"}
-    lost: dict[int, list[str]] = {}
+    lost: dict[int, list[dict]] = {}
     for spec in specs:
         if spec["key"] not in matches and spec.get("anchor") is not None:
             lost.setdefault(spec["anchor"], []).append(spec)
@@ -361,7 +373,8 @@ def screen(
         )
     extraction = extract(root, sent)
     people = people or {}
-    shown = shown_elsewhere(identity, shown_tokens(package))
+    embedded = ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART)).get(PROPERTY, "")
+    shown = shown_elsewhere(identity, shown_tokens(package, embedded))
     shown = shown or shown_in_place(identity, extraction.fixed_text, sent, people)
     if shown:
         raise Rejected(identity_mismatch(identity, shown, people), "identity_mismatch")

@@ -13,6 +13,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from xml.sax.saxutils import escape, quoteattr
@@ -24,6 +25,7 @@ from pipeline.errors import Rejected
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
 W15 = "http://schemas.microsoft.com/office/word/2012/wordml"
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -54,6 +56,15 @@ W_TAG, W_ALIAS, W_SHOWING = w("tag"), w("alias"), w("showingPlcHdr")
 W_LIST_ITEM, W_VALUE, W_DISPLAY = w("listItem"), w("value"), w("displayText")
 W_STYLE_PATH = f"{w('pPr')}/{w('pStyle')}"
 W_TBL, W_NO_BREAK_HYPHEN, W_TYPE = w("tbl"), w("noBreakHyphen"), w("type")
+W_DEL, W_MOVE_FROM, W_VANISH, W_RPR = w("del"), w("moveFrom"), w("vanish"), w("rPr")
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+MC_FALLBACK = f"{{{MC}}}Fallback"
+# Never visible text: tracked deletions, text moved away (its copy is at the w:moveTo), and the
+# fallback copy of a text box (the same text once more, for older readers).
+NOT_SHOWN = frozenset({W_DEL, W_MOVE_FROM, MC_FALLBACK})
+TEXT_NODES = (W_T, W_TAB, W_BR, W_CR, W_NO_BREAK_HYPHEN)
+OFF = ("0", "false", "off")
+W_MARK_PATH = f"{w('pPr')}/{W_RPR}"  # the paragraph mark's run properties
 
 
 @dataclass(frozen=True)
@@ -82,8 +93,10 @@ class Field:
     options: tuple[str, ...] = ()
     placeholder: str = ""
     in_answer_cell: bool = False
+    labels: tuple[str, ...] = ()  # the options' display texts, in the form's language
     part: str = DOCUMENT_PART
     section: str = ""
+    hidden_text: bool = False  # the answer holds hidden text (w:vanish), left out of ``value``
 
 
 @dataclass
@@ -111,9 +124,14 @@ def sniff(data: bytes) -> str:
 
 
 def read_package(
-    data: bytes, limits: Limits = DEFAULT_LIMITS, wanted: tuple[str, ...] = ()
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    wanted: tuple[str, ...] = (),
+    *,
+    headers_footers: bool = False,
 ) -> Package:
     """Return the package's parts (all XML parts, or only ``wanted`` ones); raise Rejected."""
+    # ``headers_footers`` adds the header and footer parts to the ``wanted`` ones.
     if len(data) > limits.max_file_bytes:
         raise Rejected(
             f"file is {len(data):,} bytes, more than the limit of {limits.max_file_bytes:,}",
@@ -138,7 +156,8 @@ def read_package(
     check_no_macros(names)
     package = Package(names=names)
     for info in infos:
-        if wanted and info.filename not in wanted:
+        extra = headers_footers and HEADER_FOOTER.fullmatch(info.filename) is not None
+        if wanted and info.filename not in wanted and not extra:
             continue
         if not wanted and not info.filename.endswith((".xml", ".rels")):
             continue
@@ -262,10 +281,10 @@ def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = ""
     kind = control_type(props)
     cell = answer_cell(sdt)
     showing = props.find(W_SHOWING) is not None
-    options = tuple(
-        item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in props.iter(W_LIST_ITEM)
-    )
-    value = control_value(sdt, props, kind, cell)
+    items = list(props.iter(W_LIST_ITEM))
+    options = tuple(item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in items)
+    labels = tuple(item.get(W_DISPLAY) or item.get(W_VALUE) or "" for item in items)
+    value, hidden = control_value(sdt, props, kind, cell)
     return Field(
         key=attr_val(props, W_TAG),
         title=attr_val(props, W_ALIAS),
@@ -273,10 +292,12 @@ def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = ""
         value=value,
         showing_placeholder=showing,
         options=options,
+        labels=labels,
         placeholder=content_text(sdt) if showing else "",
         in_answer_cell=cell is not None,
         part=part,
         section=section,
+        hidden_text=hidden,
     )
 
 
@@ -330,18 +351,18 @@ def nearest_cell(element: etree._Element) -> etree._Element | None:
     return parent
 
 
-def control_value(sdt, props, kind: str, cell) -> str | bool | None:
-    """Return the value a person entered in one control (text, bool, or ISO date)."""
+def control_value(sdt, props, kind: str, cell) -> tuple[str | bool | None, bool]:
+    """Return the value entered in one control (text, bool or ISO date), and if text was hidden."""
     if kind == "checkbox":
         checked = props.find(f"{{{W14}}}checkbox/{{{W14}}}checked")
-        return checked is not None and checked.get(f"{{{W14}}}val", "1") in ("1", "true", "on")
+        ticked = checked is not None and checked.get(f"{{{W14}}}val", "1") in ("1", "true", "on")
+        return ticked, False
     if kind in ("dropdown", "combobox"):
-        return dropdown_value(props, content_text(sdt).strip())
+        return dropdown_value(props, content_text(sdt).strip()), False
     if kind == "date":
-        return date_value(props, content_text(sdt).strip())
-    if kind in ("richtext", "text") and cell is not None:
-        return element_text(cell)
-    return content_text(sdt)
+        return date_value(props, content_text(sdt).strip()), False
+    content = cell if kind in ("richtext", "text") and cell is not None else sdt.find(W_SDTCONTENT)
+    return visible_text(content) if content is not None else ("", False)
 
 
 def dropdown_value(props: etree._Element, shown: str) -> str:
@@ -378,16 +399,31 @@ def content_text(sdt: etree._Element) -> str:
 
 def element_text(element: etree._Element) -> str:
     """Return the text of an element: paragraphs joined by newlines, breaks and tabs kept."""
-    paragraphs = []
+    return visible_text(element)[0]
+
+
+def visible_text(element: etree._Element) -> tuple[str, bool]:
+    """Return the visible text of an element (paragraphs on their own lines), and if any hid."""
+    # A paragraph whose mark was deleted or moved away (tracked) runs on into the next one.
     if element.tag == W_P:
-        return paragraph_text(element)
+        return runs_text(element)
+    pieces: list[str] = []
+    hidden = False
     for paragraph in element.iter(W_P):
         if any(a.tag == W_P for a in paragraph.iterancestors()):
             continue
-        paragraphs.append(paragraph_text(paragraph))
-    if not paragraphs:
-        return run_text(element)
-    return "\n".join(paragraphs)
+        text, skipped = runs_text(paragraph)
+        pieces += [text, "" if mark_removed(paragraph) else "\n"]
+        hidden = hidden or skipped
+    if not pieces:
+        return runs_text(element)
+    return "".join(pieces[:-1]), hidden
+
+
+def mark_removed(paragraph: etree._Element) -> bool:
+    """Return True when a paragraph's mark is a tracked deletion or was moved away."""
+    marks = paragraph.find(W_MARK_PATH)
+    return marks is not None and any(marks.find(tag) is not None for tag in (W_DEL, W_MOVE_FROM))
 
 
 def paragraph_text(paragraph: etree._Element) -> str:
@@ -396,35 +432,92 @@ def paragraph_text(paragraph: etree._Element) -> str:
 
 
 def run_text(element: etree._Element) -> str:
-    """Return the visible text of runs under ``element`` (deleted text and field codes skipped)."""
+    """Return the visible text of runs under ``element`` (deleted, moved, hidden text skipped)."""
+    return runs_text(element)[0]
+
+
+def runs_text(element: etree._Element) -> tuple[str, bool]:
+    """Return the visible text of runs under ``element``, and whether hidden text was left out."""
+    # Field codes (w:instrText) and deleted text (w:delText) are other elements, never read;
+    # whole subtrees that are not shown are skipped (see NOT_SHOWN), so are hidden runs.
     out: list[str] = []
-    for node in element.iter(W_T, W_TAB, W_BR, W_CR, W_NO_BREAK_HYPHEN):
-        if node.tag == W_T:
+    hidden = False
+    skipping: etree._Element | None = None
+    for node in element.iter(*TEXT_NODES, *NOT_SHOWN, W_VANISH):
+        if skipping is not None and is_within(node, skipping):
+            continue
+        skipping = None
+        tag = node.tag
+        if tag in NOT_SHOWN:
+            skipping = node
+        elif tag == W_VANISH:
+            run = hidden_run(node)
+            if run is not None:
+                skipping = run
+                hidden = hidden or any((t.text or "").strip() for t in run.iter(W_T))
+        elif tag == W_T:
             out.append(node.text or "")
-        elif node.tag == W_TAB:
+        elif tag == W_TAB:
             if node.getparent() is not None and node.getparent().tag == W_R:
                 out.append("\t")
-        elif node.tag in (W_BR, W_CR):
+        elif tag in (W_BR, W_CR):
             if node.get(W_TYPE) in (None, "textWrapping"):
                 out.append("\n")
         else:
             out.append("-")
-    return "".join(out)
+    return "".join(out), hidden
 
 
-def text_outside_fields(root: etree._Element) -> list[str]:
+def is_within(node: etree._Element, ancestor: etree._Element) -> bool:
+    """Return True when ``node`` lies inside ``ancestor``."""
+    return any(parent is ancestor for parent in node.iterancestors())
+
+
+def hidden_run(vanish: etree._Element) -> etree._Element | None:
+    """Return the run a ``w:vanish`` hides, or None (a hidden paragraph mark, or switched off)."""
+    props = vanish.getparent()
+    run = props.getparent() if props is not None else None
+    if props is None or props.tag != W_RPR or run is None or run.tag != W_R:
+        return None
+    return None if (vanish.get(W_VAL) or "").lower() in OFF else run
+
+
+ANCHOR = "{urn:samtale}anchor"  # stands in for a control cut out while anchors are read
+
+
+def text_outside_fields(
+    root: etree._Element,
+    anchors: dict[str, int] | None = None,
+    hidden: set[int] | None = None,
+) -> list[str]:
     """Return the text of every paragraph outside the controls and answer cells."""
     # Consumes ``root``: the controls and answer cells are cut out of the tree, so read the
-    # fields first.
-    excluded = []
+    # fields first. With ``anchors``, the place of every tagged control is noted there: how many
+    # of the returned paragraphs come before it. With ``hidden``, the numbers of the paragraphs
+    # that hold hidden text are noted there.
+    excluded: dict[etree._Element, etree._Element] = {}
     for sdt in root.iter(W_SDT):
         cell = answer_cell(sdt)
-        excluded.append(cell if cell is not None else sdt)
-    for element in excluded:
+        excluded.setdefault(cell if cell is not None else sdt, sdt)
+    for element, sdt in excluded.items():
         parent = element.getparent()
-        if parent is not None:
+        if parent is None:
+            continue
+        if anchors is None:
             parent.remove(element)
-    return [run_text(paragraph) for paragraph in root.iter(W_P)]
+        else:
+            key = attr_val(sdt.find(W_SDTPR), W_TAG) if sdt.find(W_SDTPR) is not None else ""
+            parent.replace(element, etree.Element(ANCHOR, key=key))
+    lines: list[str] = []
+    for node in root.iter(W_P, ANCHOR):
+        if node.tag == ANCHOR:
+            anchors.setdefault(node.get("key") or "", len(lines))
+            continue
+        text, skipped = runs_text(node)
+        if skipped and hidden is not None:
+            hidden.add(len(lines))
+        lines.append(text)
+    return lines
 
 
 def all_text(root: etree._Element) -> str:
@@ -514,9 +607,12 @@ def text_to_runs_markup(text: str) -> str:
     return safe.replace("\t", '</w:t><w:tab/><w:t xml:space="preserve">')
 
 
+HEADER_FOOTER = re.compile(r"word/(header|footer)\d*\.xml")
+
+
 def header_footer_parts(names: list[str]) -> list[str]:
     """Return the names of header and footer parts of a package."""
-    return sorted(n for n in names if re.fullmatch(r"word/(header|footer)\d*\.xml", n))
+    return sorted(n for n in names if HEADER_FOOTER.fullmatch(n))
 
 
 ZIP_LEVEL = 6
@@ -589,6 +685,33 @@ def write_package(parts: dict[str, bytes], order: list[str]) -> bytes:
     names = package_order(order)
     names += [n for n in parts if n not in names]
     return write_entries([compress_entry(n, parts[n]) for n in names if n in parts])
+
+
+# -- dropdown lists filled when a form is rendered (FORMS.md: choice sources) ----------------
+
+CHOICE_MARKER = re.compile(r'<w:listItem\b[^>]*?\bw:value="@([a-z_]+)"[^>]*/>')
+
+
+def choice_sources(document_xml: str) -> list[str]:
+    """Return the sources (``company_goals`` …) of the list items marked ``@source``, in order."""
+    return CHOICE_MARKER.findall(document_xml)
+
+
+def with_choices(document_xml: str, lists: dict[str, list[tuple[str, str]]]) -> str:
+    """Return document.xml with each ``@source`` list item replaced by that source's entries."""
+    # A marker whose source is not in ``lists`` stays as it is (``samtale check`` names it).
+
+    def entries(match: re.Match) -> str:
+        choices = lists.get(match.group(1))
+        if choices is None:
+            return match.group(0)
+        return "".join(
+            f"<w:listItem w:displayText={quoteattr(clean_xml_text(shown))}"
+            f" w:value={quoteattr(clean_xml_text(value))}/>"
+            for shown, value in choices
+        )
+
+    return CHOICE_MARKER.sub(entries, document_xml)
 
 
 # -- filling controls the way Word stores them (demo, tests, benchmark) ----------------------
@@ -692,25 +815,44 @@ def replace_part(data: bytes, name: str, content: bytes) -> bytes:
 # -- flattening (final minutes: the agreed text as plain text, no form fields) ---------------
 
 
-def flatten_controls(document_xml: bytes) -> bytes:
+def flatten_controls(document_xml: bytes, prompts: Collection[str] | None = None) -> bytes:
     """Return document.xml with every content control replaced by its plain content."""
-    # Controls still showing their placeholder become empty, so no instruction text ends up in
-    # the archived minutes.
+    # Controls still showing their prompt become empty, so no instruction text ends up in the
+    # archived minutes. With ``prompts`` (the sent form's placeholder texts) the content decides,
+    # as LibreOffice 25 keeps the placeholder flag on pasted answers; without them, the flag
+    # does. Answers lose the grey placeholder style LibreOffice 25 leaves on them.
+    known = {" ".join(prompt.split()) for prompt in prompts or () if prompt.strip()}
     root = parse_xml(document_xml, DOCUMENT_PART)
     for sdt in reversed(list(root.iter(W_SDT))):
         props = sdt.find(W_SDTPR)
         content = sdt.find(W_SDTCONTENT)
-        showing = props is not None and props.find(w("showingPlcHdr")) is not None
+        if prompts is None:
+            showing = props is not None and props.find(W_SHOWING) is not None
+        else:
+            showing = " ".join(content_text(sdt).split()) in known
         parent = sdt.getparent()
         position = parent.index(sdt)
         children = [] if content is None else list(content)
         if showing:
-            children = [strip_runs(child) for child in children if child.tag in (W_P, w("tbl"))]
+            children = [strip_runs(child) for child in children if child.tag in (W_P, W_TBL)]
+        else:
+            children = [without_placeholder_style(child) for child in children]
         for offset, child in enumerate(children):
             parent.insert(position + offset, child)
         parent.remove(sdt)
     ensure_cells_have_paragraphs(root)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+PLACEHOLDER_STYLE = "PlaceholderText"
+
+
+def without_placeholder_style(element: etree._Element) -> etree._Element:
+    """Return an element whose runs no longer carry the grey placeholder character style."""
+    for style in list(element.iter(w("rStyle"))):
+        if style.get(W_VAL) == PLACEHOLDER_STYLE and style.getparent() is not None:
+            style.getparent().remove(style)
+    return element
 
 
 def strip_runs(element: etree._Element) -> etree._Element:

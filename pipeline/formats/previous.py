@@ -1,7 +1,13 @@
-"""Last cycle's agreements, read from last cycle's answers workbook for ``generate --previous``."""
+"""Last cycle's agreements, read from last cycle's answers workbook for ``generate --previous``.
+
+When ``samtale retention`` removed that workbook with the rest of the cycle's working files, the
+agreements are read from the sealed minutes in ``output/archive/<year>/`` instead: each sealed
+PDF carries the answers of its three forms as ``answers.json``.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,13 +15,17 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-from pipeline.errors import Problem, WorkbookError
+from pipeline.errors import Problem, VerifyError, WorkbookError
 from pipeline.formats.roster import normalize_id as roster_id
+from pipeline.formats.seal import attachments_of
 from pipeline.formats.templates import PREVIOUS_SLOTS
+from pipeline.state.archive import Archive, ManifestEntry
 
 GOAL_PARTS = ("goal_{n}", "goal_{n}_measure", "goal_{n}_deadline")
 FOLLOWUP_PARTS = ("followup_{n}_what", "followup_{n}_who", "followup_{n}_when")
 MAX_ROWS_PER_TABLE = 20
+ARCHIVE_MANIFEST = "manifest.jsonl"
+SEALED_ANSWERS = "answers.json"  # what finalize attaches to every sealed minutes PDF
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,9 @@ def normalize_id(value: object) -> str:
 def read_previous(path: Path, cycle: int | None = None) -> PreviousCycle:
     """Return last cycle's agreements: minutes goals and follow-ups, else the prep forms' goals."""
     path = Path(path)
+    archive = archive_instead(path)
+    if archive is not None:
+        return read_previous_archive(archive, cycle, path)
     previous_cycle = cycle_of(path)
     check_is_previous(path, previous_cycle, cycle)
     minutes = read_sheet_rows(path, "minutes")
@@ -155,8 +168,10 @@ def agreements_from_minutes(row: dict) -> list[str]:
 
 
 def agreements_from_goals(row: dict) -> list[str]:
-    """Return the goal lines an employee wrote last cycle (when no minutes were kept)."""
-    text = text_of(row.get("goals_next"))
+    """Return the goals an employee proposed last cycle (when no minutes were kept)."""
+    # Forms since 2027 ask for goal_1 … goal_3; older ones for one text of goals (goals_next).
+    goals = [text_of(row.get(f"goal_{n}")) for n in range(1, MAX_ROWS_PER_TABLE + 1)]
+    text = "\n".join(goal for goal in goals if goal) or text_of(row.get("goals_next"))
     return [line.strip(" -•\t") for line in text.splitlines() if line.strip(" -•\t")]
 
 
@@ -170,3 +185,63 @@ def text_of(value: object) -> str:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return f"{text[8:10]}.{text[5:7]}.{text[:4]}"
     return text
+
+
+# --- from the sealed archive, when the workbook is gone -----------------------------------------
+
+
+def archive_instead(path: Path) -> Path | None:
+    """Return the archive folder to read instead of ``path``, or None to read the workbook."""
+    # ``path`` may be the archive folder itself (output/archive/2027), or a workbook that
+    # retention removed (output/2027/answers.xlsx, whose archive is output/archive/2027).
+    if path.is_dir() and (path / ARCHIVE_MANIFEST).is_file():
+        return path
+    if path.exists() or not re.fullmatch(r"\d{4}", path.parent.name):
+        return None
+    folder = path.parent.parent / "archive" / path.parent.name
+    return folder if (folder / ARCHIVE_MANIFEST).is_file() else None
+
+
+def read_previous_archive(folder: Path, cycle: int | None, given: Path) -> PreviousCycle:
+    """Return last cycle's agreements from the answers sealed into each newest minutes PDF."""
+    previous_cycle = int(folder.name) if folder.name.isdigit() else None
+    check_is_previous(folder, previous_cycle, cycle)
+    newest: dict[str, ManifestEntry] = {}
+    for entry in Archive(folder).read_manifest()[0]:
+        known = newest.get(entry.employee_id)
+        if entry.kind == "minutes" and (known is None or entry.version > known.version):
+            newest[entry.employee_id] = entry
+    result = PreviousCycle(str(previous_cycle or ""))
+    if given != folder:
+        result.warnings.append(
+            Problem(
+                str(given),
+                f"the workbook is gone (retention removed the working files of {folder.name}); "
+                f"last year's agreements were read from the sealed minutes in {folder}",
+                "nothing to do; people without sealed minutes get no agreements",
+            )
+        )
+    for employee_id, entry in sorted(newest.items()):
+        try:
+            answers = sealed_answers(folder / entry.path)
+        except (OSError, ValueError, VerifyError) as exc:
+            result.warnings.append(
+                Problem(str(folder / entry.path), f"the answers cannot be read ({exc})", "")
+            )
+            continue
+        items = agreements_from_minutes(answers.get("minutes") or {})
+        items = items or agreements_from_goals(answers.get("employee") or {})
+        if items:
+            result.agreements[employee_id] = items
+    return result
+
+
+def sealed_answers(path: Path) -> dict:
+    """Return the answers a sealed minutes PDF carries (``answers.json``), by form kind."""
+    data = attachments_of(path.read_bytes()).get(SEALED_ANSWERS)
+    if data is None:
+        raise ValueError(f"no {SEALED_ANSWERS} attached")
+    answers = json.loads(data.decode("utf-8"))
+    if not isinstance(answers, dict):
+        raise ValueError(f"{SEALED_ANSWERS} is not an object")
+    return answers

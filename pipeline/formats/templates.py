@@ -14,7 +14,8 @@ from markupsafe import Markup
 
 from pipeline.errors import Problem, TemplateError
 from pipeline.formats import ooxml
-from pipeline.state.identity import template_version
+from pipeline.formats.schema import SchemaViolation, validate_package
+from pipeline.state.identity import PROPERTY, template_version
 
 FIXED_COLUMNS = (
     "employee_id",
@@ -42,6 +43,7 @@ KNOWN_VARIABLES = {
     "sides": None,
 }
 JINJA_MARK = re.compile(r"\{[{%#]")
+CHOICE_SOURCES = ("company_goals", "competence_areas")  # dropdown lists filled from samtale.toml
 _PATCHER = DocxTemplate.__new__(DocxTemplate)  # only its XML clean-up (patch_xml) is used
 
 
@@ -105,6 +107,7 @@ class FormTemplate:
             for name in self.order
             if name not in dynamic
         }
+        self.choice_sources = ooxml.choice_sources(self.parts[ooxml.DOCUMENT_PART].decode())
         root = ooxml.parse_xml(self.parts[ooxml.DOCUMENT_PART], ooxml.DOCUMENT_PART)
         self.fields = tuple(
             FieldSpec(f.key, f.title, f.type, f.placeholder, f.options, f.section)
@@ -116,7 +119,13 @@ class FormTemplate:
         candidates = [ooxml.DOCUMENT_PART, "docProps/core.xml"]
         candidates += ooxml.header_footer_parts(self.order)
         return [
-            n for n in candidates if n in self.parts and JINJA_MARK.search(self.parts[n].decode())
+            n
+            for n in candidates
+            if n in self.parts
+            and (
+                JINJA_MARK.search(self.parts[n].decode())
+                or ooxml.CHOICE_MARKER.search(self.parts[n].decode())
+            )
         ]
 
     @property
@@ -130,10 +139,13 @@ class FormTemplate:
 
     def render_parts(self, context: dict, properties: dict[str, str]) -> tuple[bytes, bytes]:
         """Return the rendered .docx and its document.xml (for reading it back cheaply)."""
-        values = to_markup(context)
+        choices = context.get("choices") or {}
+        values = to_markup({k: v for k, v in context.items() if k != "choices"})
         rendered = {}
         for name, template in self.compiled.items():
             xml = template.render(values)
+            if name == ooxml.DOCUMENT_PART and self.choice_sources:
+                xml = ooxml.with_choices(xml, choices)
             rendered[name] = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml).encode("utf-8")
         rendered.update(ooxml.with_custom_properties(self.package_parts(), properties))
         entries = [
@@ -222,7 +234,12 @@ def check_templates(
 
 def check_template(template: FormTemplate) -> list[Problem]:
     """Return the problems of one template: variables, fields, identity."""
-    return check_variables(template) + check_fields(template) + check_identity(template)
+    return (
+        check_variables(template)
+        + check_fields(template)
+        + check_identity(template)
+        + check_choice_sources(template)
+    )
 
 
 def check_variables(template: FormTemplate) -> list[Problem]:
@@ -315,6 +332,19 @@ def check_fields(template: FormTemplate) -> list[Problem]:
     return problems
 
 
+def check_choice_sources(template: FormTemplate) -> list[Problem]:
+    """Return a problem for every dropdown filled from a list samtale.toml does not have."""
+    return [
+        Problem(
+            str(template.path),
+            f"a dropdown's list item has the value @{source}, which is no list samtale fills in",
+            "use one of: " + ", ".join(f"@{known}" for known in CHOICE_SOURCES),
+        )
+        for source in template.choice_sources
+        if source not in CHOICE_SOURCES
+    ]
+
+
 def check_identity(template: FormTemplate) -> list[Problem]:
     """Return a problem when the template does not show the form identity."""
     if any("form_id" in source for source in template.sources.values()):
@@ -346,3 +376,96 @@ def check_same_keys(kind: str, templates: list[FormTemplate]) -> list[Problem]:
                 )
             )
     return problems
+
+
+# -- Word-strict structure: the template and what it renders to, against the schemas --------
+
+SAMPLE_PERSON = {
+    "id": "0000",
+    "name": "Kari Eksempel-Nordmann",
+    "email": "kari.eksempel@example.org",
+    "department": "Økonomi og økonomistyring",
+    "title": "Seniorrådgiver",
+    "start_date": "01.02.2020",
+}
+SAMPLE_TEXT = {"nb": "Eksempel", "en": "Example"}
+SAMPLE_FORM_ID = "samtale:1:check"
+TEMPLATE_FIX = (
+    "open the template in Microsoft Word and save it again as a Word Document (.docx), then run "
+    "samtale check again; if the problem stays, start again from the shipped template"
+)
+RENDER_FIX = (
+    "the {% %} markup near that place leaves an incomplete structure once filled in: keep each "
+    "{%p %} tag in a paragraph of its own and each {%tr %} tag in a table row of its own, and "
+    "leave at least one paragraph in every table cell"
+)
+_STRUCTURE_CHECKED: dict[tuple[str, str], list[Problem]] = {}
+
+
+def sample_contexts(template: FormTemplate, base: dict | None = None) -> dict[str, dict]:
+    """Return two sample contexts by label: every optional block on ('full'), all off ('empty')."""
+    # ``base`` is a real form's context (check passes the first employee of the roster); what
+    # it lacks comes from an invented sample employee.
+    word = SAMPLE_TEXT.get(template.language, SAMPLE_TEXT["en"])
+    base = {
+        "employee": SAMPLE_PERSON,
+        "manager": SAMPLE_PERSON,
+        "cycle": 2027,
+        "language": template.language,
+        "organisation": f"{word} AS",
+        "deadline": "29.01.2027",
+        "form_id": SAMPLE_FORM_ID,
+        "form_kind": template.kind,
+        **(base or {}),
+    }
+    agreements = {f"agreement_{n}": f"{word} {n}" for n in range(1, PREVIOUS_SLOTS + 1)}
+    row = {"question": word, "employee": word, "manager": word}
+    full = {
+        **base,
+        "previous": {"any": True, "cycle": "2026", **agreements},
+        "agenda": [word, word],
+        "sides": [{"title": word, "rows": [row, row]}, {"title": "", "rows": [row]}],
+    }
+    empty = {
+        **base,
+        "manager": dict.fromkeys(PERSON_ATTRIBUTES, ""),
+        "previous": {"any": False, "cycle": "", **dict.fromkeys(agreements, "")},
+        "agenda": [],
+        "sides": [],
+    }
+    return {"full": full, "empty": empty}
+
+
+def structure_problems(template: FormTemplate, base: dict | None = None) -> list[Problem]:
+    """Return where the template, or a form it renders, breaks the Office Open XML schemas."""
+    found = validate_package(template.path.read_bytes(), template.path.name)
+    if found:
+        return [violation_problem(template.path, v, "", TEMPLATE_FIX) for v in found]
+    for label, context in sample_contexts(template, base).items():
+        data = template.render(context, {PROPERTY: SAMPLE_FORM_ID})
+        found = validate_package(data, template.path.name)
+        if found:
+            when = f"filled in for a sample employee ({label} optional blocks)"
+            return [violation_problem(template.path, v, when, RENDER_FIX) for v in found]
+    return []
+
+
+def checked_structure(template: FormTemplate) -> list[Problem]:
+    """Return structure_problems for the template, checked once per process and version."""
+    key = (str(template.path), template.version)
+    if key not in _STRUCTURE_CHECKED:
+        _STRUCTURE_CHECKED[key] = structure_problems(template)
+    return _STRUCTURE_CHECKED[key]
+
+
+def violation_problem(path: Path, violation: SchemaViolation, when: str, fix: str) -> Problem:
+    """Return a schema violation as a Problem naming the part, line and rule in plain words."""
+    where = f"{violation.part}, line {violation.line}" if violation.line else violation.part
+    message = f"{where}: {violation.rule}" if where else violation.rule
+    if violation.near:
+        message += f", near the text {violation.near!r}"
+    if violation.element:
+        message += f" (at {violation.element})"
+    if when:
+        message = f"when {when}, {message}"
+    return Problem(str(path), message, fix)

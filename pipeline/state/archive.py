@@ -3,7 +3,10 @@
 Layout: one folder per employee, ``<employee id>_<name>/``, holding ``referat_<cycle>_v<N>.pdf``
 (the sealed minutes) and ``followups_<cycle>_v<N>.ics`` (the agreed follow-ups). Files are never
 overwritten: a corrected minutes becomes the next version beside the old one. Every archived
-file gets one line in ``manifest.jsonl`` (append-only JSON lines) with its SHA-256.
+file gets one line in ``manifest.jsonl`` (append-only JSON lines) with its SHA-256. A file deleted
+under the rules for personal data (``samtale retention``, ``samtale erase --archive``) keeps its
+line, turned into a deletion record: its SHA-256, when and by which rule, without its path (which
+names the person); ``verify`` checks what remains and says how many were deleted.
 
 Verifying needs no password. The certificate every seal must carry is the one ``--cert`` or
 ``[seal] certificate`` names: a PEM or DER certificate is read as it is, a PKCS#12 seal through
@@ -69,6 +72,19 @@ class ManifestEntry:
 
 
 @dataclass(frozen=True)
+class DeletedEntry:
+    """An archived file that was deleted, as its manifest line records it (no path: no name)."""
+
+    sha256: str
+    employee_id: str
+    kind: str
+    version: int
+    archived_at: str
+    deleted_at: str
+    rule: str
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     """What ``verify`` found for one file; ``ok`` only when ``problems`` is empty."""
 
@@ -108,22 +124,35 @@ class Archive:
         return list(self._entries)
 
     def read_manifest(self) -> tuple[list[ManifestEntry], list[str]]:
-        """Return the readable manifest entries and one problem per damaged line."""
+        """Return the readable entries of files still archived and one problem per damaged line."""
+        entries, _, problems = self.read_lines()
+        return entries, problems
+
+    def read_lines(self) -> tuple[list[ManifestEntry], list[DeletedEntry], list[str]]:
+        """Return the archived files, the deleted ones, and one problem per damaged line."""
         try:
             text = self.manifest_path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return [], []
+            return [], [], []
         except (OSError, UnicodeDecodeError) as exc:
-            return [], [f"the manifest cannot be read ({exc})"]
-        entries, problems = [], []
+            return [], [], [f"the manifest cannot be read ({exc})"]
+        entries, deleted, problems = [], [], []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                entries.append(_entry(json.loads(line)))
+                data = json.loads(line)
+                if isinstance(data, dict) and "deleted_at" in data:
+                    deleted.append(_deleted(data))
+                else:
+                    entries.append(_entry(data))
             except (ValueError, TypeError, KeyError) as exc:
                 problems.append(f"line {number} of the manifest is damaged ({exc})")
-        return entries, problems
+        return entries, deleted, problems
+
+    def deleted(self) -> list[DeletedEntry]:
+        """Return the deletion records of the manifest."""
+        return self.read_lines()[1]
 
     def entry_for(self, employee_id: str, kind: str, source_sha256: str) -> ManifestEntry | None:
         """Return the newest entry of ``kind`` made from the returned file ``source_sha256``."""
@@ -151,6 +180,7 @@ class Archive:
     def next_version(self, employee_id: str, folder: str) -> int:
         """Return the next minutes version: above every version in the manifest and on disk."""
         versions = [e.version for e in self.entries() if e.employee_id == employee_id]
+        versions += [d.version for d in self.deleted() if d.employee_id == employee_id]
         directory = self.folder / folder
         if directory.is_dir():
             versions += [
@@ -222,6 +252,45 @@ class Archive:
         if self._entries is not None:
             self._entries.append(entry)
 
+    def forget(self, files: dict[str, str], *, rule: str, deleted_at: str) -> list[DeletedEntry]:
+        """Return the new deletion records after deleting ``files`` (path -> SHA-256)."""
+        # The manifest is rewritten first (atomically: each line of a deleted file becomes its
+        # deletion record), then the files are deleted and empty folders removed. Running it
+        # again after a crash finishes the deleting: a file still there whose SHA-256 is the
+        # one planned goes, anything else is left alone.
+        with self.lock():
+            entries, _, problems = self.read_lines()
+            if problems:
+                raise ArchiveError(
+                    f"{self.manifest_path}: {problems[0]}; nothing was deleted. Fix: restore "
+                    "the manifest from backup"
+                )
+            gone = [e for e in entries if files.get(e.path) == e.sha256]
+            records = [_deletion_record(e, rule, deleted_at) for e in gone]
+            if gone:
+                self._rewrite({e.path: r for e, r in zip(gone, records, strict=True)})
+            for relative, sha256 in sorted(files.items()):
+                path = self.resolve(relative)
+                if path.is_file() and _file_sha256(path) == sha256:
+                    path.unlink()
+                folder = path.parent
+                if folder != self.folder and folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        return records
+
+    def _rewrite(self, records: dict[str, DeletedEntry]) -> None:
+        """Replace the manifest lines of the given paths by their deletion records."""
+        lines = []
+        for line in self.manifest_path.read_text(encoding="utf-8").splitlines():
+            data = json.loads(line) if line.strip() else None
+            record = records.get(data.get("path")) if isinstance(data, dict) else None
+            if record is not None:
+                line = json.dumps(asdict(record), ensure_ascii=False, sort_keys=True)
+            lines.append(line)
+        text = "".join(line + "\n" for line in lines)
+        write_private(self.manifest_path, text.encode("utf-8"), overwrite=True)
+        self._entries = None
+
     def resolve(self, relative: str) -> Path:
         """Return the absolute path of a manifest path; raise ``ArchiveError`` if it leaves us."""
         path = (self.folder / relative).resolve()
@@ -233,6 +302,33 @@ class Archive:
 def archived_name(kind: str, cycle: int, version: int) -> str:
     """Return the file name of version ``version``: ``referat_2027_v1.pdf``."""
     return f"{STEMS[kind]}_{cycle}_v{version}{SUFFIXES[kind]}"
+
+
+def _deleted(data: dict) -> DeletedEntry:
+    """Return a deletion record from one parsed JSON line (KeyError/TypeError when malformed)."""
+    record = DeletedEntry(**{name: data[name] for name in DeletedEntry.__dataclass_fields__})
+    if not isinstance(record.version, int):
+        raise TypeError("version must be a whole number")
+    return record
+
+
+def _deletion_record(entry: ManifestEntry, rule: str, deleted_at: str) -> DeletedEntry:
+    """Return the deletion record that replaces an entry's manifest line."""
+    return DeletedEntry(
+        entry.sha256,
+        entry.employee_id,
+        entry.kind,
+        entry.version,
+        entry.archived_at,
+        deleted_at,
+        rule,
+    )
+
+
+def _file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _entry(data: dict) -> ManifestEntry:
@@ -417,8 +513,14 @@ def verify_folder(archive: Archive, expected: str | None) -> list[VerifyResult]:
     """Return the results for every file of one archive folder and its manifest."""
     if not archive.folder.is_dir():
         return []
-    entries, damaged = archive.read_manifest()
+    entries, deleted, damaged = archive.read_lines()
     results = [VerifyResult(archive.manifest_path, False, [problem]) for problem in damaged]
+    if deleted and not damaged:
+        note = (
+            f"records {len(deleted)} deleted file(s): SHA-256, when, and by which rule "
+            "(see output/deletions.jsonl)"
+        )
+        results.append(VerifyResult(archive.manifest_path, True, [], note=note))
     seen: set[str] = set()
     for entry in entries:
         if entry.path in seen:
@@ -427,7 +529,7 @@ def verify_folder(archive: Archive, expected: str | None) -> list[VerifyResult]:
             continue
         seen.add(entry.path)
         results.append(verify_entry(archive, entry, expected))
-    results += unlisted_files(archive, seen)
+    results += unlisted_files(archive, seen, {d.sha256: d for d in deleted})
     return results
 
 
@@ -479,7 +581,9 @@ def check_file(
     return VerifyResult(path, not problems, problems, check.subject, check.signed_at, note)
 
 
-def unlisted_files(archive: Archive, listed: set[str]) -> list[VerifyResult]:
+def unlisted_files(
+    archive: Archive, listed: set[str], deleted: dict[str, DeletedEntry] | None = None
+) -> list[VerifyResult]:
     """Return a failure for every file in the archive folder that the manifest does not list."""
     results = []
     for path in sorted(archive.folder.rglob("*")):
@@ -488,9 +592,14 @@ def unlisted_files(archive: Archive, listed: set[str]) -> list[VerifyResult]:
             continue
         if any(part.startswith(".") for part in path.relative_to(archive.folder).parts):
             continue  # the lock file, and temporary files of an interrupted write
-        results.append(
-            VerifyResult(path, False, ["not in the manifest: it was not archived by finalize"])
-        )
+        record = (deleted or {}).get(_file_sha256(path)) if deleted else None
+        problem = "not in the manifest: it was not archived by finalize"
+        if record is not None:
+            problem = (
+                f"deleted on {record.deleted_at[:10]} by the rule {record.rule!r} but still "
+                "here: run the same command with --apply again to finish deleting it"
+            )
+        results.append(VerifyResult(path, False, [problem]))
     return results
 
 

@@ -69,6 +69,13 @@ CREATE TABLE IF NOT EXISTS issued_identities (  -- every identity a written form
     kind TEXT NOT NULL,
     issued_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chosen_versions (  -- HR's explicit choice: collect --use FILE
+    employee_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    stored_path TEXT NOT NULL,        -- the returned file (cycle-relative) used as it is
+    chosen_at TEXT NOT NULL,
+    PRIMARY KEY (employee_id, kind)
+);
 CREATE TABLE IF NOT EXISTS extracted (  -- what collect last wrote into the answers workbook
     kind TEXT, employee_id TEXT, key TEXT, value TEXT,
     PRIMARY KEY(kind, employee_id, key)
@@ -354,6 +361,27 @@ class Ledger:
             " WHERE handed_out_at IS NOT NULL OR status IN ('sent', 'returned')"
         )
         return {(row[0], row[1]) for row in rows}
+
+    def chosen_versions(self) -> dict[tuple[str, str], str]:
+        """Return HR's chosen version per (employee id, kind), as the returned file's path."""
+        rows = self.db.execute("SELECT employee_id, kind, stored_path FROM chosen_versions")
+        return {(row[0], row[1]): row[2] for row in rows}
+
+    def accepted_file(self, name: str) -> dict | None:
+        """Return the accepted returned file stored at ``name`` (or with that file name)."""
+        rows = self.db.execute(
+            "SELECT stored_path, employee_id, kind FROM returned_files"
+            " WHERE outcome = 'accepted' AND (stored_path = ? OR stored_path LIKE ?)",
+            (name, f"%/{name}"),
+        ).fetchall()
+        return dict(rows[0]) if len(rows) == 1 else None
+
+    def choose_version(self, employee_id: str, kind: str, stored_path: str) -> None:
+        """Record that HR chose this returned file as the version of the form that counts."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO chosen_versions VALUES (?, ?, ?, ?)",
+            (employee_id, kind, stored_path, now_iso()),
+        )
 
     def accepted_evidence(self) -> list[dict]:
         """Return how each accepted file arrived: hash, source, stored path, sender, times."""

@@ -145,7 +145,7 @@ def missing_secret_message(path: Path, issued: list[int], creating: bool) -> str
             if creating
             else ""
         )
-        + "Restore .samtale/secret.key from your backup (see README, 'Back up'), then run the "
+        + "Restore it from your backup (see README, 'Backups'), then run the "
         "command again. Only if the key is truly lost: 'samtale generate --new-key' makes a new "
         "one; forms recorded in the ledger stay recognised, new forms carry the new key"
     )

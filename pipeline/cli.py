@@ -281,6 +281,8 @@ def send(workspace: Workspace, roster, sheet, cycle, kind, deadline, smtp_addres
     if dry_run:
         for email in report.pending:
             click.echo(f"Would send: {email.describe()}")
+    for note in report.notes:
+        click.echo(f"Note: {note}")
     for outcome in report.failed:
         click.echo(f"Not sent: {outcome.email.describe()}: {outcome.detail}", err=True)
     if report.stopped:
@@ -419,6 +421,14 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
         click.echo("\nNo longer in the roster (not counted above; their forms are kept):")
         for line in report.left_roster:
             click.echo(f"  {line}")
+    if report.manager_changed:
+        click.echo("\nManager changed after the forms were made (minutes go to the manager now):")
+        for line in report.manager_changed:
+            click.echo(f"  {line}")
+        click.echo(
+            "  Put the earlier manager back in the roster if they hold the talk; otherwise the "
+            "new manager should read the manager's preparation first"
+        )
     if report.unprepared:
         click.echo("\nTalks soon with a preparation form not back ([schedule] reminder_days):")
         for line in report.unprepared:
@@ -511,7 +521,7 @@ def finalize(workspace: Workspace, roster, sheet, cycle, cert):
 @click.pass_obj
 def verify(workspace: Workspace, cycle, cert, paths):
     """Check archived PDFs: seal intact over the whole file, right certificate, manifest hash."""
-    from pipeline.state.archive import verify_cycle
+    from pipeline.commands.verify import verify_cycle
 
     if not paths and cycle is None:
         cycle = current_cycle()

@@ -19,20 +19,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pypdf import PdfWriter
 
+from pipeline.commands.verify import NOT_CONFIGURED, configured_certificate_sha256, verify_archive
 from pipeline.errors import ArchiveError, SealError, VerifyError
-from pipeline.formats.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
-from pipeline.state.archive import (
-    FOLLOWUPS,
-    MINUTES,
-    NOT_CONFIGURED,
-    Archive,
-    archived_name,
+from pipeline.formats.certificate import (
     certificate_sha256,
-    configured_certificate_sha256,
     public_certificate_path,
-    verify_archive,
     write_public_certificate,
 )
+from pipeline.formats.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
+from pipeline.state.archive import FOLLOWUPS, MINUTES, Archive, archived_name
 from pipeline.state.workspace import Workspace
 
 from .conftest import pdf_of_objects

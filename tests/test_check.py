@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 
@@ -107,3 +108,18 @@ def test_generate_refuses_a_template_word_would_repair(workspace):
         generate_forms(workspace, CYCLE, workers=1)
     assert "<w:zoom> lacks the required attribute w:percent" in str(caught.value)
     assert not workspace.forms_dir(CYCLE).exists() or not any(workspace.forms_dir(CYCLE).iterdir())
+
+
+def test_check_and_generate_note_hidden_roster_rows(workspace):
+    book = openpyxl.load_workbook(workspace.roster_path)
+    book.worksheets[0].row_dimensions[12].hidden = True  # Siri Kvåle (1013), hidden in Excel
+    book.save(workspace.roster_path)
+    checked = run_check(workspace)
+    assert checked.exit_code == 0, checked.output
+    note = "1 employee(s) are in rows hidden in Excel (row 12: Siri Kvåle (1013))"
+    assert f"Warning: {workspace.roster_path}, sheet 'Ansatte': {note}" in checked.output
+    assert "delete their row" in checked.output
+    arguments = ["--workspace", str(workspace.root), "generate", "--cycle", str(CYCLE)]
+    generated = CliRunner().invoke(cli, [*arguments, "--workers", "1"])
+    assert generated.exit_code == 0, generated.output
+    assert note in generated.output and "samtale still uses them" in generated.output

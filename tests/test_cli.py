@@ -21,10 +21,10 @@ from pipeline.cli import cli
 from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 from pipeline.errors import ExitCode
 from pipeline.formats import ooxml
+from pipeline.formats.certificate import public_certificate_path
 from pipeline.formats.roster import FIX_FILE_MISSING, read_roster
 from pipeline.formats.seal import create_demo_certificate
 from pipeline.formats.templates import template_path
-from pipeline.state.archive import public_certificate_path
 from pipeline.state.ledger import Ledger
 
 from .conftest import CYCLE, ROOT

@@ -19,10 +19,11 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.commands.collect import collect_returned
 from pipeline.commands.erase import erase_person
+from pipeline.commands.verify import verify_archive
 from pipeline.errors import WorkspaceError
 from pipeline.formats import email_parts
 from pipeline.formats.seal import load_seal
-from pipeline.state.archive import Archive, verify_archive
+from pipeline.state.archive import Archive
 from pipeline.state.ledger import Ledger
 
 from . import two_people

@@ -43,19 +43,15 @@ from pipeline.commands.finalize import (
     returned_evidence,
     signature_page,
 )
+from pipeline.commands.verify import configured_certificate_sha256, verify_archive
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.record import cycle_record
 from pipeline.errors import SealError, WorkspaceError
 from pipeline.formats import ooxml
+from pipeline.formats.certificate import public_certificate_path, write_public_certificate
 from pipeline.formats.convert import ConverterPool
 from pipeline.formats.seal import attachments_of, create_demo_certificate, load_seal
-from pipeline.state.archive import (
-    Archive,
-    configured_certificate_sha256,
-    public_certificate_path,
-    verify_archive,
-    write_public_certificate,
-)
+from pipeline.state.archive import Archive
 from pipeline.state.identity import PROPERTY, FormIdentity
 from pipeline.state.ledger import FormRecord, Ledger, ReturnedVersion
 from pipeline.state.workspace import Workspace
@@ -1050,3 +1046,18 @@ def test_same_follow_ups_returned_later_are_not_archived_again(tmp_path):
     assert not calendar_changed(archive, "101", again)  # … but the same follow-ups
     changed = replace(later, answers={**later.answers, "followup_1_when": "2027-04-01"})
     assert calendar_changed(archive, "101", followups_calendar(party, CYCLE, changed))
+
+
+def test_final_docx_keeps_an_answer_pasted_in_libreoffice_25(tmp_path):
+    # LibreOffice 25 saves a pasted answer with the placeholder flag still set: the sent form's
+    # prompts decide what is an answer, so the pasted text reaches the archive.
+    minutes = filled(minutes_form("tok"), {"agreed_goals": "Limt inn: nytt mål for våren."})
+    parts = zip_parts(minutes)
+    document = parts[ooxml.DOCUMENT_PART].replace(b"</w:sdtPr>", b"<w:showingPlcHdr/></w:sdtPr>")
+    flagged = ooxml.replace_part(minutes, ooxml.DOCUMENT_PART, document)
+    final = zip_parts(final_docx(flagged, [("", "Signaturside")], (PLACEHOLDER,)))
+    text = ooxml.all_text(etree.fromstring(final[ooxml.DOCUMENT_PART]))
+    assert "Limt inn: nytt mål for våren." in text
+    assert PLACEHOLDER not in text  # the untouched fields still show nothing
+    old = zip_parts(final_docx(flagged, [("", "Signaturside")]))  # the flag alone decides
+    assert "Limt inn" not in ooxml.all_text(etree.fromstring(old[ooxml.DOCUMENT_PART]))

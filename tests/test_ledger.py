@@ -57,6 +57,7 @@ def test_a_ledger_from_an_older_samtale_gets_the_new_columns(tmp_path):
         ledger.record_form(record())
         columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(returned_files)")}
         assert ledger.form("1001", "employee").outside_text == "[]"
+        assert ledger.form("1001", "employee").manager_id is None  # not recorded back then
     assert "sender_id" in columns
 
 

@@ -57,3 +57,17 @@ def test_a_skipped_year_and_crowded_rows_give_one_warning_each(tmp_path):
     assert "answers of 2025, not of 2026" in texts[1]
     assert len(previous.agreements["1001"]) == 7
     assert previous.context_for("1001")["agreement_5"] == "Mål 5"
+
+
+def test_goals_proposed_in_the_new_goal_rows_count_when_no_minutes_were_kept(tmp_path):
+    path = tmp_path / "answers-2026.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "employee"
+    sheet.append(["employee_id", "goal_1", "goal_1_company", "goal_2", "goal_3", "goals_next"])
+    sheet.append(["1001", "Lære SQL", "Digitale arbeidsprosesser", None, "Bli fadder", None])
+    sheet.append(["1002", None, None, None, None, "- Gammelt mål\n- Et til"])
+    workbook.save(path)
+    previous = read_previous(path, 2027)
+    assert previous.agreements["1001"] == ["Lære SQL", "Bli fadder"]
+    assert previous.agreements["1002"] == ["Gammelt mål", "Et til"]  # last year's old form

@@ -20,10 +20,11 @@ from pipeline.commands.collect import collect_returned
 from pipeline.commands.generate import generate_forms
 from pipeline.commands.retention import apply_retention
 from pipeline.commands.status import cycle_status
+from pipeline.commands.verify import verify_archive
 from pipeline.domain.personal_data import add_months, utc
 from pipeline.errors import ConfigError, CycleNotGenerated
 from pipeline.formats.seal import load_seal
-from pipeline.state.archive import Archive, verify_archive
+from pipeline.state.archive import Archive
 from pipeline.state.config import RetentionConfig, load_config
 from pipeline.state.deletions import DeletionLog, leaving_dates
 from pipeline.state.ledger import Ledger

@@ -410,6 +410,116 @@ def test_named_sheet_is_read(tmp_path):
     assert read_roster(tmp_path / "roster.xlsx", sheet=" ansatte 2027").sheet == "Ansatte 2027"
 
 
+PEOPLE = [
+    HEADER,
+    CEO,
+    [1002, "Bjørn Hansen-Bø", "bjorn@fjordlys.example", 1001, "Drift"],
+    [1003, "Siri Kvåle", "siri@fjordlys.example", 1001, "IT"],
+    [1004, "Kåre Bråten", "kare@fjordlys.example", 1001, "Drift"],
+]
+
+
+def hidden_book(path: Path, *, hide=(), filter_on: str | None = None) -> Path:
+    """Return a roster with rows hidden by hand, or filtered down to one department."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Ansatte"
+    for row in PEOPLE:
+        sheet.append(row)
+    for number in hide:
+        sheet.row_dimensions[number].hidden = True
+    if filter_on:  # Excel hides the rows a filter leaves out, and keeps the filter's range
+        sheet.auto_filter.ref = f"A1:E{len(PEOPLE)}"
+        sheet.auto_filter.add_filter_column(4, [filter_on])
+        for number, row in enumerate(PEOPLE[1:], start=2):
+            sheet.row_dimensions[number].hidden = row[4] != filter_on
+    book.save(path)
+    return path
+
+
+def test_hidden_rows_are_used_and_noted(tmp_path):
+    roster = read_roster(hidden_book(tmp_path / "roster.xlsx", hide=(3, 5)))
+    assert columns_of(roster, "id") == ["1001", "1002", "1003", "1004"]
+    (warning,) = roster.warnings
+    assert (warning.sheet, warning.row) == ("Ansatte", None)
+    assert warning.message == (
+        "2 employee(s) are in rows hidden in Excel (row 3: Bjørn Hansen-Bø (1002), "
+        "row 5: Kåre Bråten (1004)); samtale still uses them"
+    )
+    assert "delete their row" in warning.fix
+
+
+def test_rows_a_filter_leaves_out_are_used_and_noted(tmp_path):
+    roster = read_roster(hidden_book(tmp_path / "roster.xlsx", filter_on="IT"))
+    assert len(roster.employees) == 4
+    (warning,) = roster.warnings
+    assert "3 employee(s) are in rows hidden or filtered out" in warning.message
+    assert "filter on A1:E5" in warning.message and "Siri" not in warning.message
+
+
+def test_a_roster_without_hidden_rows_has_no_warning(tmp_path):
+    assert read_roster(hidden_book(tmp_path / "roster.xlsx")).warnings == ()
+    assert read_roster(SAMPLE).warnings == ()
+
+
+def test_a_long_list_of_hidden_rows_is_cut(tmp_path):
+    rows = [HEADER, CEO] + [
+        [2000 + n, f"Person {n}", f"p{n}@fjordlys.example", 1001, "IT"] for n in range(14)
+    ]
+    path = write_book(tmp_path / "roster.xlsx", rows)
+    book = openpyxl.load_workbook(path)
+    for number in range(3, 17):
+        book.active.row_dimensions[number].hidden = True
+    book.save(path)
+    (warning,) = read_roster(path).warnings
+    assert warning.message.startswith("14 employee(s)") and "and 4 more" in warning.message
+
+
+def test_a_hidden_first_sheet_is_noted(tmp_path):
+    path = write_book(tmp_path / "roster.xlsx", [HEADER, CEO], more_sheets=["Avdelinger"])
+    book = openpyxl.load_workbook(path)
+    book["Ansatte"].sheet_state = "hidden"
+    book.active = 1
+    book.save(path)
+    (warning,) = read_roster(path).warnings
+    assert "this sheet is hidden in Excel" in warning.message and "--sheet" in warning.fix
+    assert read_roster(path, sheet="Ansatte").warnings == ()  # chosen on purpose
+
+
+@pytest.mark.libreoffice
+def test_rows_filtered_out_in_calc_are_noted(tmp_path, lo_profile):
+    source = hidden_book(tmp_path / "filtered.xlsx", filter_on="Drift")
+    saved = calc_convert(lo_profile, source, tmp_path / "calc")
+    (warning,) = read_roster(saved).warnings
+    assert "2 employee(s) are in rows hidden or filtered out" in warning.message
+    assert "Åse Sæther (1001)" in warning.message and "Siri Kvåle (1003)" in warning.message
+
+
+def test_an_info_sheet_first_suggests_the_sheet_with_the_roster(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "Info"
+    book.active.append(["Slik fyller du ut lista"])
+    book.active.append(["Én rad per ansatt, se neste ark."])
+    people = book.create_sheet("Ansatte 2027")
+    for row in [*TITLE_ROWS, HEADER, CEO]:
+        people.append(row)
+    book.save(tmp_path / "roster.xlsx")
+    problem = single_problem(tmp_path / "roster.xlsx")
+    assert problem.sheet == "Info"
+    assert problem.message == (
+        "the first sheet ('Info') has no header row; the roster seems to be on sheet 'Ansatte 2027'"
+    )
+    assert problem.fix.startswith('run the command again with --sheet "Ansatte 2027"')
+    problem = single_problem(tmp_path / "roster.xlsx", sheet="info")
+    assert problem.message.startswith("this sheet ('Info') has no header row")
+
+
+def test_no_other_sheet_with_a_roster_keeps_the_header_hint(tmp_path):
+    path = write_book(tmp_path / "r.xlsx", [["Ansattliste"]], more_sheets=["Avdelinger"])
+    problem = single_problem(path)
+    assert "no header row found" in problem.message and "Ansattnr" in problem.fix
+
+
 def test_wrong_sheet_size_in_file_still_reads_every_row(tmp_path):
     path = write_book(tmp_path / "roster.xlsx", [HEADER, CEO, [1002, "B", "", 1001, "IT"]])
     packed = io.BytesIO()

@@ -364,6 +364,28 @@ def test_cancelled_deleted_rows_and_roster_changes(company):
     assert not again.cancelled and not again.new  # HR's cancel stands: no new talk for Tor
 
 
+def test_hr_adds_a_talk_by_hand_beside_a_cancelled_one(company):
+    company.run()
+    company.edit("1005", Status="cancelled")
+    company.run()
+    book = openpyxl.load_workbook(company.path)
+    book.active.append(
+        ["1005", "Tor", "", "", "", dt.date(2027, 2, 9), dt.time(13), dt.time(14, 15), "Teams"]
+    )
+    book.save(company.path)
+    report = company.run()
+    assert [line.describe() for line in report.moved] == []
+    [new] = report.new
+    assert new.start == dt.datetime(2027, 2, 9, 13, tzinfo=OSLO) and new.manager_id == "1000"
+    tor = sorted((t.uid, t.status) for t in company.talks().values() if t.employee_id == "1005")
+    assert tor == [
+        ("samtale-2027-talk-1005-1000-2@fjordlys.example", "scheduled"),
+        ("samtale-2027-talk-1005-1000@fjordlys.example", "cancelled"),
+    ]
+    assert company.rows()["1005"].location == "Teams"
+    assert not company.run().new  # the hand-made talk is now an ordinary one
+
+
 def test_unreadable_cells_stop_the_run_and_name_the_row(company):
     company.run()
     company.edit("1002", Start="kvart over ti")
@@ -436,6 +458,7 @@ def test_cli_schedule_prints_the_plan_and_the_next_step(company):
         ('day_start = "16:00"', "day_start 16:00 must be before day_end 15:30"),
         ('lunch = "12:00"', "lunch '12:00' must be a start and an end"),
         ("talk_minutes = 5", "talk_minutes must be between 15 and 480"),
+        ("talk_minutes = 450", "talk_minutes = 450 does not fit between day_start 08:30"),
         ('timezone = "Europe/Atlantis"', "timezone 'Europe/Atlantis' is not known"),
         ("first_day = 2027-03-01\nlast_day = 2027-02-01", "last_day 2027-02-01 is before"),
         ("max_talks_per_day = 0", "max_talks_per_day must be at least 1"),
@@ -464,7 +487,8 @@ def test_status_lists_talks_soon_whose_preparation_is_missing(company):
         ledger.add_returned_file(
             {"sha256": "a" * 64, "source": "x", "stored_path": "returned/x.docx",
              "outcome": "accepted", "employee_id": "1001", "kind": "employee",
-             "collected_at": "2027-01-28T10:00:00+00:00"}
+             "collected_at": "2027-01-28T10:00:00+00:00",
+             "answers": '{"look_back": "Et godt år"}'}
         )  # fmt: skip
     report = cycle_status(company.ws, CYCLE, today=dt.date(2027, 1, 28))
     assert report.unprepared[0] == (

@@ -3,6 +3,8 @@
 1. generate: forms for a 1,000-employee roster vs a naive docxtpl loop (load, render, save)
 2. collect: 1,000 returned forms vs a naive python-docx loop, one file at a time
 3. convert: 200 minutes to PDF with the warm LibreOffice pool vs per-file soffice
+4. schedule: 1,000 managers x 10 reports: the planner's talks/s vs a naive one, and the time of
+   a whole `samtale schedule` run for 10,000 employees (tools/bench_schedule.py)
 
 Figures are printed as rates and ratios; nothing here is a pass/fail test.
 """
@@ -124,6 +126,7 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=1000)
     parser.add_argument("--minutes", type=int, default=200)
     parser.add_argument("--skip-convert", action="store_true")
+    parser.add_argument("--skip-schedule", action="store_true")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="samtale-bench-") as tmp:
@@ -150,6 +153,10 @@ def main() -> None:
             f"soffice {figures['naive_pdfs_per_s']:.2f} PDFs/s; ratio {figures['ratio']:.1f}x "
             "(target >= 10 PDFs/s, >= 15x)"
         )
+    if not args.skip_schedule:
+        from bench_schedule import bench_schedule, describe
+
+        print(describe(bench_schedule()))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ export SAMTALE_SEAL_PASSWORD="${SAMTALE_SEAL_PASSWORD:-demo-only-password}"
 $PY tools/make_demo_certificate.py
 $SAMTALE finalize --cycle "$CYCLE"
 
+step "9a. The HR report: progress, ratings, the psychosocial factors, competence and goals, against 2026"
+$SAMTALE report --cycle "$CYCLE" --compare-with input/answers-2026.xlsx
+
 step "9b. Book the agreed follow-ups as meeting requests (drafts in the outbox)"
 $SAMTALE send --cycle "$CYCLE" --kind followups
 
@@ -50,3 +53,4 @@ step "11. What the [retention] rules would delete (a dry run: nothing is deleted
 $SAMTALE retention
 
 printf '\nSealed PDFs are in output/archive/%s/ (demo certificate: not a real seal).\n' "$CYCLE"
+printf 'The HR report: output/%s/report/report.html (and report.xlsx).\n' "$CYCLE"

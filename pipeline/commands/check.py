@@ -55,7 +55,8 @@ def check_workspace(
         managers=len({e.manager_id for e in roster.employees if e.manager_id}),
         languages=languages,
         templates=[f"{kind}.{language}.docx" for kind in kinds for language in LANGUAGES],
-        warnings=[w for w in [outdated_warning(workspace.templates_dir)] if w],
+        warnings=[w for w in [outdated_warning(workspace.templates_dir)] if w]
+        + [str(problem) for problem in roster.warnings],
     )
 
 

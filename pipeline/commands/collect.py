@@ -131,9 +131,10 @@ def collect_returned(
         chosen = ledger.chosen_versions()
         winners = newest_versions(versions, report.versions, touched, chosen)
         report.minutes = minutes_notes(ledger, {e for e, kind in touched if kind == "minutes"})
-        for (employee_id, kind), winner in winners.items():
-            if not is_unfilled(winner):  # returned unfilled: still missing, reminders go on
-                ledger.set_form_status(employee_id, kind, "returned")
+        with ledger.transaction():  # one commit, not one per form
+            for (employee_id, kind), winner in winners.items():
+                if not is_unfilled(winner):  # returned unfilled: still missing, reminders go on
+                    ledger.set_form_status(employee_id, kind, "returned")
         sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
         report.workbook = update_workbook_if_changed(workspace.answers_path(cycle), sheets, ledger)
     return report

@@ -30,6 +30,7 @@ from pipeline.domain.names import safe_stem
 from pipeline.domain.record import FormAnswers, cycle_record
 from pipeline.errors import MinutesError, SamtaleError, SealError
 from pipeline.formats.calendar import AgreedItem, agreed_calendar
+from pipeline.formats.certificate import write_public_certificate
 from pipeline.formats.convert import Conversion, ConverterPool
 from pipeline.formats.ooxml import (
     CUSTOM_PART,
@@ -54,18 +55,11 @@ from pipeline.formats.seal import (
     prepare_pdf,
     seal_pdf,
 )
-from pipeline.state.archive import (
-    FOLLOWUPS,
-    MINUTES,
-    Archive,
-    archived_name,
-    seal_certificate_path,
-    write_public_certificate,
-)
+from pipeline.state.archive import FOLLOWUPS, MINUTES, Archive, archived_name
 from pipeline.state.files import PRIVATE_DIR, write_private
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger, ReturnedVersion, now_iso
-from pipeline.state.workspace import Workspace
+from pipeline.state.workspace import Workspace, seal_certificate_path
 
 Progress = Callable[[int, int], None]
 PREP_KINDS = ("employee", "manager")
@@ -288,6 +282,7 @@ def finalize_minutes(
         record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
         evidence = returned_evidence(ledger)
         languages = {r.employee_id: r.language for r in ledger.forms(MINUTES)}
+        prompts = {r.employee_id: placeholders(r.fields) for r in ledger.forms(MINUTES)}
     report.not_confirmed = not_confirmed(roster, states, languages)
     todo = still_to_archive(states, roster, languages, evidence, archive, report)
     if not todo:
@@ -299,7 +294,10 @@ def finalize_minutes(
         jobs = []
         for party, final in todo:
             try:
-                jobs.append(plan_job(party, final, record, evidence, sealing, cycle_dir, workdir))
+                prompt = prompts.get(party.employee_id)
+                jobs.append(
+                    plan_job(party, final, record, evidence, sealing, cycle_dir, workdir, prompt)
+                )
             except (SamtaleError, OSError, ValueError, zipfile.BadZipFile) as exc:
                 report.failed.append(Failed(party.employee_id, party.name, str(exc)))
         conversions = convert_jobs(jobs, pool, workers)
@@ -388,6 +386,7 @@ def plan_job(
     sealing: Sealing,
     cycle_dir: Path,
     workdir: Path,
+    prompts: tuple[str, ...] | None = None,
 ) -> MinutesJob:
     """Return the job for one employee after writing the final .docx to ``workdir``."""
     preps = [record.get((party.employee_id, kind)) for kind in PREP_KINDS]
@@ -398,7 +397,7 @@ def plan_job(
     names = [attachment_name(r.version.kind, party, sealing.cycle) for r in documents]
     page = signature_page(party, final_returned, token, sealing, names)
     stem = job_stem(party.employee_id)
-    docx = write_private(workdir / f"{stem}.docx", final_docx(final_returned.data, page))
+    docx = write_private(workdir / f"{stem}.docx", final_docx(final_returned.data, page, prompts))
     answers = recorded_answers(record, party.employee_id, [r.version for r in documents])
     return MinutesJob(
         party, final_returned, documents, token, docx, workdir / f"{stem}.pdf", answers
@@ -461,14 +460,24 @@ def identity_token(docx: bytes) -> str:
 INSTRUCTIONS_STYLE = "FormBoxHeading"  # a box starting with this style is left out of the archive
 
 
-def final_docx(data: bytes, page: list[tuple[str, str]]) -> bytes:
+def placeholders(fields_json: str) -> tuple[str, ...]:
+    """Return the prompts of a sent form's fields (what a field shows until it is filled)."""
+    return tuple(f.get("placeholder", "") for f in json.loads(fields_json) if f.get("placeholder"))
+
+
+def final_docx(
+    data: bytes, page: list[tuple[str, str]], prompts: tuple[str, ...] | None = None
+) -> bytes:
     """Return the minutes to archive: no form fields, no links out, the signature page last."""
+    # With ``prompts`` (the sent form's), a field's content decides whether it was filled, so a
+    # pasted answer LibreOffice saved with the placeholder flag still set is kept.
     package = read_package(data)
     document = package.part(DOCUMENT_PART)
     if document is None:
         raise MinutesError(f"the returned minutes have no {DOCUMENT_PART}; it is not a Word file")
     changed = without_outside_links(package.parts)
-    final = drop_boxes(flatten_controls(changed.get(DOCUMENT_PART, document)), INSTRUCTIONS_STYLE)
+    flat = flatten_controls(changed.get(DOCUMENT_PART, document), prompts or None)
+    final = drop_boxes(flat, INSTRUCTIONS_STYLE)
     changed[DOCUMENT_PART] = append_paragraphs(final, page)
     for name in header_footer_parts(package.names):
         part = changed.get(name, package.part(name))

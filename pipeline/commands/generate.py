@@ -39,7 +39,11 @@ def generate_forms(
         progress=progress,
         new_key=new_key,
     )
-    report.warnings[:0] = previous.warnings + deadline_warnings(workspace, cycle)
+    report.warnings[:0] = [
+        *roster.warnings,
+        *previous.warnings,
+        *deadline_warnings(workspace, cycle),
+    ]
     return report
 
 

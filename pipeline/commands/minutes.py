@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipeline.domain.forms import GenerateReport, Progress, write_forms
 from pipeline.domain.kinds import PREP_KINDS, FormKind
+from pipeline.domain.managers import manager_changes, minutes_warning
 from pipeline.domain.record import cycle_record
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
@@ -62,7 +63,8 @@ def prepare_minutes(
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     with Ledger.of_cycle(workspace, cycle) as ledger:
         record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
-        fields = {(r.employee_id, r.kind): json.loads(r.fields) for r in ledger.forms()}
+        forms = ledger.forms()
+    fields = {(r.employee_id, r.kind): json.loads(r.fields) for r in forms}
     report = MinutesReport(forms=None)
     ready = set()
     for employee in roster.employees:
@@ -97,6 +99,8 @@ def prepare_minutes(
         workers=workers,
         progress=progress,
     )
+    changes = [c for c in manager_changes(forms, roster, PREP_KINDS) if c.employee.id in ready]
+    report.forms.warnings += [minutes_warning(change, roster) for change in changes]
     return report
 
 

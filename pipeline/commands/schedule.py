@@ -292,6 +292,7 @@ class _Run:
         """Return one entry per known talk, HR's workbook edits applied."""
         self.check_rows(rows)
         by_uid = {record.uid: record for record in records}
+        self.used_uids = set(by_uid)
         entries, matched = [], set()
         for row in rows:
             record = by_uid.get(row.uid) or self.unmatched_record(row, records, matched)
@@ -402,7 +403,7 @@ class _Run:
                 "with a manager; the row was left out"
             )
             return None
-        uid = talk_uid(self.cycle, employee.id, manager.id, self.domain)
+        uid = self.new_uid(employee.id, manager.id)
         entry = _Entry(employee.id, manager.id, uid, row=row, location=row.location)
         if row.cancelled:  # no talk for this person (on leave …): kept in the workbook only
             entry.status = CANCELLED
@@ -413,6 +414,17 @@ class _Run:
         entry.changed = entry.new = True
         entry.notes.append("time set by HR in schedule.xlsx")
         return entry
+
+    def new_uid(self, employee_id: str, manager_id: str) -> str:
+        """Return the UID of a new talk: the pair's, or with -2, -3 … when HR adds another."""
+        uid = talk_uid(self.cycle, employee_id, manager_id, self.domain)
+        local, _, domain = uid.partition("@")
+        number = 1
+        while uid in self.used_uids:
+            number += 1
+            uid = f"{local}-{number}@{domain}"
+        self.used_uids.add(uid)
+        return uid
 
     def follow_roster(self, entry: _Entry) -> None:
         """Cancel a talk whose employee left the roster or has another manager now."""
@@ -542,7 +554,7 @@ class _Run:
 
     def new_entry(self, pair: Pair) -> _Entry:
         """Return a new entry for a pair that had no talk."""
-        uid = talk_uid(self.cycle, pair.employee_id, pair.manager_id, self.domain)
+        uid = self.new_uid(pair.employee_id, pair.manager_id)
         entry = _Entry(pair.employee_id, pair.manager_id, uid, location=self.settings.location)
         entry.new = entry.changed = True
         return entry

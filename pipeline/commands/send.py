@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.dates import date_from_text, format_date
 from pipeline.domain.followups import FollowUp, agreed_followups, names_employee
+from pipeline.domain.managers import manager_changes, send_note
 from pipeline.domain.names import ascii_slug
 from pipeline.errors import ConfigError, MailError
 from pipeline.formats.calendar import CANCEL, REQUEST, Attendee, Meeting, Person, meeting_ics
@@ -163,6 +164,7 @@ class SendReport:
     skipped: list[Outcome] = field(default_factory=list)  # sent or drafted by an earlier run
     failed: list[Outcome] = field(default_factory=list)  # not sent, per recipient, with reason
     stopped: str = ""  # why the run stopped early (connection gone, login refused), or ""
+    notes: list[str] = field(default_factory=list)  # e.g. forms going to a new manager
 
     @property
     def ok(self) -> bool:
@@ -254,6 +256,7 @@ def _send_emails(workspace, cycle, roster, kind, smtp, deadline, dry_run, progre
         planned=plan,
     )
     report.pending = _sort_out(plan, report)
+    report.notes = _manager_notes(workspace, cycle, roster, kind, report.pending)
     if dry_run:
         return report
     config = workspace.config()
@@ -586,6 +589,18 @@ def _sort_out(plan: list[PlannedEmail], report: SendReport) -> list[PlannedEmail
         else:
             pending.append(email)
     return pending
+
+
+def _manager_notes(workspace, cycle, roster, kind: str, emails: list[PlannedEmail]) -> list[str]:
+    """Return a note per form going to the manager named now, not the one it was made for."""
+    about = {a.employee_id for e in emails for a in e.attachments if a.form_kind != "employee"}
+    if kind not in ("prep", "minutes") or not about:
+        return []
+    with Ledger.of_cycle(workspace, cycle) as ledger:
+        forms = ledger.forms()
+    kinds = ("manager", "minutes") if kind == "minutes" else ("manager",)
+    changes = manager_changes(forms, roster, kinds)
+    return [send_note(change, roster, kind) for change in changes if change.employee.id in about]
 
 
 # ledger -----------------------------------------------------------------------------------------
@@ -1099,10 +1114,10 @@ def _followup_item_mails(
     name = employee.name if employee else employee_id
     about = f"follow-up {item.number} agreed with {name}"
     if employee is None or manager is None:
-        problem = f"{about}: the employee or their manager is not in the roster; book it by hand"
+        problem = "the employee or their manager is not in the roster; book it by hand"
         return [_MeetingMail(employee_id, None, True, about, [], "", {}, None, problem)]
     if item.when is None:
-        problem = f"{about} has no date in the minutes; nothing to book, put it in a calendar"
+        problem = "no date in the minutes, so nothing to book (the archived follow-ups have it)"
         return [_MeetingMail(manager.id, manager, True, about, [], "", {}, None, problem)]
     content = item.content()
     sequence = 0
@@ -1152,7 +1167,7 @@ def _followup_cancel_mails(record: MeetingRecord, ctx: _MeetingContext) -> list[
     name = employee.name if employee else record.employee_id
     about = f"cancellation of a follow-up agreed with {name} ({record.start})"
     if manager is None:
-        problem = f"{about}: the manager is not in the roster; remove it from their calendar"
+        problem = "the manager is not in the roster; remove it from their calendar by hand"
         return [_MeetingMail(record.manager_id, None, True, about, [], "", {}, None, problem)]
     when = dt.date.fromisoformat(record.start)
     organizer = _calendar_person(manager)

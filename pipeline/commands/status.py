@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline.domain.kinds import ALL_FORM_KINDS, PREP_KINDS
+from pipeline.domain.managers import manager_changes, status_line
 from pipeline.domain.scheduling import Rules, add_working_days, public_holidays
 from pipeline.domain.versions import counted_versions
 from pipeline.formats.roster import Employee, Roster, read_roster
@@ -46,6 +47,8 @@ class StatusReport:
     generated: dict[str, int] = field(default_factory=dict)  # per form kind
     working_files_removed: str = ""  # set when a retention rule removed the cycle's files
     left_roster: list[str] = field(default_factory=list)  # forms of people no longer in the roster
+    # Forms made for another manager than the roster names now (changed mid-cycle).
+    manager_changed: list[str] = field(default_factory=list)
     # Talks within [schedule] reminder_days working days whose preparation forms are not back.
     unprepared: list[str] = field(default_factory=list)
 
@@ -96,6 +99,7 @@ def cycle_status(
             for kind in ALL_FORM_KINDS
         },
         left_roster=leavers(forms, returned, in_roster),
+        manager_changed=[status_line(c, roster) for c in manager_changes(forms.values(), roster)],
         quarantined=quarantined,
         by_manager=by_manager,
         by_department=by_department,

@@ -50,6 +50,7 @@ class FormJob:
     previous_sha: str = ""  # the form already on disk at ``path``, if any
     protected: bool = False  # handed out: never replaced without --force
     keep_copy: bool = False  # handed out and forced: copy the old file aside first
+    manager_id: str = ""  # the employee's manager in the roster the form is written from
 
 
 @dataclass
@@ -187,6 +188,7 @@ def plan_job(employee, manager, kind, templates, setup: JobSetup, ledger, report
         previous_sha=record.sha256 if same_file and path.exists() else "",
         protected=decision == "handed_out",
         keep_copy=bool(record and record.handed_out_at),
+        manager_id=employee.manager_id,
     )
 
 
@@ -371,6 +373,7 @@ def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir
             generated_at=now_iso(),
             handed_out_at=before.handed_out_at if same_form else None,  # a new version: not yet
             outside_text=outside_text,
+            manager_id=job.manager_id,
         )
     )
     ledger.record_issued(job.properties[PROPERTY], job.employee_id, job.kind)

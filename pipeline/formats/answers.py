@@ -641,9 +641,10 @@ def remove_rows_about(path: Path, employee_id: str) -> int:
 
 SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-CELL = re.compile(rb'<c (?:[^>]*? )?r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+CELL_PATTERN = rb'<c (?:[^>]*? )?r="(%s)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)'
+FAST_CELL_PATTERN = rb'<c r="(%s)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)'  # r first: Excel, LibreOffice
+CELL = re.compile(CELL_PATTERN % rb"[A-Z]{1,3}", re.S)
 CELL_TYPE = re.compile(rb'\bt="(\w+)"')
-CELL_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
 INLINE_TEXT = re.compile(rb"<t(?: [^>]*)?>(.*?)</t>", re.S)
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
@@ -725,10 +726,8 @@ def read_sheet_columns(
     letters = {header[key]: key for key in (*keys, "employee_id") if key in header}
     if "employee_id" not in header:
         return {}
-    wanted = re.compile(
-        rb'<c (?:[^>]*? )?r="(' + "|".join(letters).encode() + rb')(\d+)"([^>]*?)(?:/>|>(.*?)</c>)',
-        re.S,
-    )
+    pattern = FAST_CELL_PATTERN if xml.count(b"<c ") == xml.count(b'<c r="') else CELL_PATTERN
+    wanted = re.compile(pattern % "|".join(letters).encode(), re.S)
     rows: dict[bytes, dict[str, object]] = {}
     for match in wanted.finditer(xml):
         if match.group(2) != b"1":
@@ -752,15 +751,15 @@ def header_end(xml: bytes) -> int:
 
 def cell_text(match: re.Match, strings: list[str]) -> object:
     """Return the value of one matched ``<c>`` cell: text, number, bool or None."""
-    content = match.group(4) or b""
-    kind = CELL_TYPE.search(match.group(3))
-    kind = kind.group(1) if kind else b"n"
+    # Plain string operations: this runs once per wanted cell, 300,000 times for 10,000 people.
+    attributes, content = match.group(3), match.group(4) or b""
+    kind = CELL_TYPE.search(attributes).group(1) if b"t=" in attributes else b"n"
     if kind == b"inlineStr":
-        return html.unescape(b"".join(INLINE_TEXT.findall(content)).decode("utf-8"))
-    value = CELL_VALUE.search(content)
-    if value is None:
+        return xml_text(b"".join(INLINE_TEXT.findall(content)))
+    start = content.find(b"<v>")
+    if start < 0:
         return None
-    text = html.unescape(value.group(1).decode("utf-8"))
+    text = xml_text(content[start + 3 : content.find(b"</v>", start)])
     if kind == b"s":
         return strings[int(text)]
     if kind == b"b":
@@ -769,6 +768,12 @@ def cell_text(match: re.Match, strings: list[str]) -> object:
         return text
     number = float(text)
     return int(number) if number.is_integer() else number
+
+
+def xml_text(data: bytes) -> str:
+    """Return XML character data as text (entities and character references resolved)."""
+    text = data.decode("utf-8")
+    return html.unescape(text) if "&" in text else text
 
 
 def excel_date(value: object) -> dt.date | None:

@@ -403,7 +403,7 @@ def element_text(element: etree._Element) -> str:
 
 
 def visible_text(element: etree._Element) -> tuple[str, bool]:
-    """Return the visible text of an element (paragraphs on their own lines), and if any hid."""
+    """Return the visible text of an element (one line per paragraph), and if text was hidden."""
     # A paragraph whose mark was deleted or moved away (tracked) runs on into the next one.
     if element.tag == W_P:
         return runs_text(element)

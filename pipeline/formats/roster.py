@@ -9,7 +9,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -18,6 +18,7 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from openpyxl.xml.functions import iterparse
 
 from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.errors import Problem, RosterError
@@ -46,6 +47,8 @@ class Roster:
     sheet: str
     employees: tuple[Employee, ...]
     by_id: dict[str, Employee] = field(compare=False, repr=False, default_factory=dict)
+    # What HR should know but need not fix: rows hidden or filtered out in Excel are still used.
+    warnings: tuple[Problem, ...] = field(compare=False, repr=False, default=())
 
     def manager_of(self, employee: Employee) -> Employee | None:
         """Return the employee's manager, or None at the top."""
@@ -144,6 +147,11 @@ FIX_FORMULA = (
     "stored; or replace the formula by its value"
 )
 FIX_ERROR_VALUE = "correct the formula, or type the value instead"
+FIX_HIDDEN_ROWS = (
+    "nothing, if they are to take part; to leave someone out of this cycle, delete their row "
+    "(hiding it or filtering it out in Excel does not)"
+)
+SHOWN_HIDDEN = 10  # employees named in a hidden-rows warning; the rest are counted
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -156,6 +164,9 @@ class _Sheet:
     name: str
     rows: list[tuple[Any, ...]]  # rows[0] is sheet row 1
     unsaved_formulas: frozenset[tuple[int, int]]  # (row, column), 1-based: no cached result
+    hidden_rows: frozenset[int] = frozenset()  # rows hidden in Excel (by hand or by a filter)
+    filter_range: str = ""  # the range of the sheet's active filter (AutoFilter), or ""
+    hidden_sheet: bool = False  # the sheet itself is hidden in Excel
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,8 @@ def read_roster(path: Path, sheet: str | None = None) -> Roster:
     data = _read_sheet(path, sheet)
     problems = _Problems(str(path), data.name)
     header = _find_header(data, problems)
+    if header is None:
+        _suggest_sheet(path, data.name, sheet, problems)
     employees = _read_employees(data, header, problems) if header else []
     if header:
         _check_unique(employees, header, problems)
@@ -224,6 +237,7 @@ def read_roster(path: Path, sheet: str | None = None) -> Roster:
         sheet=data.name,
         employees=tuple(employees),
         by_id={employee.id: employee for employee in employees},
+        warnings=tuple(_hidden_warnings(path, data, employees, sheet)),
     )
 
 
@@ -284,12 +298,15 @@ def _load_sheet(handle: BinaryIO, path: Path, sheet: str | None) -> _Sheet:
     try:
         worksheet = _pick_sheet(book, sheet, path)
         name, rows = worksheet.title, _sheet_rows(worksheet)
+        part = getattr(worksheet, "_worksheet_path", "")  # the sheet's XML part in the package
+        hidden_sheet = worksheet.sheet_state != "visible"
     finally:
         book.close()
     unsaved = frozenset(
         (r, c) for r, c in _formula_cells(handle, name) if _at(rows, r - 1, c - 1) is None
     )
-    return _Sheet(name, rows, unsaved)
+    hidden, filter_range = _hidden_rows(handle, part)
+    return _Sheet(name, rows, unsaved, hidden, filter_range, hidden_sheet)
 
 
 def _pick_sheet(book: Any, sheet: str | None, path: Path) -> Any:
@@ -338,6 +355,37 @@ def _formula_cells(handle: BinaryIO, sheet: str) -> frozenset[tuple[int, int]]:
         if isinstance(value, ArrayFormula | DataTableFormula)
         or (isinstance(value, str) and value.startswith("="))
     )
+
+
+def _hidden_rows(handle: BinaryIO, part: str) -> tuple[frozenset[int], str]:
+    """Return the rows hidden in a sheet's XML part and the range of its active filter ("")."""
+    # Read-only openpyxl does not keep row properties, so the part is read once more, streamed.
+    if not part:
+        return frozenset(), ""
+    hidden: set[int] = set()
+    filter_range, number = "", 0
+    handle.seek(0)
+    with zipfile.ZipFile(handle) as archive, archive.open(part.lstrip("/")) as source:
+        for _, element in iterparse(source):
+            tag = element.tag.rpartition("}")[2]
+            if tag == "row":
+                number = _row_number(element.get("r"), number + 1)
+                if element.get("hidden") in ("1", "true"):
+                    hidden.add(number)
+                element.clear()
+            elif tag == "autoFilter":
+                if any(str(child.tag).endswith("}filterColumn") for child in element):
+                    filter_range = element.get("ref") or "the sheet"
+                element.clear()
+    return frozenset(hidden), filter_range
+
+
+def _row_number(text: str | None, default: int) -> int:
+    """Return a row element's number from its ``r`` attribute, or ``default`` without one."""
+    try:
+        return int(float(text)) if text else default
+    except ValueError:
+        return default
 
 
 def _has_formulas(handle: BinaryIO) -> bool:
@@ -430,6 +478,84 @@ def _missing_fields(columns: dict[str, _Column]) -> list[str]:
         other = "last_name" if "first_name" in columns else "first_name"
         missing[missing.index("name")] = other
     return missing
+
+
+def _suggest_sheet(path: Path, name: str, sheet: str | None, problems: _Problems) -> None:
+    """Point the missing-header problem at another sheet of the workbook that has a roster."""
+    others = _sheets_with_header(path, name)
+    if not others:
+        return
+    which = "the first sheet" if sheet is None else "this sheet"
+    found = others[0]
+    option = (
+        f'--sheet "{found}"' if re.search(r"[\s\"'$&|;<>()*?`\\]", found) else f"--sheet {found}"
+    )
+    problems.found[-1] = replace(
+        problems.found[-1],
+        message=f"{which} ({name!r}) has no header row; the roster seems to be on sheet {found!r}",
+        fix=f"run the command again with {option} (or move that sheet first in the workbook)",
+    )
+
+
+def _sheets_with_header(path: Path, skip: str) -> list[str]:
+    """Return the names of the workbook's other sheets that have a roster header row."""
+    try:
+        with path.open("rb") as handle, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True, keep_links=False)
+            try:
+                return [
+                    worksheet.title
+                    for worksheet in book.worksheets
+                    if worksheet.title != skip and _has_header_row(worksheet)
+                ]
+            finally:
+                book.close()
+    except _UNREADABLE:
+        return []
+
+
+def _has_header_row(worksheet: Any) -> bool:
+    """Return True when one of the sheet's first rows names the id, name and email columns."""
+    worksheet.reset_dimensions()
+    for row in worksheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True):
+        found = _header_fields(row)
+        if "id" in found and "email" in found and _has_name(found):
+            return True
+    return False
+
+
+def _hidden_warnings(
+    path: Path, data: _Sheet, employees: list[Employee], sheet: str | None
+) -> list[Problem]:
+    """Return warnings for a hidden roster sheet and for employees in hidden or filtered rows."""
+    found = []
+    if data.hidden_sheet and sheet is None:
+        found.append(
+            Problem(
+                str(path),
+                "this sheet is hidden in Excel, yet it is the first sheet, so samtale reads it",
+                "if the roster is on another sheet, run the command again with --sheet NAME",
+                sheet=data.name,
+            )
+        )
+    hidden = [e for e in employees if e.row in data.hidden_rows]
+    if hidden:
+        why = "hidden"
+        if data.filter_range:
+            why = f"hidden or filtered out (the sheet has a filter on {data.filter_range})"
+        named = ", ".join(f"row {e.row}: {e.name} ({e.id})" for e in hidden[:SHOWN_HIDDEN])
+        more = f" and {len(hidden) - SHOWN_HIDDEN} more" if len(hidden) > SHOWN_HIDDEN else ""
+        found.append(
+            Problem(
+                str(path),
+                f"{len(hidden)} employee(s) are in rows {why} in Excel ({named}{more}); "
+                "samtale still uses them",
+                FIX_HIDDEN_ROWS,
+                sheet=data.name,
+            )
+        )
+    return found
 
 
 # --- Rows ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
@@ -43,6 +44,14 @@ COLUMNS = (
 )
 REQUIRED = ("Employee ID", "Date", "Start", "End", "Status")
 WIDTHS = {"Employee": 30, "Manager": 30, "Location": 28, "Notes": 60, "Talk ID": 44}
+FORMATS = {  # the cells HR edits keep their type: dates, times, ids as text
+    "Employee ID": "@",
+    "Manager ID": "@",
+    "Date": "yyyy-mm-dd",
+    "Start": "hh:mm",
+    "End": "hh:mm",
+}
+WRAPPED = Alignment(vertical="top", wrap_text=True)
 CANCEL_WORDS = ("cancelled", "canceled", "cancel", "avlyst", "avlys", "kansellert")
 TIME_TEXT = re.compile(r"(\d{1,2})[:.](\d{2})")
 LOCKED_FIX = (
@@ -99,23 +108,25 @@ def read_schedule(path: Path) -> list[ScheduleRow]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            workbook = openpyxl.load_workbook(path, data_only=True)
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except PermissionError as exc:
         raise WorkbookLockedError(f"{path}: cannot read it ({exc.strerror}); {LOCKED_FIX}") from exc
     except Exception as exc:  # any failure to parse means the file is not a usable workbook
         raise ScheduleError(
             f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); {BROKEN_FIX}"
         ) from exc
-    sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
+    try:
+        sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
+        title, rows = sheet.title, list(sheet.iter_rows(values_only=True))
+    finally:
+        workbook.close()
     if not rows:
         return []
     columns = header_columns(rows[0])
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise ScheduleError(
-            f"{path}: sheet {sheet.title!r} has no column {', '.join(missing)} in row 1; "
-            + BROKEN_FIX
+            f"{path}: sheet {title!r} has no column {', '.join(missing)} in row 1; " + BROKEN_FIX
         )
     found = []
     for number, values in enumerate(rows[1:], start=2):
@@ -260,39 +271,44 @@ def write_schedule(path: Path, rows: list[ScheduleRow], before: tuple[int, int] 
 
 def schedule_workbook(rows: list[ScheduleRow]) -> Workbook:
     """Return the workbook of ``rows``: bold frozen header, filter, dates and times as such."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET
-    sheet.append(COLUMNS)
-    for row in rows:
-        sheet.append(
-            [
-                row.employee_id,
-                row.employee,
-                row.manager_id,
-                row.manager,
-                row.date.strftime("%A") if row.date else "",
-                row.date,
-                row.start,
-                row.end,
-                row.location,
-                row.status,
-                row.notes,
-                row.uid,
-            ]
-        )
-    formats = {"Date": "yyyy-mm-dd", "Start": "hh:mm", "End": "hh:mm"}
+    workbook = Workbook(write_only=True)  # streamed: 10,000 talks in a second or two
+    sheet = workbook.create_sheet(SHEET)
     for index, name in enumerate(COLUMNS, start=1):
-        letter = get_column_letter(index)
-        sheet.column_dimensions[letter].width = WIDTHS.get(name, 13)
-        header = sheet.cell(1, index)
-        header.font = Font(bold=True)
-        for cell in sheet[letter][1:]:
-            cell.alignment = Alignment(vertical="top", wrap_text=name == "Notes")
-            if name in formats:
-                cell.number_format = formats[name]
-            elif name in ("Employee ID", "Manager ID"):
-                cell.number_format = "@"
+        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(name, 13)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(rows) + 1, 2)}"
+    bold = Font(bold=True)
+    sheet.append([styled(sheet, name, font=bold) for name in COLUMNS])
+    for row in rows:
+        values = (
+            row.employee_id,
+            row.employee,
+            row.manager_id,
+            row.manager,
+            row.date.strftime("%A") if row.date else "",
+            row.date,
+            row.start,
+            row.end,
+            row.location,
+            row.status,
+            row.notes,
+            row.uid,
+        )
+        sheet.append(
+            [styled(sheet, value, name) for name, value in zip(COLUMNS, values, strict=True)]
+        )
     return workbook
+
+
+def styled(sheet, value, column: str = "", font: Font | None = None):
+    """Return a cell for a write-only sheet: with its column's number format, or plain."""
+    if column not in FORMATS and column != "Notes" and font is None:
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    if font is not None:
+        cell.font = font
+    elif column == "Notes":
+        cell.alignment = WRAPPED
+    else:
+        cell.number_format = FORMATS[column]
+    return cell

@@ -333,15 +333,16 @@ def check_fields(template: FormTemplate) -> list[Problem]:
 
 
 def check_choice_sources(template: FormTemplate) -> list[Problem]:
-    """Return a problem for every dropdown filled from a list samtale.toml does not have."""
+    """Return a problem for each list a dropdown asks for that samtale.toml does not have."""
+    unknown = [s for s in template.choice_sources if s not in CHOICE_SOURCES]
     return [
         Problem(
             str(template.path),
-            f"a dropdown's list item has the value @{source}, which is no list samtale fills in",
+            f"{unknown.count(source)} dropdown(s) have a list item with the value @{source}, "
+            "which is no list samtale fills in",
             "use one of: " + ", ".join(f"@{known}" for known in CHOICE_SOURCES),
         )
-        for source in template.choice_sources
-        if source not in CHOICE_SOURCES
+        for source in dict.fromkeys(unknown)
     ]
 
 

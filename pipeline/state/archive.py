@@ -22,16 +22,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-
 from pipeline.domain.names import safe_stem
-from pipeline.errors import ArchiveError, NothingToVerify, SealError, VerifyError, WorkspaceError
-from pipeline.formats.seal import Seal, check_seal, is_pkcs12
+from pipeline.errors import ArchiveError, WorkspaceError
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
 from pipeline.state.ledger import now_iso
 from pipeline.state.workspace import Workspace
@@ -47,13 +43,6 @@ FOLLOWUPS = "followups"
 SUFFIXES = {MINUTES: ".pdf", FOLLOWUPS: ".ics"}
 STEMS = {MINUTES: "referat", FOLLOWUPS: "followups"}
 VERSIONED = re.compile(r"^(?P<stem>[a-z]+)_(?P<cycle>\d{4})_v(?P<version>\d+)\.(pdf|ics)$")
-CERTIFICATE_SUFFIX = ".crt"
-STALE_CERT_FIX = (
-    "if the seal certificate was renewed, move the old .crt aside (keep it to check older "
-    "archives with `verify`); otherwise set [seal] certificate back to the certificate it holds"
-)
-CERT_OPTION_FIX = "pass --cert path/to/seal.crt (the seal's public certificate, PEM or DER)"
-NOT_CONFIGURED = "certificate not configured: checked against the manifest"
 
 
 @dataclass(frozen=True)
@@ -271,7 +260,7 @@ class Archive:
                 self._rewrite({e.path: r for e, r in zip(gone, records, strict=True)})
             for relative, sha256 in sorted(files.items()):
                 path = self.resolve(relative)
-                if path.is_file() and _file_sha256(path) == sha256:
+                if path.is_file() and file_sha256(path) == sha256:
                     path.unlink()
                 folder = path.parent
                 if folder != self.folder and folder.is_dir() and not any(folder.iterdir()):
@@ -325,7 +314,7 @@ def _deletion_record(entry: ManifestEntry, rule: str, deleted_at: str) -> Delete
     )
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     """Return the SHA-256 of a file's bytes."""
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -341,320 +330,9 @@ def _entry(data: dict) -> ManifestEntry:
     return entry
 
 
-# --- the configured certificate ----------------------------------------------------------------
-
-
-def public_certificate_path(p12_path: Path) -> Path:
-    """Return where the public certificate of a PKCS#12 seal lives: ``seal.p12`` → ``seal.crt``."""
-    return Path(p12_path).with_suffix(CERTIFICATE_SUFFIX)
-
-
-def write_public_certificate(seal: Seal, p12_path: Path) -> Path:
-    """Return the ``.crt`` beside ``p12_path`` after writing the seal's certificate when missing."""
-    # An existing ``.crt`` holding another certificate raises ``SealError``: ``verify`` would
-    # otherwise reject every PDF sealed from now on, or accept a certificate no longer configured.
-    path = public_certificate_path(p12_path)
-    der = seal.signer.signing_cert.dump()
-    if path.exists():
-        found = certificate_sha256(path)
-        if found != seal.certificate_sha256:
-            raise SealError(
-                f"{path} holds another certificate (SHA-256 {found[:16]}…) than the seal "
-                f"{p12_path} (SHA-256 {seal.certificate_sha256[:16]}…); {STALE_CERT_FIX}"
-            )
-        return path
-    pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
-    return write_private(path, pem)
-
-
-def certificate_sha256(path: Path) -> str:
-    """Return the SHA-256 fingerprint of the certificate in a PEM or DER file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SealError(f"{path}: cannot read the public certificate ({exc.strerror})") from exc
-    fingerprint = fingerprint_of(data)
-    if fingerprint is None:
-        raise SealError(
-            f"{path}: not a certificate (PEM or DER); delete it and run finalize again to "
-            "write it from the seal"
-        )
-    return fingerprint
-
-
-def fingerprint_of(data: bytes) -> str | None:
-    """Return the SHA-256 fingerprint of a PEM or DER certificate, or None if it is not one."""
-    try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            certificate = x509.load_pem_x509_certificate(data)
-        else:
-            certificate = x509.load_der_x509_certificate(data)
-    except ValueError:
-        return None
-    return certificate.fingerprint(hashes.SHA256()).hex()
-
-
-def configured_certificate_sha256(
-    workspace: Workspace, certificate: Path | None = None
-) -> str | None:
-    """Return the fingerprint every seal must match; None only when no certificate is configured."""
-    # The certificate is ``certificate`` (the ``--cert`` option) or else ``[seal] certificate`` in
-    # samtale.toml (see ``resolve_certificate_sha256``); one that cannot be resolved raises
-    # ``VerifyError``. The one exception is a configured (not given) certificate in a workspace
-    # with no manifest yet: no file can pass ``verify`` there, so the certificate is not needed.
-    path = seal_certificate_path(workspace, certificate)
-    if path is None:
-        return None
-    try:
-        return resolve_certificate_sha256(path)
-    except VerifyError:
-        if certificate is None and not has_manifest(workspace):
-            return None
-        raise
-
-
-def resolve_certificate_sha256(path: Path) -> str:
-    """Return the fingerprint of the seal certificate at ``path``; raise ``VerifyError``."""
-    # A PEM or DER certificate is read directly; a PKCS#12 seal (its certificate is behind its
-    # password) stands for the public certificate ``<seal>.crt`` beside it.
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = None
-    except OSError as exc:
-        raise VerifyError(
-            f"{path}: cannot read the seal certificate ({exc.strerror}). Fix: make it "
-            f"readable, or {CERT_OPTION_FIX}"
-        ) from exc
-    if data is not None:
-        fingerprint = fingerprint_of(data)
-        if fingerprint is not None:
-            return fingerprint
-        if not is_pkcs12(data):
-            raise VerifyError(
-                f"{path}: neither a certificate (PEM or DER) nor a PKCS#12 seal. Fix: "
-                f"{CERT_OPTION_FIX}"
-            )
-    crt = public_certificate_path(path)
-    if crt != path and crt.is_file():
-        try:
-            return certificate_sha256(crt)
-        except SealError as exc:
-            raise VerifyError(f"{exc}, or {CERT_OPTION_FIX}") from exc
-    raise unresolved(path, crt, found=data is not None)
-
-
-def unresolved(path: Path, crt: Path, *, found: bool) -> VerifyError:
-    """Return the error for a seal certificate that cannot be resolved, with the fix."""
-    if found:
-        return VerifyError(
-            f"{path}: this PKCS#12 seal has no public certificate {crt.name} beside it, so "
-            "verify cannot tell which certificate the PDFs must carry. Fix: export the public "
-            f"certificate as {crt.name} (finalize writes it when it seals), or {CERT_OPTION_FIX}"
-        )
-    nor = f", nor its public certificate {crt.name}" if crt != path else ""
-    return VerifyError(
-        f"{path}: the seal certificate is not there{nor}. Fix: correct the path, or export the "
-        f"public certificate as {crt.name}, or {CERT_OPTION_FIX}"
-    )
-
-
-def has_manifest(workspace: Workspace) -> bool:
-    """Return True when some cycle of the workspace has an archive manifest."""
-    root = workspace.output_dir / "archive"
-    return any((root / str(cycle) / MANIFEST).exists() for cycle in archived_cycles(workspace))
-
-
-def seal_certificate_path(workspace: Workspace, certificate: Path | None = None) -> Path | None:
-    """Return the seal's file: ``certificate`` as given, else the config's (root-relative)."""
-    if certificate:
-        return Path(certificate)
-    configured = workspace.config().seal_certificate
-    if not configured:
-        return None
-    path = Path(configured)
-    return path if path.is_absolute() else workspace.root / path
-
-
-# --- verify ------------------------------------------------------------------------------------
-
-
-def verify_archive(
-    workspace: Workspace,
-    cycle: int | None = None,
-    paths: Iterable[Path] | None = None,
-    *,
-    expected_certificate_sha256: str | None = None,
-) -> list[VerifyResult]:
-    """Return one result per archived file of ``cycle`` (every cycle when None), or per path."""
-    # A PDF passes when its seal is valid, covers the whole file and was made with the expected
-    # certificate (``expected_certificate_sha256``, else the one its manifest line records), and
-    # its SHA-256 equals the manifest's. Manifest lines whose file is missing and files in the
-    # archive the manifest does not list are failures too.
-    if paths:
-        return verify_paths(workspace, paths, expected_certificate_sha256)
-    cycles = [cycle] if cycle is not None else archived_cycles(workspace)
-    results: list[VerifyResult] = []
-    for number in cycles:
-        folder = workspace.output_dir / "archive" / str(number)
-        results += verify_folder(Archive(folder), expected_certificate_sha256)
-    return results
-
-
 def archived_cycles(workspace: Workspace) -> list[int]:
     """Return the cycles that have an archive folder, oldest first."""
     root = workspace.output_dir / "archive"
     if not root.is_dir():
         return []
     return sorted(int(child.name) for child in root.iterdir() if child.name.isdigit())
-
-
-def verify_folder(archive: Archive, expected: str | None) -> list[VerifyResult]:
-    """Return the results for every file of one archive folder and its manifest."""
-    if not archive.folder.is_dir():
-        return []
-    entries, deleted, damaged = archive.read_lines()
-    results = [VerifyResult(archive.manifest_path, False, [problem]) for problem in damaged]
-    if deleted and not damaged:
-        note = (
-            f"records {len(deleted)} deleted file(s): SHA-256, when, and by which rule "
-            "(see output/deletions.jsonl)"
-        )
-        results.append(VerifyResult(archive.manifest_path, True, [], note=note))
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.path in seen:
-            path = archive.folder / entry.path
-            results.append(VerifyResult(path, False, ["the manifest lists this file twice"]))
-            continue
-        seen.add(entry.path)
-        results.append(verify_entry(archive, entry, expected))
-    results += unlisted_files(archive, seen, {d.sha256: d for d in deleted})
-    return results
-
-
-def verify_entry(archive: Archive, entry: ManifestEntry, expected: str | None) -> VerifyResult:
-    """Return the result for one manifest entry: file present, hash equal, seal good."""
-    try:
-        path = archive.resolve(entry.path)
-    except ArchiveError as exc:
-        return VerifyResult(archive.folder / entry.path, False, [str(exc)])
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return VerifyResult(path, False, ["missing: the manifest lists it but the file is gone"])
-    except OSError as exc:
-        return VerifyResult(path, False, [f"cannot be read ({exc.strerror})"])
-    return check_file(path, data, entry, expected)
-
-
-def check_file(
-    path: Path, data: bytes, entry: ManifestEntry | None, expected: str | None
-) -> VerifyResult:
-    """Return the result of checking one file's bytes against its manifest entry and seal."""
-    problems = []
-    sha = hashlib.sha256(data).hexdigest()
-    if entry is None:
-        problems.append(f"not in the archive's manifest (SHA-256 {sha[:16]}…)")
-    elif sha != entry.sha256:
-        problems.append(
-            f"its SHA-256 ({sha[:16]}…) differs from the manifest's ({entry.sha256[:16]}…)"
-        )
-    if path.suffix.lower() != ".pdf":
-        return VerifyResult(path, not problems, problems)
-    recorded = entry.certificate_sha256 if entry else ""
-    check = check_seal(data, expected_certificate_sha256=expected or recorded or None)
-    problems += check.problems
-    if expected and recorded and check.certificate_sha256 not in ("", recorded):
-        problems.append(
-            f"sealed with another certificate (SHA-256 {check.certificate_sha256[:16]}…) than "
-            f"the manifest records ({recorded[:16]}…)"
-        )
-    note = ""
-    if not expected and entry is not None:
-        note = NOT_CONFIGURED
-        if not recorded:
-            problems.append(
-                "the manifest records no seal certificate for it and none is configured: "
-                f"nothing says who may have sealed it. Fix: {CERT_OPTION_FIX}"
-            )
-    return VerifyResult(path, not problems, problems, check.subject, check.signed_at, note)
-
-
-def unlisted_files(
-    archive: Archive, listed: set[str], deleted: dict[str, DeletedEntry] | None = None
-) -> list[VerifyResult]:
-    """Return a failure for every file in the archive folder that the manifest does not list."""
-    results = []
-    for path in sorted(archive.folder.rglob("*")):
-        relative = path.relative_to(archive.folder).as_posix()
-        if not path.is_file() or path == archive.manifest_path or relative in listed:
-            continue
-        if any(part.startswith(".") for part in path.relative_to(archive.folder).parts):
-            continue  # the lock file, and temporary files of an interrupted write
-        record = (deleted or {}).get(_file_sha256(path)) if deleted else None
-        problem = "not in the manifest: it was not archived by finalize"
-        if record is not None:
-            problem = (
-                f"deleted on {record.deleted_at[:10]} by the rule {record.rule!r} but still "
-                "here: run the same command with --apply again to finish deleting it"
-            )
-        results.append(VerifyResult(path, False, [problem]))
-    return results
-
-
-def verify_paths(
-    workspace: Workspace, paths: Iterable[Path], expected: str | None
-) -> list[VerifyResult]:
-    """Return one result per given file (folders: every PDF in them), found in any manifest."""
-    # A file inside an archive folder is matched by its place; a copy elsewhere by its SHA-256.
-    by_path: dict[Path, ManifestEntry] = {}
-    by_sha: dict[str, ManifestEntry] = {}
-    damaged: list[VerifyResult] = []
-    for number in archived_cycles(workspace):
-        archive = Archive(workspace.output_dir / "archive" / str(number))
-        entries, problems = archive.read_manifest()
-        damaged += [VerifyResult(archive.manifest_path, False, [p]) for p in problems]
-        for entry in entries:
-            with contextlib.suppress(ArchiveError):
-                by_path[archive.resolve(entry.path)] = entry
-            by_sha.setdefault(entry.sha256, entry)
-    results = damaged
-    for path in expand(paths):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            results.append(VerifyResult(path, False, [f"cannot be read ({exc.strerror})"]))
-            continue
-        entry = by_path.get(path.resolve())
-        if entry is None:
-            entry = by_sha.get(hashlib.sha256(data).hexdigest())
-        results.append(check_file(path, data, entry, expected))
-    return results
-
-
-def expand(paths: Iterable[Path]) -> list[Path]:
-    """Return the given files, with every folder replaced by the PDFs inside it."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*.pdf") if p.is_file())
-        else:
-            found.append(path)
-    return found
-
-
-def verify_cycle(
-    workspace: Workspace, cycle: int | None = None, paths=(), *, certificate: Path | None = None
-) -> list[VerifyResult]:
-    """Return one result per archived file of ``cycle`` (or per path); raise when there is none."""
-    expected = configured_certificate_sha256(workspace, certificate)
-    results = verify_archive(
-        workspace,
-        None if paths else cycle,
-        list(paths) or None,
-        expected_certificate_sha256=expected,
-    )
-    if not results:
-        raise NothingToVerify(f"nothing archived for cycle {cycle}; run 'samtale finalize' first")
-    return results

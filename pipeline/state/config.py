@@ -289,6 +289,13 @@ def schedule_problem(config: ScheduleConfig) -> str:
         return f'lunch {config.lunch!r} must be a start and an end, like 11:30-12:00 (or "")'
     if not 15 <= config.talk_minutes <= 480:
         return f"talk_minutes must be between 15 and 480, not {config.talk_minutes}"
+    start, end = parse_clock(config.day_start), parse_clock(config.day_end)
+    hours = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+    if config.talk_minutes > hours:
+        return (
+            f"talk_minutes = {config.talk_minutes} does not fit between day_start "
+            f"{config.day_start} and day_end {config.day_end} ({hours} minutes)"
+        )
     for key in ("break_minutes", "margin_minutes", "prep_days", "reminder_days"):
         if getattr(config, key) < 0:
             return f"{key} must be 0 or more, not {getattr(config, key)}"

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.errors import WorkspaceError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
+TEMP_PREFIX = ".tmp-"  # write_private's temporary files: .tmp-<process id>-<random>
+# Our temporary files and work folders, with the id of the process that made them when known.
+TEMP_NAME = re.compile(r"^\.(?:tmp|finalize|answers|schedule)-(?:(\d+)-)?")
+UNKNOWN_OWNER_AGE = 3600  # seconds: a temporary file without a process id is surely stale then
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -36,7 +44,7 @@ def write_private(
         raise WorkspaceError(
             f"{path} already exists; refusing to overwrite it. Move it aside if it is not needed"
         )
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -70,3 +78,80 @@ def unique_path(path: Path) -> Path:
         if not candidate.exists():
             return candidate
     raise WorkspaceError(f"{path.parent}: too many versions of {path.name}")
+
+
+def temp_prefix(kind: str = TEMP_PREFIX) -> str:
+    """Return the name prefix of this process's temporary files, such as '.tmp-4711-'."""
+    return f"{kind}{os.getpid()}-"
+
+
+def is_temp_name(name: str, is_dir: bool) -> bool:
+    """Return True for the name of a temporary file (or work folder) samtale makes."""
+    if is_dir:
+        return name.startswith(".finalize-")
+    if name.startswith(TEMP_PREFIX):
+        return True
+    return name.startswith((".answers-", ".schedule-")) and name.endswith(".tmp")
+
+
+def process_alive(pid: int) -> bool:
+    """Return True when a process with this id is running (or may be: not ours to signal)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(name: str, modified: float, started: float) -> bool:
+    """Return True when a temporary file is left over: older than this run and its maker gone."""
+    if modified >= started:
+        return False  # made during this run (or by a run that started after it)
+    match = TEMP_NAME.match(name)
+    if match and match.group(1):
+        return not process_alive(int(match.group(1)))
+    return modified < started - UNKNOWN_OWNER_AGE  # an older name without the process id
+
+
+def remove_stale_temp_files(
+    folders: Iterable[tuple[Path, bool]], started: float | None = None
+) -> list[Path]:
+    """Return the temporary files a killed run left in ``folders`` (path, recursive), removed."""
+    # A run killed mid-write (SIGKILL, power cut) cannot clean up after itself; the next run
+    # does, but only for our own names whose process is gone, never a file another run writes.
+    started = time.time() if started is None else started
+    removed = []
+    for folder, recursive in folders:
+        for path, is_dir in _temp_candidates(folder, recursive):
+            try:
+                if not is_stale(path.name, path.lstat().st_mtime, started):
+                    continue
+                if is_dir:
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except OSError:
+                continue  # gone meanwhile, or not ours to remove: left as it is
+            removed.append(path)
+    return removed
+
+
+def _temp_candidates(folder: Path, recursive: bool) -> Iterable[tuple[Path, bool]]:
+    """Yield (path, is a folder) for every name in ``folder`` that looks like our temporary."""
+    if not folder.is_dir():
+        return
+    for top, dirs, names in os.walk(folder):
+        base = Path(top)
+        for name in names:
+            if is_temp_name(name, False):
+                yield base / name, False
+        for name in list(dirs):
+            if is_temp_name(name, True):
+                dirs.remove(name)  # removed whole, not walked into
+                yield base / name, True
+        if not recursive:
+            return

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS forms (
     generated_at TEXT NOT NULL,
     handed_out_at TEXT,               -- set when the form left HR (emailed or marked as sent)
     outside_text TEXT NOT NULL DEFAULT '[]', -- JSON: the form's fixed text lines, for screening
+    manager_id TEXT,                  -- the employee's manager when the form was written
+                                      -- ('' at the top; NULL: written by an older samtale)
     PRIMARY KEY (employee_id, kind)
 );
 CREATE TABLE IF NOT EXISTS returned_files (
@@ -119,6 +121,7 @@ class FormRecord:
     generated_at: str
     handed_out_at: str | None
     outside_text: str = "[]"
+    manager_id: str | None = None  # the manager when it was written; None: not recorded
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class MeetingRecord:
 
 ADDED_COLUMNS = {  # columns added after the first release: (table, column) -> definition
     ("forms", "outside_text"): "TEXT NOT NULL DEFAULT '[]'",
+    ("forms", "manager_id"): "TEXT",
     ("returned_files", "sender_id"): "TEXT",
     ("returned_files", "saved_at"): "TEXT NOT NULL DEFAULT ''",
 }
@@ -270,9 +274,9 @@ class Ledger:
         self.db.execute(
             "INSERT OR REPLACE INTO forms (employee_id, kind, path, sha256, inputs_hash,"
             " template_version, language, fields, status, generated_at, handed_out_at,"
-            " outside_text) VALUES (:employee_id, :kind, :path, :sha256, :inputs_hash,"
-            " :template_version, :language, :fields, :status, :generated_at, :handed_out_at,"
-            " :outside_text)",
+            " outside_text, manager_id) VALUES (:employee_id, :kind, :path, :sha256,"
+            " :inputs_hash, :template_version, :language, :fields, :status, :generated_at,"
+            " :handed_out_at, :outside_text, :manager_id)",
             record.__dict__,
         )
 

@@ -186,3 +186,14 @@ def cycle_lock(cycle_dir: Path, command: str) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # closing releases the lock
+
+
+def seal_certificate_path(workspace: Workspace, certificate: Path | None = None) -> Path | None:
+    """Return the seal's file: ``certificate`` as given, else the config's (root-relative)."""
+    if certificate:
+        return Path(certificate)
+    configured = workspace.config().seal_certificate
+    if not configured:
+        return None
+    path = Path(configured)
+    return path if path.is_absolute() else workspace.root / path

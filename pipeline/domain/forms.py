@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 from pipeline.domain.choices import choice_lists
 from pipeline.domain.dates import date_from_text, format_date
 from pipeline.domain.names import safe_stem
+from pipeline.domain.pools import parallel_map
 from pipeline.errors import Problem, TemplateError
 from pipeline.formats.extract import sent_form_of_xml
 from pipeline.formats.previous import PreviousCycle
@@ -282,38 +282,23 @@ def form_file_name(employee: Employee, kind: str, cycle: int) -> str:
 
 # -- rendering, in parallel ----------------------------------------------------------------
 
-_TEMPLATES: dict[tuple[str, str], FormTemplate] = {}
-
 
 def render_jobs(jobs: list[FormJob], templates, workers: int | None, progress: Progress | None):
-    """Yield (job, sha256) for every job rendered and written, using all cores for big batches."""
-    global _TEMPLATES
-    _TEMPLATES = templates
-    total = len(jobs)
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or total < PARALLEL_THRESHOLD:
-        results = map(render_and_write, jobs)
-        yield from report_progress(results, total, progress)
-        return
-    context = multiprocessing.get_context("fork")
-    chunk = max(1, min(50, total // (workers * 4)))
-    with context.Pool(workers) as pool:
-        results = pool.imap(render_and_write, jobs, chunksize=chunk)
-        yield from report_progress(results, total, progress)
+    """Yield (job, sha256, …) for every job rendered and written, on all cores for big batches."""
+    return parallel_map(
+        render_and_write,
+        templates,
+        jobs,
+        workers=workers,
+        threshold=PARALLEL_THRESHOLD,
+        progress=progress,
+    )
 
 
-def report_progress(results, total: int, progress: Progress | None):
-    """Yield results while telling ``progress`` how far we are."""
-    for done, result in enumerate(results, start=1):
-        if progress:
-            progress(done, total)
-        yield result
-
-
-def render_and_write(job: FormJob) -> tuple[FormJob, str, str, str]:
+def render_and_write(templates: dict, job: FormJob) -> tuple[FormJob, str, str, str]:
     """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done."""
     # What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
-    template = _TEMPLATES[(job.kind, job.language)]
+    template = templates[(job.kind, job.language)]
     data, document_xml = template.render_parts(job.context, job.properties)
     sha = hashlib.sha256(data).hexdigest()
     if sha == job.previous_sha:

@@ -14,7 +14,6 @@ import email.policy
 import email.utils
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 
 from pipeline.domain.names import safe_stem
+from pipeline.domain.pools import parallel_map
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
@@ -361,17 +361,15 @@ def email_date(value) -> str:
 
 # -- screening (in worker processes for big batches) ------------------------------------------
 
-_CONTEXT: dict = {}
 
-
-def screen_candidate(candidate: Candidate) -> Outcome:
+def screen_candidate(context: dict, candidate: Candidate) -> Outcome:
     """Return the outcome of screening one candidate, its copy stored; never raises for it."""
-    outcome = screen_only(candidate)
-    stored = store_copy(outcome, _CONTEXT["cycle_dir"])
+    outcome = screen_only(context, candidate)
+    stored = store_copy(outcome, context["cycle_dir"])
     return Outcome(candidate.without_data(), outcome.screened, outcome.rejected, stored)
 
 
-def screen_only(candidate: Candidate) -> Outcome:
+def screen_only(context: dict, candidate: Candidate) -> Outcome:
     """Return the outcome of screening one candidate; never raises for a bad file."""
     suffix = Path(candidate.name).suffix.lower()
     try:
@@ -379,18 +377,18 @@ def screen_only(candidate: Candidate) -> Outcome:
             raise Rejected(*candidate.refusal)
         if candidate.oversized:
             size = Path(candidate.oversized).stat().st_size
-            limit = _CONTEXT["limits"].max_file_bytes
+            limit = context["limits"].max_file_bytes
             raise Rejected(f"file is {size:,} bytes, more than the limit of {limit:,}", "too_large")
         if suffix != ".docx":
             raise Rejected(reason_for_suffix(suffix), "wrong_format")
         screened = screen(
             candidate.data,
-            _CONTEXT["secret"],
-            _CONTEXT["cycle"],
-            _CONTEXT["sent_forms"],
-            _CONTEXT["limits"],
-            people=_CONTEXT.get("people"),
-            issued=_CONTEXT.get("issued", ()),
+            context["secret"],
+            context["cycle"],
+            context["sent_forms"],
+            context["limits"],
+            people=context.get("people"),
+            issued=context.get("issued", ()),
         )
         return Outcome(candidate, screened=screened)
     except Rejected as exc:
@@ -436,24 +434,16 @@ def screen_all(
     candidates: list[Candidate], context: dict, workers: int | None, progress: Progress | None
 ) -> Iterator[Outcome]:
     """Yield an outcome per candidate, using all cores for big batches."""
-    global _CONTEXT
-    _CONTEXT = {**context, "sent_forms": SentForms(context["forms"])}
-    total = len(candidates)
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or total < PARALLEL_THRESHOLD:
-        outcomes = map(screen_candidate, candidates)
-    else:
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        outcomes = pool.imap(screen_candidate, candidates, chunksize=max(1, total // (workers * 8)))
-    try:
-        for done, outcome in enumerate(outcomes, start=1):
-            if progress:
-                progress(done, total)
-            yield outcome
-    finally:
-        if workers != 1 and total >= PARALLEL_THRESHOLD:
-            pool.close()
-            pool.join()
+    settings = {**context, "sent_forms": SentForms(context["forms"])}
+    return parallel_map(
+        screen_candidate,
+        settings,
+        candidates,
+        workers=workers,
+        threshold=PARALLEL_THRESHOLD,
+        tasks_per_worker=8,
+        progress=progress,
+    )
 
 
 # -- storing ---------------------------------------------------------------------------------

@@ -11,9 +11,14 @@ import click
 
 from pipeline import __version__
 from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
-from pipeline.errors import ExitCode, SamtaleError
+from pipeline.errors import ExitCode, SamtaleError, plain_reason
 from pipeline.state.workspace import Workspace, current_cycle
 
+UNEXPECTED = (
+    "samtale stopped on something it did not expect; a file it was reading may be damaged "
+    "({reason}). Run the same command as 'samtale --traceback …' to see the details, and pass "
+    "them on to whoever looks after samtale"
+)
 STATUS_COLUMNS = ("people", "forms", "empl.", "mgr.", "missing", "warn.", "quar.")
 CYCLE_HELP = "Review cycle (year). Default: the current year."
 # The group's --help text (README's command reference is generated from it).
@@ -30,7 +35,11 @@ class WorkspaceCommand(click.Command):
 
     def invoke(self, ctx: click.Context):
         """Return the command's result, after checking that it runs in a workspace."""
-        ctx.find_object(Workspace).require()
+        workspace = ctx.find_object(Workspace).require()
+        for path in workspace.remove_stale_temp_files():  # a killed run cannot clean up itself
+            click.echo(
+                f"Cleaned up: {path} (half-written by a samtale run that was stopped)", err=True
+            )
         return super().invoke(ctx)
 
 
@@ -55,6 +64,13 @@ class SamtaleGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing half-written was kept.", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - no user should read a Python traceback
+            if ctx.meta.get("traceback"):
+                traceback.print_exc()
+            click.echo(f"Error: {UNEXPECTED.format(reason=plain_reason(exc))}", err=True)
+            ctx.exit(int(ExitCode.ERROR))
 
 
 @click.group(

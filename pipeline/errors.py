@@ -17,6 +17,8 @@ Policy for bad input (written down here so every module follows it):
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -184,3 +186,37 @@ class CalendarError(ScheduleError):
 
 class ReportError(SamtaleError):
     """The HR report cannot be written: no data for the cycle, or a cycle to compare with."""
+
+
+def plain_reason(exc: BaseException) -> str:
+    """Return what an unexpected exception means, in plain words without Python's names for it."""
+    # Library exceptions (zipfile, lxml, openpyxl, pypdf, pyHanko, sqlite3) reach users only
+    # through this: the message says what happened to the file, never which class was raised.
+    module = type(exc).__module__.split(".")[0]
+    if isinstance(exc, RecursionError):
+        return "its content is nested too deeply to be read safely"
+    if isinstance(exc, MemoryError):
+        return "it is too large to be read"
+    if module == "defusedxml":
+        return "it declares XML entities or a DTD, which samtale never reads (they hide attacks)"
+    if module == "sqlite3":
+        return "the database file is damaged or is not a samtale ledger"
+    if isinstance(exc, UnicodeError):
+        return "it holds text in an encoding that cannot be read"
+    if isinstance(exc, SyntaxError):  # lxml's and ElementTree's XML errors among them
+        return "its XML is damaged"
+    if isinstance(exc, PermissionError):
+        return "permission denied" + (f" on {exc.filename}" if exc.filename else "")
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror[0].lower()}{exc.strerror[1:]}{where}"
+    if isinstance(exc, EOFError | zipfile.BadZipFile | zipfile.LargeZipFile | zlib.error):
+        return "it is damaged or cut short"
+    if isinstance(exc, KeyError):
+        return "a part it needs is missing"
+    return "it is damaged or not in the format expected"
+
+
+def message_of(exc: BaseException) -> str:
+    """Return what to tell the user about ``exc``: our own message, or plain words for others."""
+    return str(exc) if isinstance(exc, SamtaleError) else plain_reason(exc)

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.domain.questions import Question
 from pipeline.errors import WorkbookError, WorkbookLockedError
 from pipeline.formats import answers as answers_module
 from pipeline.formats.answers import (
     AnswerRow,
-    Question,
     merge_cell,
     update_answers_workbook,
 )
@@ -30,18 +30,18 @@ from pipeline.formats.templates import FIXED_COLUMNS
 from pipeline.state.ledger import Ledger
 
 EMPLOYEE_QUESTIONS = [
-    Question("wellbeing", "Trivsel", "Hvordan trives du på jobb?", "richtext"),
-    Question("workload", "Trivsel", "Hvordan er arbeidsmengden?", "dropdown"),
-    Question("wants_course", "Utvikling", "Ønsker du kurs i år?", "checkbox"),
-    Question("course_date", "Utvikling", "Når passer kurset?", "date"),
-    Question("goals_next", "Mål", "Hvilke mål har du for neste år?", "richtext"),
+    Question("wellbeing", "Hvordan trives du på jobb?", "richtext", section="Trivsel"),
+    Question("workload", "Hvordan er arbeidsmengden?", "dropdown", section="Trivsel"),
+    Question("wants_course", "Ønsker du kurs i år?", "checkbox", section="Utvikling"),
+    Question("course_date", "Når passer kurset?", "date", section="Utvikling"),
+    Question("goals_next", "Hvilke mål har du for neste år?", "richtext", section="Mål"),
 ]
 MANAGER_QUESTIONS = [
-    Question("observations", "Leders notater", "Hva har du lagt merke til?", "richtext"),
+    Question("observations", "Hva har du lagt merke til?", "richtext", section="Leders notater"),
 ]
 MINUTES_QUESTIONS = [
-    Question("goal_1", "Mål", "Mål 1", "text"),
-    Question("goal_1_measure", "Mål", "Hvordan måles mål 1?", "text"),
+    Question("goal_1", "Mål 1", "text", section="Mål"),
+    Question("goal_1_measure", "Hvordan måles mål 1?", "text", section="Mål"),
 ]
 FORMULA_LIKE = [
     "=1+1",
@@ -163,19 +163,19 @@ def test_questions_sheet_says_what_each_key_asks(path, ledger):
     update_answers_workbook(path, sheets, ledger)
     rows = list(load(path)["questions"].iter_rows(values_only=True))
     assert rows[0] == ("key", "form_kind", "section", "question", "type")
-    expected = [(q.key, "employee", q.section, q.text, q.type) for q in EMPLOYEE_QUESTIONS]
-    expected += [(q.key, "manager", q.section, q.text, q.type) for q in MANAGER_QUESTIONS]
+    expected = [(q.key, "employee", q.section, q.title, q.type) for q in EMPLOYEE_QUESTIONS]
+    expected += [(q.key, "manager", q.section, q.title, q.type) for q in MANAGER_QUESTIONS]
     assert rows[1:] == expected
 
 
 def test_questions_of_a_kind_not_updated_this_time_are_kept(path, ledger):
     update_answers_workbook(path, {"minutes": (MINUTES_QUESTIONS, [row("1001")])}, ledger)
-    changed = [Question("wellbeing", "Trivsel", "Trives du?", "richtext")]
+    changed = [Question("wellbeing", "Trives du?", "richtext", section="Trivsel")]
     update_answers_workbook(path, sheets_of([row("1001")], changed), ledger)
     rows = list(load(path)["questions"].iter_rows(min_row=2, values_only=True))
     assert rows == [
         ("wellbeing", "employee", "Trivsel", "Trives du?", "richtext"),
-        *[(q.key, "minutes", q.section, q.text, q.type) for q in MINUTES_QUESTIONS],
+        *[(q.key, "minutes", q.section, q.title, q.type) for q in MINUTES_QUESTIONS],
     ]
 
 
@@ -210,7 +210,7 @@ def test_workbook_is_owner_only_and_no_temporary_file_is_left(path, ledger):
 
 def test_formula_like_answers_stay_text(path, ledger):
     values = {f"q{n}": value for n, value in enumerate(FORMULA_LIKE)}
-    questions = [Question(key, "", key, "text") for key in values]
+    questions = [Question(key, key, "text") for key in values]
     update_answers_workbook(path, sheets_of([row("1001", values)], questions), ledger)
     for _ in range(2):  # and again after the workbook was read back and rewritten
         cells = sheet_records(path, "employee")["1001"]
@@ -634,7 +634,7 @@ def soffice(tmp_path: Path, *args: str) -> None:
 def test_libreoffice_shows_formula_like_answers_as_text(path, ledger, tmp_path):
     values = {f"q{n}": value for n, value in enumerate(FORMULA_LIKE)}
     values["q_nordic"] = "Blåbær 🎉\nny linje"
-    questions = [Question(key, "", key, "text") for key in values]
+    questions = [Question(key, key, "text") for key in values]
     update_answers_workbook(path, sheets_of([row("1001", values)], questions), ledger)
     out = tmp_path / "csv"
     soffice(

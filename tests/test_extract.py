@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from pipeline.domain.questions import Question
 from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
@@ -475,7 +476,7 @@ def test_a_checkbox_that_lost_its_type_is_read_from_its_glyph():
     from pipeline.formats.extract import clean_value
     from pipeline.formats.ooxml import Field
 
-    spec = {"key": "ok", "title": "OK", "type": "checkbox", "placeholder": "", "options": []}
+    spec = Question("ok", "OK", "checkbox")
     ticked = Field("ok", "OK", "richtext", "\u2612", False)
     unticked = Field("ok", "OK", "richtext", "\u2610", False)
     assert clean_value(spec, ticked) is True
@@ -486,10 +487,7 @@ def test_order_recovery_never_pairs_unequal_counts_across_the_form():
     from pipeline.formats.extract import match_fields
     from pipeline.formats.ooxml import Field
 
-    specs = tuple(
-        {"key": f"d{n}", "title": f"Dato {n}", "type": "date", "section": f"S{n}"}
-        for n in range(1, 4)
-    )
+    specs = tuple(Question(f"d{n}", f"Dato {n}", "date", section=f"S{n}") for n in range(1, 4))
     found = [
         Field("", "", "date", "2027-01-02", False, section=""),
         Field("", "", "date", "2027-01-03", False, section=""),
@@ -506,9 +504,9 @@ MOVE = "w:author='Kari Nordmann' w:date='2027-01-20T09:30:00Z'"
 
 def prompted_text_fields(sent: bytes) -> list[dict]:
     """Return the sent form's rich text fields whose prompt no other field shares, in order."""
-    specs = [s for s in sent_form(sent).fields if s["type"] == "richtext" and s["placeholder"]]
-    prompts = [s["placeholder"] for s in specs]
-    return [s for s in specs if prompts.count(s["placeholder"]) == 1]
+    specs = [s for s in sent_form(sent).fields if s.type == "richtext" and s.placeholder]
+    prompts = [s.placeholder for s in specs]
+    return [s for s in specs if prompts.count(s.placeholder) == 1]
 
 
 def field_markup(data: bytes, markups: dict[str, str]) -> bytes:
@@ -561,7 +559,7 @@ def with_comment(data: bytes, comment: str) -> bytes:
 
 
 def test_word_moves_deletions_hidden_text_and_comments_are_not_answers(sent):
-    first, second, third, fourth, fifth = (s["key"] for s in prompted_text_fields(sent)[:5])
+    first, second, third, fourth, fifth = (s.key for s in prompted_text_fields(sent)[:5])
     markups = {
         # a sentence moved from the first answer to the second (tracked)
         first: "<w:p><w:r><w:t xml:space='preserve'>Leverte migreringen.</w:t></w:r>"
@@ -687,9 +685,9 @@ def as_libreoffice_25(sent: bytes, pasted: dict[str, str], typed: dict[str, str]
 
 
 def test_answers_pasted_in_libreoffice_25_are_answers_whatever_the_flag(generated, sent):
-    specs = [s for s in sent_form(sent).fields if s["type"] == "richtext"]
-    pasted = {s["key"]: f"Limt inn svar {n}: blåbær & <ost>" for n, s in enumerate(specs[::2])}
-    typed = {s["key"]: f"Skrevet svar {n}" for n, s in enumerate(specs[1::4])}
+    specs = [s for s in sent_form(sent).fields if s.type == "richtext"]
+    pasted = {s.key: f"Limt inn svar {n}: blåbær & <ost>" for n, s in enumerate(specs[::2])}
+    typed = {s.key: f"Skrevet svar {n}" for n, s in enumerate(specs[1::4])}
     saved = as_libreoffice_25(sent, pasted, typed)
     root = document_root(saved)
     flagged = [s for s in controls(root) if s.find(ooxml.W_SDTPR).find(ooxml.W_SHOWING) is not None]
@@ -697,8 +695,8 @@ def test_answers_pasted_in_libreoffice_25_are_answers_whatever_the_flag(generate
     assert PLACEHOLDER_STYLE in etree.tostring(flagged[0], encoding=str)
     result = run_extract(saved, sent)
     for spec in specs:
-        expected = pasted.get(spec["key"], typed.get(spec["key"], ""))
-        assert result.answers[spec["key"]] == expected, spec["key"]
+        expected = pasted.get(spec.key, typed.get(spec.key, ""))
+        assert result.answers[spec.key] == expected, spec.key
     (empty,) = [w for w in result.warnings if "left empty" in w]
     assert not any(f"{key}," in f"{empty}," for key in {**pasted, **typed})
     assert not any("outside the fields" in w or "fixed text" in w for w in result.warnings)
@@ -718,11 +716,11 @@ def test_libreoffice_25_three_footers_still_identify_the_form(generated, sent):
 
 
 def test_a_choice_with_the_placeholder_flag_still_set_is_read(sent):
-    spec = next(s for s in sent_form(sent).fields if s["type"] == "dropdown")
-    root = document_root(fill_form(sent, {spec["key"]: spec["options"][1]}))
-    sdt = next(s for s in controls(root) if control_key(s) == spec["key"])
+    spec = next(s for s in sent_form(sent).fields if s.type == "dropdown")
+    root = document_root(fill_form(sent, {spec.key: spec.options[1]}))
+    sdt = next(s for s in controls(root) if control_key(s) == spec.key)
     etree.SubElement(sdt.find(ooxml.W_SDTPR), ooxml.W_SHOWING)
-    assert run_extract(with_root(sent, root), sent).answers[spec["key"]] == spec["options"][1]
+    assert run_extract(with_root(sent, root), sent).answers[spec.key] == spec.options[1]
 
 
 def test_typing_next_to_or_inside_a_prompt_keeps_only_what_was_typed(sent):
@@ -731,18 +729,18 @@ def test_typing_next_to_or_inside_a_prompt_keeps_only_what_was_typed(sent):
     for sdt in controls(root):
         key = control_key(sdt)
         cell = ooxml.answer_cell(sdt)
-        if key == first["key"]:  # a new paragraph below the untouched control (Word or LO)
+        if key == first.key:  # a new paragraph below the untouched control (Word or LO)
             cell.append(new_paragraph("Skrevet under ledeteksten"))
-        elif key == second["key"]:  # typed in front of the prompt, inside the control
+        elif key == second.key:  # typed in front of the prompt, inside the control
             run = sdt.find(f".//{ooxml.W_T}")
             run.text = "Foran " + run.text
-        elif key == third["key"]:  # typed into the middle of the prompt
+        elif key == third.key:  # typed into the middle of the prompt
             run = sdt.find(f".//{ooxml.W_T}")
             run.text = run.text[:6] + "[midt i]" + run.text[6:]
     answers = run_extract(with_root(sent, root), sent).answers
-    assert answers[first["key"]] == "Skrevet under ledeteksten"
-    assert answers[second["key"]] == "Foran"
-    assert answers[third["key"]] == "[midt i]"
+    assert answers[first.key] == "Skrevet under ledeteksten"
+    assert answers[second.key] == "Foran"
+    assert answers[third.key] == "[midt i]"
 
 
 # -- LibreOffice 7.4: a person typing (tests/libreoffice_user.py drives real LibreOffice) ----
@@ -770,9 +768,9 @@ def typing_job(sent: bytes) -> tuple[list[dict], dict[str, str], dict[str, int]]
     specs = prompted_text_fields(sent)[: len(TYPING)]
     actions, expected, case = [], {}, {}
     for number, (spec, (do, text, answer)) in enumerate(zip(specs, TYPING, strict=True)):
-        actions.append({"cell": spec["placeholder"], "do": do, "text": text, "at": 5})
-        expected[spec["key"]] = answer
-        case[spec["key"]] = number
+        actions.append({"cell": spec.placeholder, "do": do, "text": text, "at": 5})
+        expected[spec.key] = answer
+        case[spec.key] = number
     for number, action in AFTERWARDS:
         actions.append({**action, "cell": TYPING[number][1].split("\n")[0]})
     return actions, expected, case

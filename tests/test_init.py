@@ -134,7 +134,8 @@ def test_an_unknown_language_is_a_usage_mistake(tmp_path):
 
 @pytest.mark.parametrize("command", sorted(set(cli.commands) - {"init"}))
 def test_every_command_outside_a_workspace_suggests_init(tmp_path, command):
-    result = samtale("--workspace", str(tmp_path), command)
+    arguments = ["1001"] if command in ("access", "erase") else []  # an employee id
+    result = samtale("--workspace", str(tmp_path), command, *arguments)
     assert result.exit_code == ExitCode.ERROR, result.output
     assert result.output == (
         f"Error: {tmp_path} is not a samtale workspace (it has no samtale.toml, and no input/ and "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pipeline.commands.minutes import (
     sides,
 )
 from pipeline.domain.confirmation import minutes_state
+from pipeline.domain.questions import Question
 from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats import ooxml
 from pipeline.formats.roster import read_roster
@@ -28,9 +30,9 @@ from .conftest import CYCLE
 NB, EN = WORDS["nb"], WORDS["en"]
 
 
-def spec(key: str, title: str, kind: str = "richtext", section: str = "", options=()) -> dict:
-    """Return one question as the ledger records a form's fields."""
-    return {
+def spec(key: str, title: str, kind: str = "richtext", section: str = "", options=()) -> Question:
+    """Return one question as the ledger records a form's fields (JSON, read back)."""
+    stored = {
         "key": key,
         "title": title,
         "type": kind,
@@ -38,6 +40,7 @@ def spec(key: str, title: str, kind: str = "richtext", section: str = "", option
         "options": list(options),
         "section": section,
     }
+    return Question.from_dict(json.loads(json.dumps(stored)))
 
 
 SCORES = ("1", "2", "3", "4", "5")
@@ -87,7 +90,7 @@ def test_a_one_sided_topic_ranks_above_a_one_point_score_gap_and_below_a_big_one
 
 def test_the_agenda_holds_at_most_five_topics():
     many = [spec(f"topic_{n}", f"Tema {n}") for n in range(AGENDA_SIZE + 3)]
-    employee = {s["key"]: f"Medarbeiderens syn nummer {n}" for n, s in enumerate(many)}
+    employee = {s.key: f"Medarbeiderens syn nummer {n}" for n, s in enumerate(many)}
     items = agenda(many, employee, {}, NB)
     assert len(items) == AGENDA_SIZE == 5
     assert items[0] == "Tema 0: tatt opp bare av medarbeideren"  # ties keep the form's order
@@ -126,7 +129,7 @@ def test_sides_groups_questions_by_section_in_form_order():
     sections = sides(SPECS, employee, manager, NB)
     assert [s["title"] for s in sections] == ["1. Tilbakeblikk", "5. Trivsel", "8. Andre temaer"]
     rows = {row["question"]: row for s in sections for row in s["rows"]}
-    assert list(rows) == [s["title"] for s in SPECS]
+    assert list(rows) == [s.title for s in SPECS]
     assert rows["Resultater"] == {
         "question": "Resultater",
         "employee": "Leverte i tide.",
@@ -150,7 +153,7 @@ def test_merged_specs_keeps_the_managers_own_questions():
     employee = [SPECS[0], spec("feedback_manager", "Tilbakemelding til leder"), SPECS[4]]
     manager = [SPECS[0], spec("support_employee", "Støtte til medarbeideren"), SPECS[4]]
     merged = merged_specs(employee, manager)
-    assert [s["key"] for s in merged] == [
+    assert [s.key for s in merged] == [
         "results",
         "support_employee",
         "feedback_manager",
@@ -163,9 +166,10 @@ def test_merged_specs_keeps_the_managers_own_questions():
 def test_merged_specs_skips_untagged_fields_and_copies_the_specs():
     untagged = spec("", "Uten nøkkel")
     merged = merged_specs([untagged, SPECS[0]], [SPECS[0], untagged])
-    assert [s["key"] for s in merged] == ["results"]
-    merged[0]["title"] = "Endret"
-    assert SPECS[0]["title"] == "Resultater"
+    assert [s.key for s in merged] == ["results"]
+    with pytest.raises(dataclasses.FrozenInstanceError):  # shared, never changed in place
+        merged[0].title = "Endret"
+    assert SPECS[0].title == "Resultater"
 
 
 # -- confirmation ----------------------------------------------------------------------------

@@ -531,3 +531,21 @@ def test_chromium_shows_the_page_without_any_request_and_prints_it_on_a4(cycle_c
     assert "(A4)" in info.stdout
     pages = int(next(ln for ln in info.stdout.splitlines() if ln.startswith("Pages:")).split()[1])
     assert pages >= 5
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "words"),
+    [
+        ("1999", 2, "1999 is not a year from 2000 to 2100"),
+        ("2031", 1, "no answers of cycle 2031"),
+        ("input/answers-2026.xlsx", 0, "compared with 2026"),
+    ],
+)
+def test_compare_with_takes_a_year_or_a_workbook(cycle_copy, value, code, words):
+    shutil.copy(ROOT / "input" / "answers-2026.xlsx", cycle_copy.input_dir / "answers-2026.xlsx")
+    args = ["-w", str(cycle_copy.root), "report", "--cycle", str(CYCLE), "--compare-with"]
+    result = CliRunner().invoke(
+        cli, [*args, value if "/" not in value else str(cycle_copy.root / value)]
+    )
+    assert result.exit_code == code, result.output
+    assert words in result.output

@@ -189,8 +189,10 @@ def test_the_same_inputs_give_the_same_schedule(tmp_path):
     first, second = Company(tmp_path / "a"), Company(tmp_path / "b")
     lines = [[t.describe() for t in c.run().talks] for c in (first, second)]
     assert lines[0] == lines[1]
+    written = first.path.stat().st_mtime_ns
     again = first.run()
     assert not again.new and not again.moved and not again.cancelled
+    assert first.path.stat().st_mtime_ns == written  # nothing changed: the file is left alone
     assert [t.describe() for t in again.talks] == lines[0]
     assert [t.start for t in first.talks().values()] == [t.start for t in second.talks().values()]
 

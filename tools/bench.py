@@ -3,6 +3,7 @@
 1. generate: forms for a 1,000-employee roster vs a naive docxtpl loop (load, render, save)
 2. collect: 1,000 returned forms vs a naive python-docx loop, one file at a time
 3. convert: 200 minutes to PDF with the warm LibreOffice pool vs per-file soffice
+4. report: `samtale report` for 10,000 employees vs simply loading their answers workbook
 4. schedule: 1,000 managers x 10 reports: the planner's talks/s vs a naive one, and the time of
    a whole `samtale schedule` run for 10,000 employees (tools/bench_schedule.py)
 
@@ -126,6 +127,7 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=1000)
     parser.add_argument("--minutes", type=int, default=200)
     parser.add_argument("--skip-convert", action="store_true")
+    parser.add_argument("--report-employees", type=int, default=10_000)
     parser.add_argument("--skip-schedule", action="store_true")
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} cores")
@@ -143,6 +145,15 @@ def main() -> None:
             f"collect: {figures['forms']} returned forms, {figures['ours_per_s']:.0f} forms/s "
             f"(target >= 300); naive python-docx loop {figures['naive_per_s']:.0f} forms/s; "
             f"ratio {figures['ratio']:.1f}x"
+        )
+    with tempfile.TemporaryDirectory(prefix="samtale-bench-report-") as tmp:
+        from bench_report import bench_report
+
+        figures = bench_report(Path(tmp) / "ws", args.report_employees)
+        print(
+            f"report: {figures['employees']} employees in {figures['report_s']:.1f} s "
+            f"(target: a few seconds); loading the answers workbook with openpyxl "
+            f"{figures['load_s']:.1f} s; ratio {figures['ratio']:.1f}x"
         )
     if not args.skip_convert:
         from bench_convert import bench_convert

@@ -58,7 +58,8 @@ def make_cycle(folder: Path, employees: int) -> Workspace:
     lists = choice_lists(workspace.config(), "nb")
     fields = {kind: form_fields(workspace, kind, lists) for kind in KINDS}
     rng = random.Random(12)
-    workbook = openpyxl.Workbook(write_only=True)
+    workbook = openpyxl.Workbook()  # shared strings, as collect writes the workbook
+    workbook.remove(workbook.active)
     sheets = {kind: workbook.create_sheet(kind) for kind in KINDS}
     for kind, sheet in sheets.items():
         sheet.append([*FIXED_COLUMNS, *(f.key for f in fields[kind])])

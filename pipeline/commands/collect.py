@@ -6,7 +6,7 @@ import email.utils
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.domain.confirmation import minutes_states
@@ -19,12 +19,12 @@ from pipeline.domain.intake import (
     store_emails,
 )
 from pipeline.domain.kinds import ALL_FORM_KINDS
+from pipeline.domain.questions import Question, questions_from_json
 from pipeline.domain.versions import is_unfilled, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
     MergeReport,
-    Question,
     check_writable,
     update_answers_workbook,
 )
@@ -174,7 +174,7 @@ def sheets_digest(sheets: dict) -> str:
     """Return a SHA-256 of everything the answers workbook is written from."""
     payload = {  # plain tuples: dataclasses.asdict deep-copies every answer and is slow
         kind: (
-            [(q.key, q.section, q.text, q.type) for q in questions],
+            [(q.key, q.section, q.title, q.type) for q in questions],
             [
                 (
                     r.employee_id,
@@ -245,13 +245,10 @@ def questions_of(ledger: Ledger, kind: str, templates_dir: Path) -> list[Questio
     if not records:
         return []
     try:
-        template = load_template(templates_dir, kind, records[0].language)
-        fields = [asdict(f) for f in template.fields]
+        questions = load_template(templates_dir, kind, records[0].language).fields
     except SamtaleError:
-        fields = json.loads(records[0].fields)
-    return [
-        Question(f["key"], f.get("section", ""), f["title"], f["type"]) for f in fields if f["key"]
-    ]
+        questions = questions_from_json(records[0].fields)
+    return [question for question in questions if question.key]
 
 
 def answer_sheets(ledger: Ledger, roster: Roster, versions, winners, templates_dir: Path) -> dict:

@@ -27,8 +27,9 @@ from urllib.parse import quote
 
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.names import safe_stem
+from pipeline.domain.questions import questions_from_json
 from pipeline.domain.record import FormAnswers, cycle_record
-from pipeline.errors import MinutesError, SamtaleError, SealError
+from pipeline.errors import MinutesError, SamtaleError, SealError, message_of
 from pipeline.formats.calendar import AgreedItem, agreed_calendar
 from pipeline.formats.certificate import write_public_certificate
 from pipeline.formats.convert import Conversion, ConverterPool
@@ -56,7 +57,7 @@ from pipeline.formats.seal import (
     seal_pdf,
 )
 from pipeline.state.archive import FOLLOWUPS, MINUTES, Archive, archived_name
-from pipeline.state.files import PRIVATE_DIR, write_private
+from pipeline.state.files import PRIVATE_DIR, temp_prefix, write_private
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger, ReturnedVersion, now_iso
 from pipeline.state.workspace import Workspace, seal_certificate_path
@@ -288,7 +289,7 @@ def finalize_minutes(
     if not todo:
         return report
     sealing = open_seal(workspace, cycle, certificate, password, report)
-    workdir = Path(tempfile.mkdtemp(prefix=".finalize-", dir=cycle_dir))
+    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(".finalize-"), dir=cycle_dir))
     os.chmod(workdir, PRIVATE_DIR)
     try:
         jobs = []
@@ -299,7 +300,7 @@ def finalize_minutes(
                     plan_job(party, final, record, evidence, sealing, cycle_dir, workdir, prompt)
                 )
             except (SamtaleError, OSError, ValueError, zipfile.BadZipFile) as exc:
-                report.failed.append(Failed(party.employee_id, party.name, str(exc)))
+                report.failed.append(Failed(party.employee_id, party.name, message_of(exc)))
         conversions = convert_jobs(jobs, pool, workers)
         for count, (job, conversion) in enumerate(zip(jobs, conversions, strict=True), start=1):
             finish_job(job, conversion, sealing, archive, report)
@@ -462,7 +463,7 @@ INSTRUCTIONS_STYLE = "FormBoxHeading"  # a box starting with this style is left 
 
 def placeholders(fields_json: str) -> tuple[str, ...]:
     """Return the prompts of a sent form's fields (what a field shows until it is filled)."""
-    return tuple(f.get("placeholder", "") for f in json.loads(fields_json) if f.get("placeholder"))
+    return tuple(q.placeholder for q in questions_from_json(fields_json) if q.placeholder)
 
 
 def final_docx(
@@ -618,7 +619,7 @@ def finish_job(
         sealed = seal_job(job, sealing)
         archived, new = archive_job(job, sealed, archive, sealing)
     except (SamtaleError, OSError, ValueError) as exc:
-        report.failed.append(Failed(party.employee_id, party.name, str(exc)))
+        report.failed.append(Failed(party.employee_id, party.name, message_of(exc)))
         return
     (report.archived if new else report.skipped_already_archived).append(archived)
 

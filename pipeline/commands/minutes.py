@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.domain.forms import GenerateReport, Progress, write_forms
 from pipeline.domain.kinds import PREP_KINDS, FormKind
 from pipeline.domain.managers import manager_changes, minutes_warning
+from pipeline.domain.questions import Question, questions_from_json
 from pipeline.domain.record import cycle_record
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
@@ -64,7 +64,7 @@ def prepare_minutes(
     with Ledger.of_cycle(workspace, cycle) as ledger:
         record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
         forms = ledger.forms()
-    fields = {(r.employee_id, r.kind): json.loads(r.fields) for r in forms}
+    fields = {(r.employee_id, r.kind): questions_from_json(r.fields) for r in forms}
     report = MinutesReport(forms=None)
     ready = set()
     for employee in roster.employees:
@@ -104,78 +104,72 @@ def prepare_minutes(
     return report
 
 
-def merged_specs(employee_fields: list[dict], manager_fields: list[dict]) -> list[dict]:
+def merged_specs(employee_fields, manager_fields) -> list[Question]:
     """Return the questions of both prep forms in form order (manager-only ones after theirs)."""
-    specs = [dict(f) for f in employee_fields if f["key"]]
-    keys = {f["key"] for f in specs}
-    for position, spec in enumerate(f for f in manager_fields if f["key"]):
-        if spec["key"] not in keys:
-            specs.insert(min(position, len(specs)), dict(spec))
-            keys.add(spec["key"])
+    specs = [f for f in employee_fields if f.key]
+    keys = {f.key for f in specs}
+    for position, spec in enumerate(f for f in manager_fields if f.key):
+        if spec.key not in keys:
+            specs.insert(min(position, len(specs)), spec)
+            keys.add(spec.key)
     return specs
 
 
-def as_text(value, words: dict, spec: dict | None = None) -> str:
+def as_text(value, words: dict, spec: Question | None = None) -> str:
     """Return an answer as display text: Yes/No, a choice's label, dd.mm.yyyy, – when empty."""
     if isinstance(value, bool):
         return words["yes"] if value else words["no"]
     if value in (None, ""):
         return EMPTY
-    text = label_of(spec, str(value)) if spec else str(value)
+    text = spec.label_of(str(value)) if spec else str(value)
     if len(text) == 10 and text[4] == "-" and text[7] == "-" and words is WORDS["nb"]:
         return f"{text[8:10]}.{text[5:7]}.{text[:4]}"
     return text
 
 
-def sides(specs: list[dict], employee: dict, manager: dict, words: dict) -> list[dict]:
+def sides(specs: list[Question], employee: dict, manager: dict, words: dict) -> list[dict]:
     """Return the sections with each question's two answers side by side."""
     sections: list[dict] = []
     for spec in specs:
-        title = spec.get("section") or ""
+        title = spec.section
         if not sections or sections[-1]["title"] != title:
             sections.append({"title": title, "rows": []})
         sections[-1]["rows"].append(
             {
-                "question": spec["title"] or spec["key"],
-                "employee": as_text(employee.get(spec["key"]), words, spec),
-                "manager": as_text(manager.get(spec["key"]), words, spec),
+                "question": spec.title or spec.key,
+                "employee": as_text(employee.get(spec.key), words, spec),
+                "manager": as_text(manager.get(spec.key), words, spec),
             }
         )
     return sections
 
 
-def label_of(spec: dict, value: str) -> str:
-    """Return the label a choice field shows for ``value`` in the form's language (or the value)."""
-    labels = dict(zip(spec.get("options", ()), spec.get("labels", ()), strict=False))
-    return labels.get(value) or value
-
-
-def agenda(specs: list[dict], employee: dict, manager: dict, words: dict) -> list[str]:
+def agenda(specs: list[Question], employee: dict, manager: dict, words: dict) -> list[str]:
     """Return the topics where the two prep forms differ most, most different first."""
     scored = []
     for order, spec in enumerate(specs):
-        score, reason = difference(spec, employee.get(spec["key"]), manager.get(spec["key"]), words)
+        score, reason = difference(spec, employee.get(spec.key), manager.get(spec.key), words)
         if score > 0:
-            scored.append((-score, order, f"{spec['title'] or spec['key']}: {reason}"))
+            scored.append((-score, order, f"{spec.title or spec.key}: {reason}"))
     return [text for _, _, text in sorted(scored)[:AGENDA_SIZE]]
 
 
-def difference(spec: dict, mine, theirs, words: dict) -> tuple[float, str]:
+def difference(spec: Question, mine, theirs, words: dict) -> tuple[float, str]:
     """Return how much two answers to one question differ (0 = alike) and why."""
     empty_mine, empty_theirs = mine in (None, ""), theirs in (None, "")
     if empty_mine and empty_theirs:
         return 0.0, ""
-    if spec["type"] in ("dropdown", "combobox") and not (empty_mine or empty_theirs):
+    if spec.type in ("dropdown", "combobox") and not (empty_mine or empty_theirs):
         try:
             gap = abs(float(mine) - float(theirs))
         except ValueError:
             return (2.0, words["status"]) if mine != theirs else (0.0, "")
         return (gap * 1.5, words["scores"].format(e=mine, m=theirs)) if gap >= 1 else (0.0, "")
-    if empty_theirs and spec["type"] != "checkbox":
+    if empty_theirs and spec.type != "checkbox":
         return 2.5, words["only_employee"]
-    if empty_mine and spec["type"] != "checkbox":
+    if empty_mine and spec.type != "checkbox":
         return 2.5, words["only_manager"]
-    if spec["type"] == "checkbox":
+    if spec.type == "checkbox":
         return (1.0, words["different"]) if bool(mine) != bool(theirs) else (0.0, "")
     similarity = difflib.SequenceMatcher(None, str(mine).lower(), str(theirs).lower()).ratio()
     return (1.0 - similarity, words["different"]) if similarity < 0.5 else (0.0, "")

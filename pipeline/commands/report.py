@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.domain.choices import COMPANY_GOALS, COMPETENCE_AREAS, choice_lists
@@ -480,9 +480,8 @@ class ReportResult:
     language: str
     compared: str  # the compared cycle ("" when none)
     tables: int
-    hidden_cells: int
+    hidden_cells: int  # figures withheld: groups too small, no answers, or not asked
     replaced: bool  # an earlier report of the cycle was replaced
-    notes: list[str] = field(default_factory=list)
 
 
 def write_report(

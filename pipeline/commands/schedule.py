@@ -26,7 +26,7 @@ days from today so that both have time to prepare; it may go past the period's l
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -167,11 +167,7 @@ def schedule_talks(
     """Return the report of scheduling every talk of the cycle (and moving one, if asked)."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     cycle_dir = workspace.output_dir / str(cycle)
-    if not (cycle_dir / "ledger.sqlite").is_file():
-        raise ScheduleError(
-            f"{cycle_dir}: no forms for cycle {cycle} yet; generate and send them first "
-            f"(samtale generate --cycle {cycle}, then samtale send --cycle {cycle})"
-        )
+    Ledger.of_cycle(workspace, cycle).close()  # a cycle never generated stops here
     with cycle_lock(cycle_dir, "schedule"):
         run = _Run(workspace, cycle, roster, today or dt.date.today(), dry_run)
         return run.execute(reschedule)
@@ -271,6 +267,7 @@ class _Run:
             forms = ledger.forms()
         before = file_state(self.path)
         rows = read_schedule(self.path) if before is not None else []
+        self.read_rows = rows
         entries = self.merge(records, rows)
         planner = Planner(self.rules, self.busy_time(records, entries))
         live = sorted(
@@ -594,7 +591,8 @@ class _Run:
                 self.report.cancelled.append(line)
         if self.report.dry_run:
             return
-        write_schedule(self.path, rows, before)
+        if before is None or row_values(rows) != row_values(self.read_rows):
+            write_schedule(self.path, rows, before)  # an unchanged workbook is left as it is
         with Ledger(self.workspace.ledger_path(self.cycle)) as ledger:
             ledger.save_meetings(records)
 
@@ -703,6 +701,11 @@ class _Run:
     def aware(self, wall: dt.datetime) -> dt.datetime:
         """Return a wall-clock time as an aware time in the schedule's zone."""
         return wall.replace(tzinfo=self.zone)
+
+
+def row_values(rows: list[ScheduleRow]) -> list[tuple]:
+    """Return what the workbook shows of each row (not where it was read from)."""
+    return [astuple(replace(row, row=0, problem="")) for row in rows]
 
 
 def handed_out_days(forms: list[FormRecord], zone: ZoneInfo) -> dict[str, dt.date]:

@@ -17,6 +17,7 @@ from pipeline.domain.choices import choice_lists
 from pipeline.domain.dates import date_from_text, format_date
 from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import parallel_map
+from pipeline.domain.questions import questions_to_json
 from pipeline.errors import Problem, TemplateError
 from pipeline.formats.extract import sent_form_of_xml
 from pipeline.formats.previous import PreviousCycle
@@ -314,7 +315,7 @@ def render_and_write(templates: dict, job: FormJob) -> tuple[FormJob, str, str, 
         job,
         sha,
         (
-            json.dumps(sent.fields, ensure_ascii=False),
+            questions_to_json(sent.fields),
             json.dumps(sent.outside_text, ensure_ascii=False),
         ),
         "written",

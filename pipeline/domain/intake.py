@@ -24,7 +24,8 @@ from pathlib import Path
 
 from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import parallel_map
-from pipeline.errors import Rejected
+from pipeline.domain.questions import questions_from_json
+from pipeline.errors import Rejected, plain_reason
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
 from pipeline.formats.outlook import TNEF_SIGNATURE, OutlookMessage, outlook_kind, read_outlook
@@ -64,6 +65,7 @@ NESTED_TOO_DEEP = (
 EMAIL_OUTCOME = "email"  # ledger outcome of an email kept whole because it carried attachments
 PARALLEL_THRESHOLD = 40
 Progress = Callable[[int, int], None]
+ASK_AGAIN = "ask the sender to save the form again in Word and send it once more"
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,7 @@ def attached_message(
 def unreadable_email(exc: Exception) -> str:
     """Return why an email could not be read, and what to ask for (no text of the email)."""
     return (
-        f"the email could not be read ({type(exc).__name__}); ask the sender to send the filled "
+        f"the email could not be read ({plain_reason(exc)}); ask the sender to send the filled "
         "form again as a Word attachment"
     )
 
@@ -392,10 +394,17 @@ def screen_only(context: dict, candidate: Candidate) -> Outcome:
         )
         return Outcome(candidate, screened=screened)
     except Rejected as exc:
-        return Outcome(candidate, rejected=exc)
+        return Outcome(candidate, rejected=with_what_to_do(exc))
     except Exception as exc:  # noqa: BLE001 - one hostile file must never stop the batch
-        reason = f"the file could not be read ({type(exc).__name__})"
+        reason = f"the file could not be read ({plain_reason(exc)}); {ASK_AGAIN}"
         return Outcome(candidate, rejected=Rejected(reason, "corrupt"))
+
+
+def with_what_to_do(rejected: Rejected) -> Rejected:
+    """Return the rejection of a damaged file with what to ask the sender for."""
+    if rejected.code != "corrupt" or "ask " in rejected.reason:
+        return rejected
+    return Rejected(f"{rejected.reason}; {ASK_AGAIN}", rejected.code)
 
 
 def reason_for_suffix(suffix: str) -> str:
@@ -422,9 +431,9 @@ class SentForms(dict):
                 return default
             lines = json.loads(outside)
             if lines:
-                self[key] = SentForm(tuple(json.loads(fields)), tuple(lines))
+                self[key] = SentForm(questions_from_json(fields), tuple(lines))
             elif Path(path).exists():  # a ledger from before fixed text was recorded
-                self[key] = sent_form(Path(path).read_bytes(), tuple(json.loads(fields)))
+                self[key] = sent_form(Path(path).read_bytes(), questions_from_json(fields))
             else:
                 return default
         return super().get(key, default)

@@ -8,10 +8,10 @@ column HR deleted is not a correction (it comes back on the next collect).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.domain.questions import questions_from_json
 from pipeline.domain.versions import counted_versions
 from pipeline.formats.answers import normalize, read_answer_columns
 from pipeline.state.ledger import Ledger, ReturnedVersion
@@ -65,9 +65,9 @@ def question_keys(ledger: Ledger) -> dict[str, tuple[str, ...]]:
     """Return the answer keys of each form kind, as the generated forms hold them."""
     keys: dict[str, dict[str, None]] = {}
     for form in ledger.forms():
-        for spec in json.loads(form.fields):
-            if spec.get("key"):
-                keys.setdefault(form.kind, {})[spec["key"]] = None
+        for question in questions_from_json(form.fields):
+            if question.key:
+                keys.setdefault(form.kind, {})[question.key] = None
     return {kind: tuple(found) for kind, found in keys.items()}
 
 

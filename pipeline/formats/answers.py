@@ -32,7 +32,8 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.domain.kinds import ALL_FORM_KINDS
-from pipeline.errors import WorkbookError, WorkbookLockedError
+from pipeline.domain.questions import Question
+from pipeline.errors import WorkbookError, WorkbookLockedError, plain_reason
 from pipeline.formats.previous import normalize_id
 from pipeline.formats.templates import FIXED_COLUMNS
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir
@@ -67,16 +68,6 @@ TRUNCATED_REASON = (
     f"the answer is longer than Excel's limit of {EXCEL_CELL_LIMIT} characters per cell; "
     "the cell holds the beginning, read the whole answer in the returned file"
 )
-
-
-@dataclass(frozen=True)
-class Question:
-    """One question of a form kind: its column key, section, question text and field type."""
-
-    key: str
-    section: str
-    text: str
-    type: str  # richtext | text | dropdown | checkbox | date | …
 
 
 @dataclass(frozen=True)
@@ -206,11 +197,11 @@ def load_workbook(path: Path) -> Workbook:
             return openpyxl.load_workbook(path, rich_text=False)
     except PermissionError as exc:
         raise WorkbookLockedError(
-            f"{path}: cannot read the workbook ({exc}); {LOCKED_FIX}"
+            f"{path}: cannot read the workbook ({plain_reason(exc)}); {LOCKED_FIX}"
         ) from exc
     except Exception as exc:  # any failure to parse means the file is not a usable workbook
         raise WorkbookError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); {CORRUPT_FIX}"
+            f"{path}: not a readable .xlsx workbook ({plain_reason(exc)}); {CORRUPT_FIX}"
         ) from exc
 
 
@@ -475,7 +466,7 @@ def write_questions_sheet(workbook: Workbook, sheets: dict) -> None:
         workbook.remove(old)
     rows = [tuple(r) for r in kept]
     for kind, (questions, _) in sheets.items():
-        rows += [(q.key, kind, q.section, q.text, q.type) for q in questions]
+        rows += [(q.key, kind, q.section, q.title, q.type) for q in questions]
     rank = {kind: n for n, kind in enumerate(SHEET_ORDER)}
     rows.sort(key=lambda r: rank.get(str(r[1]), len(rank)))  # stable: template order kept
     sheet = workbook.create_sheet(QUESTIONS_SHEET)
@@ -669,10 +660,16 @@ def read_answer_columns(
             }
     except FileNotFoundError as exc:
         raise WorkbookError(f"{path}: file not found") from exc
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, etree.XMLSyntaxError) as exc:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        IndexError,
+        OSError,
+        ValueError,
+        etree.XMLSyntaxError,
+    ) as exc:
         raise WorkbookError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); save it "
-            "again in Excel or LibreOffice as .xlsx"
+            f"{path}: not a readable .xlsx workbook ({plain_reason(exc)}); {CORRUPT_FIX}"
         ) from exc
 
 
@@ -691,29 +688,40 @@ def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-def shared_strings(package: zipfile.ZipFile) -> list[str]:
-    """Return the workbook's shared strings in order ([] when it has none)."""
-    if "xl/sharedStrings.xml" not in package.namelist():
-        return []
-    strings = []
-    with package.open("xl/sharedStrings.xml") as handle:
-        events = etree.iterparse(handle, tag=f"{{{SHEET_NS}}}si", resolve_entities=False)
-        for _, item in events:
-            strings.append(
-                "".join(t.text or "" for t in item.iter(f"{{{SHEET_NS}}}t") if not in_phonetic(t))
-            )
-            item.clear()
-    return strings
+def shared_strings(package: zipfile.ZipFile) -> SharedStrings:
+    """Return the workbook's shared strings (none when it has no such part)."""
+    name = "xl/sharedStrings.xml"
+    return SharedStrings(package.read(name) if name in package.namelist() else b"")
 
 
-def in_phonetic(text: etree._Element) -> bool:
-    """Return True for the text of a phonetic guide (``rPh``), which is not part of the value."""
-    parent = text.getparent()
-    return parent is not None and parent.tag == f"{{{SHEET_NS}}}rPh"
+SHARED_ITEM = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
+PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+
+
+class SharedStrings:
+    """A workbook's shared strings, each decoded only when a wanted cell refers to it."""
+
+    # The table holds every free-text answer too; the report needs a few hundred of them.
+
+    def __init__(self, xml: bytes):
+        self.xml = xml
+        self.spans: list[tuple[int, int]] | None = None
+        self.decoded: dict[int, str] = {}
+
+    def __getitem__(self, index: int) -> str:
+        """Return the text of string ``index`` (phonetic guides left out)."""
+        if index in self.decoded:
+            return self.decoded[index]
+        if self.spans is None:
+            self.spans = [match.span(1) for match in SHARED_ITEM.finditer(self.xml)]
+        start, end = self.spans[index]
+        item = PHONETIC.sub(b"", self.xml[start:end]) if start >= 0 else b""
+        text = self.decoded[index] = xml_text(b"".join(INLINE_TEXT.findall(item)))
+        return text
 
 
 def read_sheet_columns(
-    xml: bytes, keys: tuple[str, ...], strings: list[str]
+    xml: bytes, keys: tuple[str, ...], strings: SharedStrings
 ) -> dict[str, dict[str, object]]:
     """Return one sheet's rows {employee id: {key: value}} for the wanted ``keys`` it has."""
     # A column the sheet has is in every row (None where the cell is empty); a column HR
@@ -728,12 +736,15 @@ def read_sheet_columns(
         return {}
     pattern = FAST_CELL_PATTERN if xml.count(b"<c ") == xml.count(b'<c r="') else CELL_PATTERN
     wanted = re.compile(pattern % "|".join(letters).encode(), re.S)
+    by_letter = {letter.encode(): key for letter, key in letters.items()}
     rows: dict[bytes, dict[str, object]] = {}
     for match in wanted.finditer(xml):
-        if match.group(2) != b"1":
-            rows.setdefault(match.group(2), {})[letters[match.group(1).decode()]] = cell_text(
-                match, strings
-            )
+        letter, number = match.group(1, 2)
+        if number != b"1":
+            row = rows.get(number)
+            if row is None:
+                row = rows[number] = {}
+            row[by_letter[letter]] = cell_text(match, strings)
     found = {}
     present = [key for key in keys if key in header]
     for values in rows.values():
@@ -749,10 +760,11 @@ def header_end(xml: bytes) -> int:
     return end if end >= 0 else len(xml)
 
 
-def cell_text(match: re.Match, strings: list[str]) -> object:
+def cell_text(match: re.Match, strings: SharedStrings) -> object:
     """Return the value of one matched ``<c>`` cell: text, number, bool or None."""
     # Plain string operations: this runs once per wanted cell, 300,000 times for 10,000 people.
-    attributes, content = match.group(3), match.group(4) or b""
+    attributes, content = match.group(3, 4)
+    content = content or b""
     kind = CELL_TYPE.search(attributes).group(1) if b"t=" in attributes else b"n"
     if kind == b"inlineStr":
         return xml_text(b"".join(INLINE_TEXT.findall(content)))

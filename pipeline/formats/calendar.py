@@ -34,7 +34,7 @@ from icalendar import (
     vCalAddress,
 )
 
-from pipeline.errors import CalendarError
+from pipeline.errors import CalendarError, plain_reason
 
 PRODID = "-//samtale//medarbeidersamtale//NO"
 REQUEST, CANCEL = "REQUEST", "CANCEL"
@@ -336,7 +336,7 @@ def read_busy(
             occurrences = recurring_ical_events.of(calendar).between(start, end)
         except Exception as exc:  # the library raises many kinds on a broken rule or date
             raise CalendarError(
-                f"{path}: cannot expand its events ({type(exc).__name__}: {exc}); {BUSY_FIX}"
+                f"{path}: cannot expand its events ({plain_reason(exc)}); {BUSY_FIX}"
             ) from exc
         for event in occurrences:
             if blocks_time(event) and str(event.get("uid", "")) not in ignored:
@@ -359,7 +359,9 @@ def parse_calendars(path: Path) -> list[Calendar]:
     try:
         calendars = Calendar.from_ical(data, multiple=True)
     except ValueError as exc:
-        raise CalendarError(f"{path}: not an iCalendar file ({exc}); {BUSY_FIX}") from exc
+        raise CalendarError(
+            f"{path}: not an iCalendar file ({plain_reason(exc)}); {BUSY_FIX}"
+        ) from exc
     if not calendars:
         raise CalendarError(f"{path}: holds no VCALENDAR; {BUSY_FIX}")
     return list(calendars)

@@ -11,9 +11,10 @@ import difflib
 import os
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
+from pipeline.domain.questions import Question
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
 from pipeline.state.identity import PROPERTY, FormIdentity, find_tokens, parse_token
@@ -28,7 +29,7 @@ MIN_SPLIT_PROMPT = 8  # a prompt typed into is recognised from this many charact
 class SentForm:
     """What we know of a form as it was sent: its fields and the text outside them."""
 
-    fields: tuple[dict, ...]  # FieldSpec as dicts: key, title, type, placeholder, options
+    fields: tuple[Question, ...]  # the questions as the form was sent
     outside_text: tuple[str, ...]
 
 
@@ -90,13 +91,13 @@ def shown_tokens(package: ooxml.Package, embedded: str = "") -> list[str]:
     return tokens
 
 
-def sent_form(data: bytes, fields: tuple[dict, ...] | None = None) -> SentForm:
+def sent_form(data: bytes, fields: tuple[Question, ...] | None = None) -> SentForm:
     """Return the fields and fixed text of a form we generated (fields parsed when not given)."""
     package = ooxml.read_package(data, wanted=(ooxml.DOCUMENT_PART,))
     return sent_form_of_xml(package.parts[ooxml.DOCUMENT_PART], fields)
 
 
-def sent_form_of_xml(document_xml: bytes, fields: tuple[dict, ...] | None = None) -> SentForm:
+def sent_form_of_xml(document_xml: bytes, fields: tuple[Question, ...] | None = None) -> SentForm:
     """Return the fields and fixed text of a generated form's document.xml."""
     root = ooxml.parse_xml(document_xml, ooxml.DOCUMENT_PART)
     found = ooxml.read_fields(root) if fields is None else []
@@ -104,16 +105,10 @@ def sent_form_of_xml(document_xml: bytes, fields: tuple[dict, ...] | None = None
     lines, rows = numbered_lines(ooxml.text_outside_fields(root, anchors))
     if fields is None:
         fields = tuple(
-            {
-                "key": f.key,
-                "title": f.title,
-                "type": f.type,
-                "placeholder": f.placeholder,
-                "options": list(f.options),
-                "labels": list(f.labels),
-                "section": f.section,
-                "anchor": line_index(rows, anchors[f.key]) if f.key in anchors else None,
-            }
+            replace(
+                f.question,
+                anchor=line_index(rows, anchors[f.key]) if f.key in anchors else None,
+            )
             for f in found
         )
     return SentForm(tuple(fields), tuple(lines))
@@ -141,14 +136,14 @@ def extract(root, sent: SentForm) -> Extraction:
     changes = fixed_text_changes(sent.outside_text, result.fixed_text)
     recovered = lost_answers(sent.fields, matches, changes)
     for spec in sent.fields:
-        key = spec["key"]
+        key = spec.key
         returned = matches.get(key)
         if returned is None and key in recovered:
             first, last = recovered[key]
             place = range(rows[first], rows[last - 1] + 1)
             text = "\n".join(paragraphs[number] for number in place)
             returned = ooxml.Field(
-                key, spec["title"], spec["type"], text, False, hidden_text=bool(hidden & set(place))
+                key, spec.title, spec.type, text, False, hidden_text=bool(hidden & set(place))
             )
             result.warnings.append(
                 f"field {key!r} lost its content control (LibreOffice drops it when the prompt "
@@ -182,20 +177,20 @@ def lost_answers(specs, matches: dict, changes: list[tuple]) -> dict[str, tuple[
     # The sent form knows how many fixed lines come before each field (its anchor); lines that
     # were inserted exactly there belong to the field, when no other lost field is there too.
     inserted = {a1: (b1, b2) for op, a1, _, b1, b2 in changes if op == "insert"}
-    lost: dict[int, list[dict]] = {}
+    lost: dict[int, list[Question]] = {}
     for spec in specs:
-        if spec["key"] not in matches and spec.get("anchor") is not None:
-            lost.setdefault(spec["anchor"], []).append(spec)
+        if spec.key not in matches and spec.anchor is not None:
+            lost.setdefault(spec.anchor, []).append(spec)
     return {
-        found[0]["key"]: inserted[anchor]
+        found[0].key: inserted[anchor]
         for anchor, found in lost.items()
-        if len(found) == 1 and found[0]["type"] in TEXT_TYPES and anchor in inserted
+        if len(found) == 1 and found[0].type in TEXT_TYPES and anchor in inserted
     }
 
 
-def match_fields(specs: tuple[dict, ...], found: list[ooxml.Field]) -> dict[str, ooxml.Field]:
+def match_fields(specs: tuple[Question, ...], found: list[ooxml.Field]) -> dict[str, ooxml.Field]:
     """Return the returned control for each sent key: by tag, then title, then order per type."""
-    keys = {spec["key"] for spec in specs}
+    keys = {spec.key for spec in specs}
     matches: dict[str, ooxml.Field] = {}
     rest = []
     for item in found:
@@ -205,7 +200,7 @@ def match_fields(specs: tuple[dict, ...], found: list[ooxml.Field]) -> dict[str,
             rest.append(item)
     titles: dict[str, list[str]] = {}
     for spec in specs:
-        titles.setdefault(spec["title"], []).append(spec["key"])
+        titles.setdefault(spec.title, []).append(spec.key)
     unmatched = []
     for item in rest:
         candidates = (
@@ -228,9 +223,9 @@ def match_by_order(specs, untagged: list[ooxml.Field], matches: dict, by_section
     taken = {id(item) for item in matches.values()}
     groups: dict[tuple[str, str], tuple[list[str], list[ooxml.Field]]] = {}
     for spec in specs:
-        if spec["key"] not in matches:
-            group = (kind_group(spec["type"]), spec.get("section", "") if by_section else "")
-            groups.setdefault(group, ([], []))[0].append(spec["key"])
+        if spec.key not in matches:
+            group = (kind_group(spec.type), spec.section if by_section else "")
+            groups.setdefault(group, ([], []))[0].append(spec.key)
     for item in untagged:
         group = (kind_group(item.type), item.section if by_section else "")
         if id(item) not in taken and group in groups:
@@ -247,25 +242,25 @@ def kind_group(kind: str) -> str:
     return "text" if kind in TEXT_TYPES else kind
 
 
-def clean_value(spec: dict, returned: ooxml.Field) -> str | bool | None:
+def clean_value(spec: Question, returned: ooxml.Field) -> str | bool | None:
     """Return the answer of one field: its text without the placeholder prompt."""
     # The content decides, not the placeholder flag: LibreOffice 25 keeps w:showingPlcHdr on
     # text pasted into a field. The flag is only trusted when the sent form tells no prompt.
     value = returned.value
     if isinstance(value, bool):
         return value
-    if spec["type"] == "checkbox":  # a checkbox that lost its type: only its glyph is left
+    if spec.type == "checkbox":  # a checkbox that lost its type: only its glyph is left
         return (value or "").strip().lower() in TICKED
     text = (value or "").rstrip("\n")
-    prompt = spec.get("placeholder", "") or ""
+    prompt = spec.placeholder
     if not prompt.strip():
         text = "" if returned.showing_placeholder else text
-    elif spec["type"] in TEXT_TYPES:
+    elif spec.type in TEXT_TYPES:
         text = without_prompt(text, prompt)
     elif same_text(text, prompt):
         text = ""
-    if spec["type"] in ("dropdown", "combobox") and spec.get("options"):
-        options = [o for o in spec["options"] if o]
+    if spec.type in ("dropdown", "combobox") and spec.options:
+        options = [o for o in spec.options if o]
         if text not in options and any(text.startswith(f"{o} ") for o in options):
             text = next(o for o in options if text.startswith(f"{o} "))
     return text

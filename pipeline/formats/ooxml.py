@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from pipeline.domain.questions import Question
 from pipeline.errors import Rejected
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -94,6 +95,20 @@ class Field:
     placeholder: str = ""
     in_answer_cell: bool = False
     labels: tuple[str, ...] = ()  # the options' display texts, in the form's language
+
+    @property
+    def question(self) -> Question:
+        """Return the question this control asks (without the value found in it)."""
+        return Question(
+            self.key,
+            self.title,
+            self.type,
+            self.placeholder,
+            self.options,
+            self.labels,
+            self.section,
+        )
+
     part: str = DOCUMENT_PART
     section: str = ""
     hidden_text: bool = False  # the answer holds hidden text (w:vanish), left out of ``value``
@@ -150,7 +165,7 @@ def read_package(
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise Rejected(f"the file is damaged (corrupt or truncated zip: {exc})", "corrupt") from exc
+        raise Rejected("the file is damaged: cut short, or not a whole package", "corrupt") from exc
     check_zip_bounds(infos, len(data), limits)
     names = [info.filename for info in infos]
     check_no_macros(names)
@@ -197,7 +212,7 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) 
         with archive.open(info) as handle:
             data = handle.read(limits.max_part_bytes + 1)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise Rejected(f"the file is damaged ({info.filename}: {exc})", "corrupt") from exc
+        raise Rejected(f"the file is damaged: {info.filename} will not unpack", "corrupt") from exc
     if len(data) > limits.max_part_bytes:
         raise Rejected(
             f"{info.filename} expands beyond {limits.max_part_bytes:,} bytes", "zip_bomb"
@@ -224,7 +239,9 @@ def parse_xml(data: bytes, name: str = "XML") -> etree._Element:
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise Rejected(f"{name} is not well-formed XML ({exc})", "corrupt") from exc
+        deep = "depth" in str(exc).lower()  # lxml's limit on nesting (no huge_tree)
+        what = "nested too deeply to be read safely" if deep else "not well-formed XML"
+        raise Rejected(f"{name} is damaged: {what}", "corrupt") from exc
     if root is None:
         raise Rejected(f"{name} is empty", "corrupt")
     docinfo = root.getroottree().docinfo

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 
-from pipeline.errors import Problem, VerifyError, WorkbookError
+from pipeline.errors import Problem, VerifyError, WorkbookError, message_of, plain_reason
 from pipeline.formats.roster import normalize_id as roster_id
 from pipeline.formats.seal import attachments_of
 from pipeline.formats.templates import PREVIOUS_SLOTS
@@ -74,8 +73,11 @@ def open_workbook(path: Path):
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError as exc:
         raise WorkbookError(f"{path}: file not found; give last cycle's answers.xlsx") from exc
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise WorkbookError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        raise WorkbookError(
+            f"{path}: not a readable .xlsx workbook ({plain_reason(exc)}); give last cycle's "
+            "answers.xlsx as samtale wrote it, or open it in Excel and save it again"
+        ) from exc
 
 
 def normalize_id(value: object) -> str:
@@ -226,7 +228,9 @@ def read_previous_archive(folder: Path, cycle: int | None, given: Path) -> Previ
             answers = sealed_answers(folder / entry.path)
         except (OSError, ValueError, VerifyError) as exc:
             result.warnings.append(
-                Problem(str(folder / entry.path), f"the answers cannot be read ({exc})", "")
+                Problem(
+                    str(folder / entry.path), f"the answers cannot be read ({message_of(exc)})", ""
+                )
             )
             continue
         items = agreements_from_minutes(answers.get("minutes") or {})

@@ -31,12 +31,13 @@ nav ol { margin: 2pt 0 0; padding-left: 16pt; } nav a { color: #111; }
 figure { margin: 8pt 0 14pt; }
 figure.chart { break-inside: avoid; }
 figure.chart svg { display: block; width: 100%; height: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin-top: 4pt; }
+table { border-collapse: collapse; width: 100%; font-size: 8pt; margin-top: 4pt; }
 caption { text-align: left; font-weight: bold; font-size: 10pt; padding-bottom: 3pt; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; }
-th, td { border: 0.5pt solid #777; padding: 2pt 4pt; vertical-align: top; }
-th { background: #e6e6e6; text-align: left; overflow-wrap: anywhere; }
+th, td { border: 0.5pt solid #777; padding: 2pt 3pt; vertical-align: top; }
+th { background: #e6e6e6; text-align: left; }
+thead th { font-size: 8pt; }
 h2 + p { break-after: avoid; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total td, tr.total th { font-weight: bold; border-top: 1.5pt solid #111; }

@@ -21,7 +21,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.xml.functions import iterparse
 
 from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
-from pipeline.errors import Problem, RosterError
+from pipeline.errors import Problem, RosterError, plain_reason
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,7 @@ def _read_sheet(path: Path, sheet: str | None) -> _Sheet:
                 warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
                 return _load_sheet(handle, path, sheet)
         except _UNREADABLE as exc:
-            message = f"the file is damaged or not an Excel .xlsx workbook ({type(exc).__name__})"
+            message = f"the file is damaged or not an Excel .xlsx workbook ({plain_reason(exc)})"
             raise _file_problem(path, message) from exc
 
 

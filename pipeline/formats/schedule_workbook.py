@@ -23,7 +23,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 
-from pipeline.errors import ScheduleError, WorkbookLockedError
+from pipeline.errors import ScheduleError, WorkbookLockedError, plain_reason
 from pipeline.formats.answers import lock_files
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir
 
@@ -113,7 +113,7 @@ def read_schedule(path: Path) -> list[ScheduleRow]:
         raise WorkbookLockedError(f"{path}: cannot read it ({exc.strerror}); {LOCKED_FIX}") from exc
     except Exception as exc:  # any failure to parse means the file is not a usable workbook
         raise ScheduleError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}); {BROKEN_FIX}"
+            f"{path}: not a readable .xlsx workbook ({plain_reason(exc)}); {BROKEN_FIX}"
         ) from exc
     try:
         sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]

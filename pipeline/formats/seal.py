@@ -46,7 +46,7 @@ from pypdf.generic import (
     create_string_object,
 )
 
-from pipeline.errors import Rejected, SealError, VerifyError, WorkspaceError
+from pipeline.errors import Rejected, SealError, VerifyError, WorkspaceError, plain_reason
 from pipeline.formats.ooxml import parse_xml
 from pipeline.state.files import write_private
 
@@ -56,6 +56,7 @@ DEMO_CERT_NAME = "DEMO – not a real seal"
 PASSWORD_ENV = "SAMTALE_SEAL_PASSWORD"  # noqa: S105 (the variable's name, not a secret)
 PASSWORD_PROMPT = "Password for the seal certificate: "  # noqa: S105 (prompt text)
 SUBFILTER = "/ETSI.CAdES.detached"
+RESTORE = "restore the file from your backup of the archive"  # a damaged archived PDF
 DIGEST = "sha256"
 SEAL_KEY_USAGES = {"digital_signature", "non_repudiation"}
 NAME_LIMIT = 64  # X.520 upper bound for CN and O, in UTF-8 bytes as cryptography counts
@@ -325,7 +326,9 @@ def _read_for_prepare(pdf: bytes) -> PdfReader:
     except SealError:
         raise
     except Exception as exc:  # pypdf raises many kinds for a broken file
-        raise SealError(f"the minutes PDF cannot be read ({exc}); render it again") from exc
+        raise SealError(
+            f"the minutes PDF cannot be read ({plain_reason(exc)}); render it again"
+        ) from exc
     if any(f.get("/FT") == "/Sig" and f.get("/V") is not None for f in fields.values()):
         raise SealError("the minutes PDF is already signed; adding attachments would break it")
     return reader
@@ -481,7 +484,9 @@ def attachments_of(pdf: bytes) -> dict[str, bytes]:
         reader = PdfReader(io.BytesIO(pdf))
         entries = [(entry.name, entry.content) for entry in reader.attachment_list]
     except Exception as exc:  # pypdf raises many kinds for a broken file
-        raise VerifyError(f"the attachments of the PDF cannot be read ({exc})") from exc
+        raise VerifyError(
+            f"the attachments of the PDF cannot be read ({plain_reason(exc)}); {RESTORE}"
+        ) from exc
     found: dict[str, bytes] = {}
     for name, data in entries:
         if name in found:
@@ -515,7 +520,10 @@ def seal_pdf(
     except SealError:
         raise
     except Exception as exc:  # pyHanko raises many kinds for a broken file or signer
-        raise SealError(f"the PDF could not be sealed ({type(exc).__name__}: {exc})") from exc
+        raise SealError(
+            f"the PDF could not be sealed ({plain_reason(exc)}); check the seal certificate and "
+            "run finalize again ('samtale --traceback finalize' shows the details)"
+        ) from exc
     return out.getvalue()
 
 
@@ -537,7 +545,8 @@ def check_seal(pdf: bytes, *, expected_certificate_sha256: str | None = None) ->
     try:
         signatures = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
     except Exception as exc:  # a broken file is a finding, not a crash
-        return _failed(f"the PDF or its signature cannot be parsed ({exc})")
+        log.debug("the PDF cannot be parsed", exc_info=exc)
+        return _failed(f"the file is not a readable PDF (damaged, cut short, replaced); {RESTORE}")
     if not signatures:
         return _failed("the PDF has no seal (no signature found)")
     signature = signatures[0]
@@ -550,7 +559,8 @@ def check_seal(pdf: bytes, *, expected_certificate_sha256: str | None = None) ->
         subject = certificate.subject.human_friendly
         signed_at = signature.self_reported_timestamp
     except Exception as exc:  # malformed CMS
-        return _failed(f"the seal's signature data cannot be read ({exc})")
+        log.debug("the seal's signature data cannot be read", exc_info=exc)
+        return _failed(f"the seal's signature data is damaged; {RESTORE}")
     subfilter = str(signature.sig_object.get("/SubFilter", ""))
     if subfilter != SUBFILTER:
         problems.append(f"the seal is {subfilter or 'untyped'}, not a PAdES seal ({SUBFILTER})")
@@ -587,7 +597,8 @@ def _validate(signature, certificate, signed_at, problems: list[str]) -> tuple[b
             signature, context, key_usage_settings=usage, skip_diff=True
         )
     except Exception as exc:  # pyHanko refuses some malformed signatures outright
-        problems.append(f"the seal cannot be validated ({exc})")
+        log.debug("the seal cannot be validated", exc_info=exc)
+        problems.append(f"the seal cannot be checked: its signature is damaged; {RESTORE}")
         return False, False
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     if not status.intact:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from docxtpl import DocxTemplate
@@ -45,18 +44,6 @@ KNOWN_VARIABLES = {
 JINJA_MARK = re.compile(r"\{[{%#]")
 CHOICE_SOURCES = ("company_goals", "competence_areas")  # dropdown lists filled from samtale.toml
 _PATCHER = DocxTemplate.__new__(DocxTemplate)  # only its XML clean-up (patch_xml) is used
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One answer field of a template: key, readable title, type, placeholder and choices."""
-
-    key: str
-    title: str
-    type: str
-    placeholder: str
-    options: tuple[str, ...] = ()
-    section: str = ""
 
 
 def template_path(templates_dir: Path, kind: str, language: str) -> Path:
@@ -109,10 +96,7 @@ class FormTemplate:
         }
         self.choice_sources = ooxml.choice_sources(self.parts[ooxml.DOCUMENT_PART].decode())
         root = ooxml.parse_xml(self.parts[ooxml.DOCUMENT_PART], ooxml.DOCUMENT_PART)
-        self.fields = tuple(
-            FieldSpec(f.key, f.title, f.type, f.placeholder, f.options, f.section)
-            for f in ooxml.read_fields(root)
-        )
+        self.fields = tuple(f.question for f in ooxml.read_fields(root))
 
     def templated_parts(self) -> list[str]:
         """Return the names of parts holding Jinja markup."""

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline.domain.names import safe_stem
-from pipeline.errors import ArchiveError, WorkspaceError
+from pipeline.errors import ArchiveError, WorkspaceError, plain_reason
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
 from pipeline.state.ledger import now_iso
 from pipeline.state.workspace import Workspace
@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 MANIFEST = "manifest.jsonl"
+RESTORE = "restore the manifest from your backup of the archive"
 MINUTES = "minutes"
 FOLLOWUPS = "followups"
 SUFFIXES = {MINUTES: ".pdf", FOLLOWUPS: ".ics"}
@@ -124,7 +125,7 @@ class Archive:
         except FileNotFoundError:
             return [], [], []
         except (OSError, UnicodeDecodeError) as exc:
-            return [], [], [f"the manifest cannot be read ({exc})"]
+            return [], [], [f"the manifest cannot be read ({plain_reason(exc)}); {RESTORE}"]
         entries, deleted, problems = [], [], []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -136,7 +137,8 @@ class Archive:
                 else:
                     entries.append(_entry(data))
             except (ValueError, TypeError, KeyError) as exc:
-                problems.append(f"line {number} of the manifest is damaged ({exc})")
+                what = "not JSON" if isinstance(exc, json.JSONDecodeError) else "a field is wrong"
+                problems.append(f"line {number} of the manifest is damaged ({what}); {RESTORE}")
         return entries, deleted, problems
 
     def deleted(self) -> list[DeletedEntry]:

@@ -211,7 +211,10 @@ class Ledger:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: cannot open the ledger ({exc})") from exc
+            raise LedgerError(
+                f"{self.path}: cannot open the ledger ({exc}). Fix: restore it from your backup "
+                "(see README, 'Backups'); samtale cannot go on without it"
+            ) from exc
 
     @classmethod
     def of_cycle(cls, workspace: Workspace, cycle: int) -> Ledger:
@@ -590,31 +593,24 @@ class Ledger:
             )
 
     def mark_meeting_invited(self, record: MeetingRecord) -> None:
-        """Record that a request or cancel of ``record``'s SEQUENCE went out (adds a new one)."""
-        # Runs inside the caller's transaction, with the email's own ledger row.
+        """Record that a request or cancel of ``record``'s SEQUENCE went out."""
+        # Runs inside the caller's transaction, with the email's own ledger row. A talk belongs
+        # to schedule: only what went out is noted (a move made meanwhile stays). A follow-up
+        # belongs to send: it is written as it went out.
+        if record.kind == "talk":
+            self.db.execute(
+                "UPDATE meetings SET invited_sequence ="
+                " MAX(COALESCE(invited_sequence, -1), ?), updated_at = ? WHERE uid = ?",
+                (record.sequence, now_iso(), record.uid),
+            )
+            return
+        row = {**record.__dict__, "invited_sequence": record.sequence, "updated_at": now_iso()}
         self.db.execute(
-            "INSERT INTO meetings (uid, kind, employee_id, manager_id, start, end, location,"
-            " status, sequence, invited_sequence, conflict, content, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(uid) DO UPDATE SET"
-            " invited_sequence = MAX(COALESCE(invited_sequence, -1), excluded.invited_sequence),"
-            " sequence = MAX(sequence, excluded.sequence), start = excluded.start,"
-            " end = excluded.end, status = excluded.status, content = excluded.content,"
-            " updated_at = excluded.updated_at",
-            (
-                record.uid,
-                record.kind,
-                record.employee_id,
-                record.manager_id,
-                record.start,
-                record.end,
-                record.location,
-                record.status,
-                record.sequence,
-                record.sequence,
-                record.conflict,
-                record.content,
-                now_iso(),
-            ),
+            "INSERT OR REPLACE INTO meetings (uid, kind, employee_id, manager_id, start, end,"
+            " location, status, sequence, invited_sequence, conflict, content, updated_at)"
+            " VALUES (:uid, :kind, :employee_id, :manager_id, :start, :end, :location,"
+            " :status, :sequence, :invited_sequence, :conflict, :content, :updated_at)",
+            row,
         )
 
 

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from pipeline.errors import NotAWorkspace, SecretMissing, WorkspaceError
 from pipeline.state.config import Config, load_config
-from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
+from pipeline.state.files import (
+    PRIVATE_FILE,
+    ensure_private_dir,
+    remove_stale_temp_files,
+    write_private,
+)
 
 CONFIG_NAME = "samtale.toml"
 SECRET_PATH = Path(".samtale") / "secret.key"
@@ -117,6 +122,12 @@ class Workspace:
         return self.config_path.is_file() or (
             self.input_dir.is_dir() and self.templates_dir.is_dir()
         )
+
+    def remove_stale_temp_files(self, started: float | None = None) -> list[Path]:
+        """Return the half-written temporary files that killed runs left here, now removed."""
+        folders = [(self.output_dir, True), (self.root / SECRET_PATH.parent, False)]
+        folders += [(folder, False) for folder in (self.root, self.input_dir, self.templates_dir)]
+        return remove_stale_temp_files(folders, started)
 
     def require(self) -> Workspace:
         """Return this workspace; raise NotAWorkspace (suggesting 'samtale init') if it is none."""

@@ -1,0 +1,152 @@
+"""Tests for pipeline/state/files.py: a run killed mid-write leaves nothing for good."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.state.archive import Archive
+from pipeline.state.files import remove_stale_temp_files, temp_prefix, write_private
+
+from .conftest import CYCLE, ROOT
+
+# Writes one PDF into the archive the way finalize does, but stops for good once the bytes are
+# in the temporary file (before they are synced and linked into place): the parent kills it.
+STUCK_WRITER = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from pipeline.state.archive import Archive
+from pipeline.state.workspace import Workspace
+
+def stuck(fd):
+    print("writing", flush=True)
+    time.sleep(120)
+
+os.fsync = stuck
+archive = Archive.of(Workspace.at({workspace!r}), {cycle})
+archive.add("1013_Siri_Kvale/referat_{cycle}_v1.pdf", b"%PDF-1.7 half written" * 4096,
+            employee_id="1013", kind="minutes", version=1, source_sha256="0" * 64)
+"""
+
+
+def start_stuck_writer(workspace) -> subprocess.Popen:
+    """Return a running process that is stuck in the middle of writing an archived PDF."""
+    script = STUCK_WRITER.format(root=str(ROOT), workspace=str(workspace.root), cycle=CYCLE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = process.stdout.readline()
+    if line != "writing\n":
+        with process:
+            raise AssertionError(process.stderr.read())
+    return process
+
+
+def temp_files(folder: Path) -> list[Path]:
+    """Return every temporary file or work folder under ``folder``."""
+    return sorted(p for p in folder.rglob(".*") if p.name.startswith((".tmp-", ".finalize-")))
+
+
+def test_write_private_names_its_temporary_file_after_the_process(tmp_path, monkeypatch):
+    seen = []
+    real = os.fsync
+
+    def spy(fd):
+        seen.extend(p.name for p in tmp_path.iterdir())
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    write_private(tmp_path / "a.txt", b"x")
+    (name,) = seen
+    assert name.startswith(temp_prefix()) and temp_prefix() == f".tmp-{os.getpid()}-"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_finalize_killed_mid_write_is_cleaned_up_by_the_next_run(generated_copy):
+    archive = Archive.of(generated_copy, CYCLE).folder
+    with start_stuck_writer(generated_copy) as writer:
+        os.kill(writer.pid, signal.SIGKILL)
+        assert writer.wait(timeout=30) == -signal.SIGKILL
+    (left,) = temp_files(archive)
+    assert left.name.startswith(f".tmp-{writer.pid}-") and left.stat().st_size > 0
+    assert not (left.parent / f"referat_{CYCLE}_v1.pdf").exists()  # never half a PDF in place
+    result = CliRunner().invoke(
+        cli, ["--workspace", str(generated_copy.root), "finalize", "--cycle", str(CYCLE)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Cleaned up: {left} (half-written by a samtale run that was stopped)" in result.output
+    assert temp_files(generated_copy.output_dir) == []
+    again = CliRunner().invoke(
+        cli, ["--workspace", str(generated_copy.root), "finalize", "--cycle", str(CYCLE)]
+    )
+    assert "Cleaned up" not in again.output
+
+
+def test_a_file_another_run_is_writing_is_left_alone(generated_copy):
+    with start_stuck_writer(generated_copy) as writer:
+        try:
+            (busy,) = temp_files(generated_copy.output_dir)
+            removed = generated_copy.remove_stale_temp_files(started=time.time() + 60)
+            assert removed == [] and busy.exists()
+        finally:
+            writer.kill()
+            writer.wait(timeout=30)
+    assert generated_copy.remove_stale_temp_files(started=time.time() + 60) == [busy]
+
+
+def test_only_our_own_old_names_are_removed(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    old = time.time() - 2 * 3600
+    names = {
+        f".tmp-{gone.pid}-abc123": True,  # its process ended: left over
+        f".tmp-{os.getpid()}-abc123": False,  # this process writes it
+        ".tmp-k2j4h5g6": True,  # an older samtale's name, hours old
+        f".answers-{gone.pid}-x.xlsx.tmp": True,
+        ".schedule-q1w2e3.xlsx.tmp": True,
+        ".answers-notes.xlsx": False,  # not a temporary name
+        "tmp-report.pdf": False,
+        ".tmpfile": False,
+    }
+    for name in names:
+        path = tmp_path / "cycle" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (old, old))
+    work = tmp_path / "cycle" / f".finalize-{gone.pid}-w1"
+    work.mkdir()
+    (work / "1013.docx").write_bytes(b"x")
+    os.utime(work, (old, old))
+    fresh = tmp_path / "cycle" / f".tmp-{gone.pid}-fresh"
+    fresh.write_bytes(b"made after the run started")
+    removed = remove_stale_temp_files([(tmp_path, True)], started=time.time() - 60)
+    expected = {tmp_path / "cycle" / n for n, stale in names.items() if stale} | {work}
+    assert set(removed) == expected
+    assert {p.name for p in (tmp_path / "cycle").iterdir()} == {
+        n for n, stale in names.items() if not stale
+    } | {fresh.name}
+
+
+def test_a_recent_name_without_a_process_id_is_kept(tmp_path):
+    path = tmp_path / ".tmp-k2j4h5g6"
+    path.write_bytes(b"x")
+    earlier = time.time() - 60
+    os.utime(path, (earlier, earlier))
+    assert remove_stale_temp_files([(tmp_path, True)]) == [] and path.exists()
+
+
+def test_folders_not_walked_into_keep_their_files(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    deep = tmp_path / "sub" / f".tmp-{gone.pid}-x"
+    deep.parent.mkdir()
+    deep.write_bytes(b"x")
+    assert remove_stale_temp_files([(tmp_path, False)], started=time.time() + 1) == []
+    assert remove_stale_temp_files([(tmp_path, True)], started=time.time() + 1) == [deep]

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
-from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
+from pipeline.domain.kinds import ALL_FORM_KINDS, DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.errors import ExitCode, SamtaleError, plain_reason
 from pipeline.state.workspace import Workspace, current_cycle
 
@@ -396,7 +396,7 @@ def status(workspace: Workspace, roster, sheet, cycle, as_json):
     if report.working_files_removed:
         click.echo(f"Cycle {report.cycle}: {report.working_files_removed}.")
         return
-    kinds = [k for k in ("employee", "manager", "minutes") if report.generated.get(k)]
+    kinds = [k for k in ALL_FORM_KINDS if report.generated.get(k)]
     click.echo(
         f"Cycle {report.cycle}: {report.employees} employees; quarantined files: "
         f"{report.quarantined}."

@@ -18,7 +18,7 @@ from pipeline.domain.intake import (
     screen_all,
     store_emails,
 )
-from pipeline.domain.kinds import ALL_FORM_KINDS
+from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.domain.questions import Question, questions_from_json
 from pipeline.domain.versions import is_unfilled, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
@@ -130,7 +130,9 @@ def collect_returned(
             touched.add(choose_version(ledger, use, cycle))
         chosen = ledger.chosen_versions()
         winners = newest_versions(versions, report.versions, touched, chosen)
-        report.minutes = minutes_notes(ledger, {e for e, kind in touched if kind == "minutes"})
+        report.minutes = minutes_notes(
+            ledger, {e for e, kind in touched if kind == FormKind.MINUTES}
+        )
         with ledger.transaction():  # one commit, not one per form
             for (employee_id, kind), winner in winners.items():
                 if not is_unfilled(winner):  # returned unfilled: still missing, reminders go on

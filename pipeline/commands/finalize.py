@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline.domain.confirmation import minutes_states
+from pipeline.domain.kinds import PREP_KINDS
 from pipeline.domain.names import safe_stem
 from pipeline.domain.questions import questions_from_json
 from pipeline.domain.record import FormAnswers, cycle_record
@@ -63,7 +64,6 @@ from pipeline.state.ledger import Ledger, ReturnedVersion, now_iso
 from pipeline.state.workspace import Workspace, seal_certificate_path
 
 Progress = Callable[[int, int], None]
-PREP_KINDS = ("employee", "manager")
 ANSWERS_NAME = "answers.json"
 HR_CORRECTIONS = "_hr_corrections"  # in answers.json: keys HR corrected, with the returned value
 HEADING_STYLE = "Heading1"

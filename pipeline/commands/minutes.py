@@ -15,7 +15,7 @@ from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
 
-MINUTES = "minutes"
+MINUTES = FormKind.MINUTES
 EMPTY = "–"
 AGENDA_SIZE = 5
 WORDS = {

@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.dates import date_from_text, format_date
 from pipeline.domain.followups import FollowUp, agreed_followups, names_employee
+from pipeline.domain.kinds import PREP_KINDS, FormKind
 from pipeline.domain.managers import manager_changes, send_note
 from pipeline.domain.names import ascii_slug
 from pipeline.errors import ConfigError, MailError
@@ -84,9 +85,9 @@ EMAIL_KINDS = ("prep", "minutes", "reminder")  # emails carrying forms
 MEETING_EMAIL_KINDS = ("invite", "followups", "reflection")  # emails about the talks
 ALL_EMAIL_KINDS = EMAIL_KINDS + MEETING_EMAIL_KINDS
 FORM_KINDS_BY_EMAIL = {
-    "prep": ("employee", "manager"),
-    "minutes": ("minutes",),
-    "reminder": ("employee", "manager"),
+    "prep": PREP_KINDS,
+    "minutes": (FormKind.MINUTES,),
+    "reminder": PREP_KINDS,
 }
 OUTBOX = "outbox"
 DEADLINE_FIX = "write it as YYYY-MM-DD (or DD.MM.YYYY), for example 2027-01-29"
@@ -409,7 +410,7 @@ def _group_forms(
                     claimed.update(paths)  # resent as it was, with the same Message-ID
                 records = [by_path[p] for p in paths if p in by_path]
                 rid = row["recipient_id"]
-                for_manager = any(r.kind != "employee" for r in records)
+                for_manager = any(r.kind != FormKind.EMPLOYEE for r in records)
                 groups.append(_Group(rid, roster.by_id.get(rid), for_manager, records, row=row))
     keyed: dict[tuple[str, bool], _Group] = {}
     for form in forms:
@@ -419,11 +420,11 @@ def _group_forms(
             continue
         orphan = _orphan_problem(form, roster)
         if orphan:
-            groups.append(_Group("", None, form.kind != "employee", [form], problem=orphan))
+            groups.append(_Group("", None, form.kind != FormKind.EMPLOYEE, [form], problem=orphan))
             continue
         about = roster.by_id[form.employee_id]
-        recipient = about if form.kind == "employee" else roster.manager_of(about)
-        key = (recipient.id, form.kind != "employee")
+        recipient = about if form.kind == FormKind.EMPLOYEE else roster.manager_of(about)
+        key = (recipient.id, form.kind != FormKind.EMPLOYEE)
         keyed.setdefault(key, _Group(recipient.id, recipient, key[1], [])).forms.append(form)
     return groups + list(keyed.values())
 
@@ -443,7 +444,7 @@ def _orphan_problem(form: FormRecord, roster: Roster) -> str:
             f"form {form.path} is about employee {form.employee_id}, who is not in the roster; "
             "add them to the roster or generate the forms again"
         )
-    if form.kind != "employee" and roster.manager_of(about) is None:
+    if form.kind != FormKind.EMPLOYEE and roster.manager_of(about) is None:
         return (
             f"{about.name} ({about.id}) has no manager in the roster (row {about.row}), so "
             f"nobody can get the {form.kind} form {form.path}; fill in the manager id, or "
@@ -593,12 +594,14 @@ def _sort_out(plan: list[PlannedEmail], report: SendReport) -> list[PlannedEmail
 
 def _manager_notes(workspace, cycle, roster, kind: str, emails: list[PlannedEmail]) -> list[str]:
     """Return a note per form going to the manager named now, not the one it was made for."""
-    about = {a.employee_id for e in emails for a in e.attachments if a.form_kind != "employee"}
+    about = {
+        a.employee_id for e in emails for a in e.attachments if a.form_kind != FormKind.EMPLOYEE
+    }
     if kind not in ("prep", "minutes") or not about:
         return []
     with Ledger.of_cycle(workspace, cycle) as ledger:
         forms = ledger.forms()
-    kinds = ("manager", "minutes") if kind == "minutes" else ("manager",)
+    kinds = (FormKind.MANAGER, FormKind.MINUTES) if kind == "minutes" else (FormKind.MANAGER,)
     changes = manager_changes(forms, roster, kinds)
     return [send_note(change, roster, kind) for change in changes if change.employee.id in about]
 

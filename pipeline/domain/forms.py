@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipeline.domain.choices import choice_lists
 from pipeline.domain.dates import date_from_text, format_date
+from pipeline.domain.kinds import FormKind
 from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import parallel_map
 from pipeline.domain.questions import questions_to_json
@@ -29,8 +30,12 @@ from pipeline.state.ledger import FormRecord, Ledger, batched, now_iso
 from pipeline.state.workspace import Workspace
 
 KIND_LABELS = {
-    "nb": {"employee": "medarbeider", "manager": "leder", "minutes": "referat"},
-    "en": {"employee": "employee", "manager": "manager", "minutes": "minutes"},
+    "nb": {
+        FormKind.EMPLOYEE: "medarbeider",
+        FormKind.MANAGER: "leder",
+        FormKind.MINUTES: "referat",
+    },
+    "en": {FormKind.EMPLOYEE: "employee", FormKind.MANAGER: "manager", FormKind.MINUTES: "minutes"},
 }
 PARALLEL_THRESHOLD = 40
 LEDGER_BATCH = 200  # below this, forking costs more than it saves

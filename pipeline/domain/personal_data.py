@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.domain.kinds import FormKind
 from pipeline.domain.names import safe_stem
 from pipeline.errors import WorkspaceError
 from pipeline.formats import email_parts
@@ -277,7 +278,7 @@ class _CycleView:
         """Return the texts that name this person (their name from the minutes, too)."""
         names = self.names_of(self.me)
         for row in self.returned:
-            if row["employee_id"] == self.me and row["kind"] == "minutes":
+            if row["employee_id"] == self.me and row["kind"] == FormKind.MINUTES:
                 answers = json_object(row["answers"])
                 if str(answers.get("employee_name") or "").strip():
                     names.add(str(answers["employee_name"]).strip())

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
+from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.errors import Problem, VerifyError, WorkbookError, message_of, plain_reason
 from pipeline.formats.roster import normalize_id as roster_id
 from pipeline.formats.seal import attachments_of
@@ -153,7 +154,7 @@ def has_answer_sheets(path: Path) -> bool:
     """Return True when the workbook has a sheet named after a form kind."""
     workbook = open_workbook(path)
     try:
-        return bool({"employee", "manager", "minutes"} & set(workbook.sheetnames))
+        return bool(set(ALL_FORM_KINDS) & set(workbook.sheetnames))
     finally:
         workbook.close()
 
@@ -211,7 +212,7 @@ def read_previous_archive(folder: Path, cycle: int | None, given: Path) -> Previ
     newest: dict[str, ManifestEntry] = {}
     for entry in Archive(folder).read_manifest()[0]:
         known = newest.get(entry.employee_id)
-        if entry.kind == "minutes" and (known is None or entry.version > known.version):
+        if entry.kind == FormKind.MINUTES and (known is None or entry.version > known.version):
             newest[entry.employee_id] = entry
     result = PreviousCycle(str(previous_cycle or ""))
     if given != folder:

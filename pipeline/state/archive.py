@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.domain.kinds import FormKind
 from pipeline.domain.names import safe_stem
 from pipeline.errors import ArchiveError, WorkspaceError, plain_reason
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
@@ -39,7 +40,7 @@ except ImportError:  # pragma: no cover - Windows
 
 MANIFEST = "manifest.jsonl"
 RESTORE = "restore the manifest from your backup of the archive"
-MINUTES = "minutes"
+MINUTES = FormKind.MINUTES  # archived kinds: the sealed minutes and their follow-ups
 FOLLOWUPS = "followups"
 SUFFIXES = {MINUTES: ".pdf", FOLLOWUPS: ".ics"}
 STEMS = {MINUTES: "referat", FOLLOWUPS: "followups"}

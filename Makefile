@@ -37,7 +37,7 @@ format: $(STAMP) ## Let ruff fix what it can and format the code
 	$(BIN)/ruff format .
 
 bench: setup ## Benchmarks against naive baselines measured in the same run
-	$(BIN)/python tools/bench.py
+	PYTHONPATH=. $(BIN)/python tools/bench.py
 
 clean: ## Remove .venv and caches (never output/ — it holds personal data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

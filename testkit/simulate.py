@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pipeline.domain.measures import PSYCHOSOCIAL_FACTORS, SCALE_VALUES
 from pipeline.formats import ooxml
+from testkit.word import fill_fields
 
 PHRASES = {
     "nb": {
@@ -167,5 +168,5 @@ def topic_of(key: str) -> str:
 def fill_form(data: bytes, answers: dict[str, str | bool]) -> bytes:
     """Return a generated form filled with ``answers``, stored as Word stores filled controls."""
     package = ooxml.read_package(data, wanted=(ooxml.DOCUMENT_PART,))
-    filled = ooxml.fill_fields(package.parts[ooxml.DOCUMENT_PART], answers)
+    filled = fill_fields(package.parts[ooxml.DOCUMENT_PART], answers)
     return ooxml.replace_part(data, ooxml.DOCUMENT_PART, filled)

@@ -6,7 +6,8 @@ Run by a Python that can ``import uno`` (Debian's /usr/bin/python3), never impor
 
 JOB.json: {"source": path, "target": path, "profile": folder, "soffice": program (optional),
 "actions": [...]}; each action names the answer cell by the text it starts with (the field's
-prompt, or what was typed there before) and says what the person does:
+prompt, or what was typed there before; ``nth``: the how-manieth such cell, from 0, when several
+fields share a prompt) and says what the person does:
 
 * ``type_after``: click after the untouched prompt, type ``text`` (stays next to the control)
 * ``new_paragraph``: click after the untouched prompt, press Enter, type ``text``
@@ -14,6 +15,9 @@ prompt, or what was typed there before) and says what the person does:
 * ``type_inside``: click after the first ``at`` characters of the prompt, type ``text``
 * ``hidden_after``: type ``text`` after the prompt (or answer), then format it as hidden
 * ``tracked_delete``: with track changes on, select ``text`` in the cell and delete it
+* ``paste_over``: select the prompt, paste ``text`` from the clipboard (Ctrl+V); ``\n`` starts a
+  new paragraph, as plain text copied from a mail or a note does
+* ``paste_after``: click after the untouched prompt, paste ``text``
 
 The form is saved as Word 2007-365 .docx (what "Keep current format" writes) to ``target``.
 """
@@ -31,7 +35,11 @@ import uuid
 from pathlib import Path
 
 import uno
+import unohelper
 from com.sun.star.beans import PropertyValue
+from com.sun.star.datatransfer import DataFlavor, XTransferable
+
+PLAIN_TEXT = "text/plain;charset=utf-16"
 
 
 def prop(name: str, value) -> PropertyValue:
@@ -74,20 +82,58 @@ def start(profile: Path, soffice: str = "soffice"):
             time.sleep(0.1)
 
 
-def answer_cell(document, prompt: str):
-    """Return the table cell whose text starts with ``prompt``."""
-    for table in document.TextTables:
-        for name in table.CellNames:
-            cell = table.getCellByName(name)
-            if cell.String.startswith(prompt):
-                return cell
-    raise LookupError(f"no cell starts with {prompt!r}")
+class Clipboard(unohelper.Base, XTransferable):
+    """Plain text on the clipboard, as copied from a mail or a note."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.flavor = DataFlavor()
+        self.flavor.MimeType = PLAIN_TEXT
+        self.flavor.HumanPresentableName = "Unicode text"
+        self.flavor.DataType = uno.getTypeByName("string")
+
+    def getTransferData(self, flavor):  # noqa: N802 - UNO interface
+        """Return the text (the only flavour offered)."""
+        return self.text
+
+    def getTransferDataFlavors(self):  # noqa: N802 - UNO interface
+        """Return the flavours offered: plain text."""
+        return (self.flavor,)
+
+    def isDataFlavorSupported(self, flavor):  # noqa: N802 - UNO interface
+        """Return whether ``flavor`` is plain text."""
+        return flavor.MimeType == PLAIN_TEXT
+
+
+def body_tables(document) -> list:
+    """Return the tables of the document's body in the order they appear."""
+    elements = document.Text.createEnumeration()
+    tables = []
+    while elements.hasMoreElements():
+        element = elements.nextElement()
+        if element.supportsService("com.sun.star.text.TextTable"):
+            tables.append(element)
+    return tables
+
+
+def answer_cell(document, prompt: str, nth: int = 0):
+    """Return the ``nth`` table cell (from 0, in document order) whose text starts with ``prompt``."""
+    cells = [
+        cell
+        for table in body_tables(document)
+        for cell in map(table.getCellByName, table.CellNames)
+        if cell.String.startswith(prompt)
+    ]
+    if len(cells) <= nth:
+        raise LookupError(f"no cell number {nth} starts with {prompt!r}")
+    return cells[nth]
 
 
 class Person:
     """Types into one open document the way the keyboard does (dispatch commands)."""
 
     def __init__(self, context, document):
+        self.context = context
         self.document = document
         self.controller = document.CurrentController
         self.dispatcher = context.ServiceManager.createInstanceWithContext(
@@ -109,6 +155,14 @@ class Person:
                 if line:
                     self.command(".uno:InsertText", prop("Text", line))
 
+    def paste(self, text: str) -> None:
+        """Put ``text`` on the clipboard and paste it (Ctrl+V) where the cursor is."""
+        clipboard = self.context.ServiceManager.createInstanceWithContext(
+            "com.sun.star.datatransfer.clipboard.SystemClipboard", self.context
+        )
+        clipboard.setContents(Clipboard(text.replace("\n", "\r\n")), None)
+        self.command(".uno:Paste")
+
     def place(self, cell, *, start: int | None = None, select_paragraph: bool = False) -> None:
         """Put the view cursor into ``cell``: at its end, after ``start`` characters, or over
         its first paragraph."""
@@ -125,7 +179,7 @@ class Person:
 
     def act(self, action: dict) -> None:
         """Do one action of the job."""
-        cell = answer_cell(self.document, action["cell"])
+        cell = answer_cell(self.document, action["cell"], action.get("nth", 0))
         kind, text = action["do"], action.get("text", "")
         if kind == "type_after":
             self.place(cell)
@@ -136,6 +190,12 @@ class Person:
         elif kind == "type_over":
             self.place(cell, select_paragraph=True)
             self.type(text)
+        elif kind == "paste_over":
+            self.place(cell, select_paragraph=True)
+            self.paste(text)
+        elif kind == "paste_after":
+            self.place(cell)
+            self.paste(text)
         elif kind == "type_inside":
             self.place(cell, start=action["at"])
             self.type(text)

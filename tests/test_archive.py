@@ -26,9 +26,10 @@ from pipeline.formats.certificate import (
     public_certificate_path,
     write_public_certificate,
 )
-from pipeline.formats.seal import PdfInfo, create_demo_certificate, load_seal, prepare_pdf, seal_pdf
+from pipeline.formats.seal import PdfInfo, load_seal, prepare_pdf, seal_pdf
 from pipeline.state.archive import FOLLOWUPS, MINUTES, Archive, archived_name
 from pipeline.state.workspace import Workspace
+from testkit.certificates import create_demo_certificate
 
 from .conftest import pdf_of_objects
 

@@ -18,14 +18,14 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
-from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 from pipeline.errors import ExitCode
 from pipeline.formats import ooxml
 from pipeline.formats.certificate import public_certificate_path
 from pipeline.formats.roster import FIX_FILE_MISSING, read_roster
-from pipeline.formats.seal import create_demo_certificate
 from pipeline.formats.templates import template_path
 from pipeline.state.ledger import Ledger
+from testkit.certificates import create_demo_certificate
+from testkit.simulate import fields_of, fill_form, invented_answers
 
 from .conftest import CYCLE, ROOT
 

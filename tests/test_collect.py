@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.commands.collect import collect_returned
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import WorkspaceError
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE
 from .outlook_files import Mail, msg_file, tnef_file
@@ -300,7 +300,7 @@ def test_collect_without_the_workspace_secret_stops_with_the_fix(generated_copy,
 def test_a_form_quarantined_for_a_lost_secret_is_let_in_once_it_is_restored(
     generated_copy, tmp_path
 ):
-    from pipeline.domain.simulate import fields_of, fill_form, invented_answers
+    from testkit.simulate import fields_of, fill_form, invented_answers
 
     with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
         record = ledger.form("1010", "employee")

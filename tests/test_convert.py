@@ -19,7 +19,8 @@ from pypdf import PdfReader
 
 from pipeline.errors import ConversionError, ConversionTimeout, LibreOfficeMissing
 from pipeline.formats import convert as convert_module
-from pipeline.formats.convert import ConverterPool, convert_once, find_soffice
+from pipeline.formats.convert import ConverterPool, find_soffice
+from testkit.convert import convert_once
 
 pytestmark = pytest.mark.libreoffice
 

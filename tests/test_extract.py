@@ -11,12 +11,12 @@ import pytest
 from lxml import etree
 
 from pipeline.domain.questions import Question
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
 from pipeline.formats.extract import extract, identify, screen, sent_form
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE
 
@@ -838,6 +838,35 @@ def test_forms_typed_in_libreoffice_7_4_are_read_back_exactly():
     job = json.loads((LIBREOFFICE_DATA / "typed-lo74.job.json").read_text(encoding="utf-8"))
     assert job["actions"] == actions  # the fixture was made by this very typing
     assert_typing_read_back(run_extract(typed, sent), expected, case)
+
+
+# -- a person pasting (Ctrl+V of plain text copied from a mail or a note) --------------------
+
+PASTING = (  # (what the person does, what they paste, the answer expected back)
+    ("paste_over", "Limt inn fra e-posten: leverte migreringen i tide.", None),
+    ("paste_over", "Første limte avsnitt\nAndre limte avsnitt – æøå «sitat» & <ost>", None),
+    ("paste_after", " Limt inn etter ledeteksten.", "Limt inn etter ledeteksten."),
+    ("paste_over", "Kurs i ledelse (limt inn).", None),
+)
+
+
+def pasting_job(sent: bytes) -> tuple[list[dict], dict[str, str]]:
+    """Return the actions of the pasting person and the answers expected."""
+    specs = prompted_text_fields(sent)[: len(PASTING)]
+    actions, expected = [], {}
+    for spec, (do, text, answer) in zip(specs, PASTING, strict=True):
+        actions.append({"cell": spec.placeholder, "do": do, "text": text})
+        expected[spec.key] = text if answer is None else answer
+    return actions, expected
+
+
+def assert_pasting_read_back(result, expected: dict[str, str]) -> None:
+    """Fail unless every pasted answer came back exactly, and no warning quotes one."""
+    assert {key: result.answers[key] for key in expected} == expected
+    (empty,) = [w for w in result.warnings if "left empty" in w]
+    assert not set(empty.split(": ", 1)[1].split(", ")) & set(expected)
+    assert not any("outside the fields" in w or "hidden" in w for w in result.warnings)
+    assert_no_answer_text(result.warnings, expected)
 
 
 # -- identity against content ----------------------------------------------------------------

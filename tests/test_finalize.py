@@ -50,11 +50,13 @@ from pipeline.errors import SealError, WorkspaceError
 from pipeline.formats import ooxml
 from pipeline.formats.certificate import public_certificate_path, write_public_certificate
 from pipeline.formats.convert import ConverterPool
-from pipeline.formats.seal import attachments_of, create_demo_certificate, load_seal
+from pipeline.formats.seal import attachments_of, load_seal
 from pipeline.state.archive import Archive
 from pipeline.state.identity import PROPERTY, FormIdentity
 from pipeline.state.ledger import FormRecord, Ledger, ReturnedVersion
 from pipeline.state.workspace import Workspace
+from testkit.certificates import create_demo_certificate
+from testkit.word import fill_fields
 
 CYCLE = 2027
 PASSWORD = "Seglet-på-Fjordlys 2027!"
@@ -167,7 +169,7 @@ def minutes_form(token: str, decorate=None) -> bytes:
 def filled(form: bytes, answers: dict) -> bytes:
     """Return the form with ``answers`` filled in the way Word stores them."""
     document = zip_parts(form)[ooxml.DOCUMENT_PART]
-    return ooxml.replace_part(form, ooxml.DOCUMENT_PART, ooxml.fill_fields(document, answers))
+    return ooxml.replace_part(form, ooxml.DOCUMENT_PART, fill_fields(document, answers))
 
 
 def zip_parts(data: bytes) -> dict[str, bytes]:

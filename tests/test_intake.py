@@ -25,11 +25,11 @@ from pipeline.domain.intake import (
     discover,
     store_emails,
 )
-from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 from pipeline.formats import ooxml
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
+from testkit.simulate import fields_of, fill_form, invented_answers
 
 from .conftest import CORPUS, CYCLE
 from .outlook_files import Mail, msg_file, tnef_file

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.commands.collect import collect_returned
 from pipeline.domain.managers import manager_changes
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats.roster import read_roster
 from pipeline.state.ledger import FormRecord, Ledger
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE
 

@@ -20,10 +20,10 @@ from pipeline.commands.minutes import (
 )
 from pipeline.domain.confirmation import minutes_state
 from pipeline.domain.questions import Question
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats import ooxml
 from pipeline.formats.roster import read_roster
 from pipeline.state.ledger import Ledger, ReturnedVersion
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE
 

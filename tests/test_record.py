@@ -16,10 +16,11 @@ from pipeline.commands.collect import collect_returned
 from pipeline.commands.finalize import finalize_minutes
 from pipeline.commands.minutes import prepare_minutes
 from pipeline.domain.record import cycle_record, hr_corrections
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats import ooxml
-from pipeline.formats.seal import attachments_of, create_demo_certificate
+from pipeline.formats.seal import attachments_of
 from pipeline.state.ledger import Ledger
+from testkit.certificates import create_demo_certificate
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE
 

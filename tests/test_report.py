@@ -21,7 +21,6 @@ from pipeline.commands.generate import generate_forms
 from pipeline.commands.minutes import prepare_minutes
 from pipeline.commands.report import WORDS, Builder, CycleAnswers, build_report, write_report
 from pipeline.domain.measures import MEASURES
-from pipeline.domain.simulate import fields_of, fill_form, invented_answers, leaning
 from pipeline.errors import ConfigError, ReportError
 from pipeline.formats.roster import read_roster
 from pipeline.formats.seal import Attachment, PdfInfo, prepare_pdf
@@ -29,6 +28,7 @@ from pipeline.state.archive import Archive
 from pipeline.state.config import load_config
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
+from testkit.simulate import fields_of, fill_form, invented_answers, leaning
 
 from .conftest import ROOT, make_workspace, pdf_of_objects
 

@@ -1,4 +1,4 @@
-"""Tests for pipeline/formats/report_html.py and charts.py: the report page, offline and readable."""
+"""Tests for pipeline/formats/report_html.py and charts.py: the page, offline and readable."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.errors import Problem, RosterError, WorkspaceError
-from pipeline.formats.roster import Employee, Roster, normalize_id, read_roster
+from pipeline.formats.roster import Employee, Roster, _mentions, normalize_id, read_roster
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "input" / "roster.xlsx"
@@ -473,6 +473,14 @@ def test_a_long_list_of_hidden_rows_is_cut(tmp_path):
     book.save(path)
     (warning,) = read_roster(path).warnings
     assert warning.message.startswith("14 employee(s)") and "and 4 more" in warning.message
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 6, 7, 1 << 20])
+def test_the_hidden_marker_is_found_across_chunk_boundaries(chunk):
+    for position in range(12):
+        data = b"x" * position + b'<row r="3" hidden="1">'
+        assert _mentions(io.BytesIO(data), b"hidden", chunk)
+    assert not _mentions(io.BytesIO(b"hiddexhidde"), b"hidden", chunk)
 
 
 def test_a_hidden_first_sheet_is_noted(tmp_path):

@@ -16,7 +16,6 @@ from lxml import etree
 from pipeline.commands.collect import collect_returned
 from pipeline.commands.generate import generate_forms
 from pipeline.commands.minutes import prepare_minutes
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats import ooxml
 from pipeline.formats.schema import (
     DUBLIN_CORE,
@@ -30,6 +29,7 @@ from pipeline.formats.schema import (
 from pipeline.formats.templates import PERSON_ATTRIBUTES, PREVIOUS_SLOTS, load_template
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CORPUS, CYCLE, ROOT, assert_valid_ooxml, make_workspace
 

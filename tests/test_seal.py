@@ -28,18 +28,17 @@ from pypdf.annotations import FreeText
 
 from pipeline.errors import SealError
 from pipeline.formats.seal import (
-    DEMO_CERT_NAME,
     PASSWORD_ENV,
     Attachment,
     PdfInfo,
     attachments_of,
     check_seal,
-    create_demo_certificate,
     load_seal,
     prepare_pdf,
     seal_password,
     seal_pdf,
 )
+from testkit.certificates import DEMO_CERT_NAME, create_demo_certificate
 
 from .conftest import pdf_of_objects
 
@@ -323,8 +322,8 @@ def test_non_pades_signature_is_reported(demo_seal):
     ("pdf", "says"),
     [
         (minutes_pdf(), "no seal"),
-        (b"", "cannot be parsed"),
-        (b"dette er ingen PDF", "cannot be parsed"),
+        (b"", "not a readable PDF"),
+        (b"dette er ingen PDF", "not a readable PDF"),
     ],
     ids=["unsigned", "empty", "not-a-pdf"],
 )

@@ -9,10 +9,10 @@ import pytest
 
 from pipeline.commands.collect import collect_returned
 from pipeline.commands.status import cycle_status
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.errors import WorkspaceError
 from pipeline.formats.roster import read_roster
 from pipeline.state.ledger import Ledger
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE
 

@@ -29,13 +29,11 @@ from openpyxl import Workbook
 from pipeline.commands.collect import collect_returned
 from pipeline.commands.generate import generate_forms
 from pipeline.commands.send import send_for_cycle
-from pipeline.domain.simulate import fields_of, fill_form
 from pipeline.formats import email_parts
 from pipeline.formats.seal import (
     Attachment,
     PdfInfo,
     attachments_of,
-    create_demo_certificate,
     load_seal,
     prepare_pdf,
     seal_pdf,
@@ -43,6 +41,8 @@ from pipeline.formats.seal import (
 from pipeline.state.archive import FOLLOWUPS, MINUTES, Archive, archived_name
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
+from testkit.certificates import create_demo_certificate
+from testkit.simulate import fields_of, fill_form
 
 from .conftest import CYCLE, ROOT, make_workspace, pdf_of_objects
 

@@ -27,13 +27,13 @@ from docxtpl import DocxTemplate
 from pipeline.commands.collect import collect_returned
 from pipeline.commands.generate import generate_forms
 from pipeline.domain.forms import form_context
-from pipeline.domain.simulate import fields_of, fill_form, invented_answers
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import read_roster
 from pipeline.formats.templates import template_path
 from pipeline.state.identity import FormIdentity
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
+from testkit.simulate import fields_of, fill_form, invented_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from docx import Document
 
-from pipeline.formats.convert import ConverterPool, convert_once
+from pipeline.formats.convert import ConverterPool
+from testkit.convert import convert_once
 
 NAIVE_SAMPLE = 10
 POOL_WORKERS = 2

@@ -20,11 +20,11 @@ import openpyxl
 
 from pipeline.commands.report import write_report
 from pipeline.domain.choices import choice_lists
-from pipeline.domain.simulate import FieldInfo, invented_answers, leaning
 from pipeline.formats.roster import read_roster
 from pipeline.formats.templates import FIXED_COLUMNS, load_template
 from pipeline.state.ledger import FormRecord, Ledger, now_iso
 from pipeline.state.workspace import Workspace
+from testkit.simulate import FieldInfo, invented_answers, leaning
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -58,7 +58,7 @@ def make_cycle(folder: Path, employees: int) -> Workspace:
     lists = choice_lists(workspace.config(), "nb")
     fields = {kind: form_fields(workspace, kind, lists) for kind in KINDS}
     rng = random.Random(12)
-    workbook = openpyxl.Workbook()  # shared strings, as collect writes the workbook
+    workbook = openpyxl.Workbook()  # not write-only: the way collect writes the workbook
     workbook.remove(workbook.active)
     sheets = {kind: workbook.create_sheet(kind) for kind in KINDS}
     for kind, sheet in sheets.items():

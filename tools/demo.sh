@@ -5,6 +5,7 @@ set -euo pipefail
 CYCLE="${1:-2027}"
 SAMTALE=".venv/bin/samtale"
 PY=".venv/bin/python"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the simulation lives in testkit/, beside the package
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "1. Check the roster and the templates"

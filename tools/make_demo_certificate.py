@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.formats.seal import create_demo_certificate
 from pipeline.state.workspace import Workspace
+from testkit.certificates import create_demo_certificate
 
 DEMO_PATH = Path(".samtale") / "demo-seal.p12"
 

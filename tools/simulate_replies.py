@@ -18,7 +18,6 @@ import random
 from email.message import EmailMessage
 from pathlib import Path
 
-from pipeline.domain.simulate import fields_of, fill_form, invented_answers, leaning
 from pipeline.formats.ooxml import (
     CUSTOM_PART,
     DOCX_MIME,
@@ -32,6 +31,7 @@ from pipeline.state.files import write_private
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
+from testkit.simulate import fields_of, fill_form, invented_answers, leaning
 
 RETURN_RATE = 0.85
 

@@ -785,16 +785,3 @@ class ConverterPool:
             f"{job.source}: LibreOffice could not convert it to {kind} ({failure.error}). "
             "Open it in Word, check it is a real Word document, and save it again."
         )
-
-
-def convert_once(
-    source: Path,
-    target: Path,
-    *,
-    pdfa: bool = False,
-    overwrite: bool = False,
-    timeout: float = 120.0,
-) -> Path:
-    """Return ``target`` after one ``soffice --convert-to`` run with its own temporary profile."""
-    with ConverterPool(workers=1, timeout=timeout, mode="cli") as pool:
-        return pool.convert(source, target, pdfa=pdfa, overwrite=overwrite)

@@ -359,25 +359,41 @@ def _formula_cells(handle: BinaryIO, sheet: str) -> frozenset[tuple[int, int]]:
 
 def _hidden_rows(handle: BinaryIO, part: str) -> tuple[frozenset[int], str]:
     """Return the rows hidden in a sheet's XML part and the range of its active filter ("")."""
-    # Read-only openpyxl does not keep row properties, so the part is read once more, streamed.
+    # Read-only openpyxl does not keep row properties, so the part is read once more: first
+    # scanned for the word, then (only when a row may be hidden) parsed, both streamed.
     if not part:
         return frozenset(), ""
     hidden: set[int] = set()
     filter_range, number = "", 0
     handle.seek(0)
-    with zipfile.ZipFile(handle) as archive, archive.open(part.lstrip("/")) as source:
-        for _, element in iterparse(source):
-            tag = element.tag.rpartition("}")[2]
-            if tag == "row":
-                number = _row_number(element.get("r"), number + 1)
-                if element.get("hidden") in ("1", "true"):
-                    hidden.add(number)
-                element.clear()
-            elif tag == "autoFilter":
-                if any(str(child.tag).endswith("}filterColumn") for child in element):
-                    filter_range = element.get("ref") or "the sheet"
-                element.clear()
+    with zipfile.ZipFile(handle) as archive:
+        with archive.open(part.lstrip("/")) as source:
+            if not _mentions(source, b"hidden"):
+                return frozenset(), ""  # the usual case: spare the second parse
+        with archive.open(part.lstrip("/")) as source:
+            for _, element in iterparse(source):
+                tag = element.tag.rpartition("}")[2]
+                if tag == "row":
+                    number = _row_number(element.get("r"), number + 1)
+                    if element.get("hidden") in ("1", "true"):
+                        hidden.add(number)
+                    element.clear()
+                elif tag == "autoFilter":
+                    if any(str(child.tag).endswith("}filterColumn") for child in element):
+                        filter_range = element.get("ref") or "the sheet"
+                    element.clear()
     return frozenset(hidden), filter_range
+
+
+def _mentions(source: BinaryIO, word: bytes, chunk: int = 1 << 20) -> bool:
+    """Return True when ``word`` occurs in the stream, read in chunks."""
+    tail = b""
+    while block := source.read(chunk):
+        seen = tail + block
+        if word in seen:
+            return True
+        tail = seen[-len(word) + 1 :]
+    return False
 
 
 def _row_number(text: str | None, default: int) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from pipeline.errors import MailError
+from pipeline.errors import MailError, plain_reason
 
 TLS_MODES = ("starttls", "ssl", "none")
 
@@ -221,7 +221,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
     elif isinstance(exc, smtplib.SMTPResponseException):
         code, text = exc.smtp_code, exc.smtp_error
     else:
-        return CONNECTION, str(exc) or type(exc).__name__
+        if getattr(exc, "strerror", None):  # "[Errno 111] Connection refused" in plain words
+            return CONNECTION, plain_reason(exc)
+        return CONNECTION, str(exc) or "the connection failed"
     detail = smtp_reply(code, text)
     if code == 421:  # the server is closing the connection
         return CONNECTION, detail

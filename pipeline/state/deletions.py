@@ -26,7 +26,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline.errors import WorkspaceError
+from pipeline.errors import WorkspaceError, plain_reason
 from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, write_private
 
 LOG_NAME = "deletions.jsonl"
@@ -115,7 +115,7 @@ class DeletionLog:
                 data = json.loads(line)
                 entries.append(Deletion(**{k: data[k] for k in Deletion.__dataclass_fields__}))
             except (ValueError, TypeError, KeyError) as exc:
-                problems.append(f"{self.path}: line {number} is damaged ({exc})")
+                problems.append(f"{self.path}: line {number} is damaged ({plain_reason(exc)})")
         return entries, problems
 
     def entries(self) -> list[Deletion]:
@@ -181,7 +181,8 @@ def pending_batches(output_dir: Path) -> list[Batch]:
             batches.append(Batch(data["id"], deletions, tuple(data["steps"])))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise WorkspaceError(
-                f"{path}: the plan of an interrupted deletion cannot be read ({exc}). Fix: "
+                f"{path}: the plan of an interrupted deletion cannot be read "
+                f"({plain_reason(exc)}). Fix: "
                 f"compare it with {LOG_NAME}, finish what it lists by hand, then delete it"
             ) from exc
     return batches
@@ -252,7 +253,8 @@ def _leaver_lines(output_dir: Path) -> list[dict]:
                 raise ValueError("unknown event")
         except (ValueError, TypeError, KeyError) as exc:
             raise WorkspaceError(
-                f"{path}: line {number} is damaged ({exc}). Fix: restore the file from backup; "
+                f"{path}: line {number} is damaged ({plain_reason(exc)}). Fix: restore the file "
+                "from backup; "
                 "without it samtale cannot tell since when someone has left"
             ) from exc
         lines.append(data)

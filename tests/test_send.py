@@ -24,8 +24,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from pipeline.commands import send
 from pipeline.commands.send import (
+    delivery,
+    emails,
     plan_emails,
     send_emails,
     send_for_cycle,
@@ -128,12 +129,12 @@ class Cycle:
         with Ledger(self.ws.ledger_path(CYCLE)) as ledger:
             ledger.set_form_status(employee_id, kind, status)
 
-    def send(self, kind="prep", **kwargs) -> send.SendReport:
+    def send(self, kind="prep", **kwargs) -> emails.SendReport:
         """Run send_emails for this cycle."""
         kwargs.setdefault("env", {})
         return send_emails(self.ws, CYCLE, self.roster, kind, **kwargs)
 
-    def plan(self, kind="prep", **kwargs) -> list[send.PlannedEmail]:
+    def plan(self, kind="prep", **kwargs) -> list[emails.PlannedEmail]:
         """Run plan_emails for this cycle."""
         return plan_emails(self.ws, CYCLE, self.roster, kind, **kwargs)
 
@@ -234,7 +235,7 @@ def attachments_of(msg) -> dict[str, bytes]:
     return {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
 
 
-def form_keys(planned: send.PlannedEmail) -> set[tuple[str, str]]:
+def form_keys(planned: emails.PlannedEmail) -> set[tuple[str, str]]:
     """Return the (employee id, form kind) of each attachment of a planned email."""
     return {(a.employee_id, a.form_kind) for a in planned.attachments}
 
@@ -362,7 +363,7 @@ def test_broken_email_template_names_the_file(cyc, tmp_path):
         plan_emails(ws, CYCLE, cyc.roster, "prep")
 
 
-@pytest.mark.parametrize("kind", send.EMAIL_KINDS)
+@pytest.mark.parametrize("kind", emails.EMAIL_KINDS)
 @pytest.mark.parametrize("language", ["nb", "en"])
 @pytest.mark.parametrize(("for_manager", "count"), [(False, 1), (True, 1), (True, 3)])
 def test_every_email_template_renders_cleanly(kind, language, for_manager, count):
@@ -451,17 +452,17 @@ def test_outbox_drafts_parse_carry_x_unsent_and_are_not_rewritten(cyc):
 
 
 def test_outbox_finds_its_draft_again_after_a_crash(cyc, monkeypatch):
-    real_record = send._record
+    real_record = delivery.record
 
     def crash_on_drafted(ledger, planned, status, detail):
         if status == "drafted":
             raise KeyboardInterrupt
         real_record(ledger, planned, status, detail)
 
-    monkeypatch.setattr(send, "_record", crash_on_drafted)
+    monkeypatch.setattr(delivery, "record", crash_on_drafted)
     with pytest.raises(KeyboardInterrupt):
         cyc.send()
-    monkeypatch.setattr(send, "_record", real_record)
+    monkeypatch.setattr(delivery, "record", real_record)
     assert len(list((cyc.cycle_dir / "outbox").glob("*.eml"))) == 1
     report = cyc.send()
     assert len(report.drafted) == 6
@@ -644,17 +645,17 @@ def test_crash_mid_batch_then_rerun_sends_the_rest(cyc, server):
 def test_crash_between_accept_and_ledger_resends_with_the_same_message_id(cyc, server, monkeypatch):
     """The documented window: the copy comes twice, but under one Message-ID."""
     recorder, settings = server
-    real_record = send._record
+    real_record = delivery.record
 
     def crash_on_sent(ledger, planned, status, detail):
         if status == "sent":
             raise KeyboardInterrupt
         real_record(ledger, planned, status, detail)
 
-    monkeypatch.setattr(send, "_record", crash_on_sent)
+    monkeypatch.setattr(delivery, "record", crash_on_sent)
     with pytest.raises(KeyboardInterrupt):
         cyc.send(smtp=settings)
-    monkeypatch.setattr(send, "_record", real_record)
+    monkeypatch.setattr(delivery, "record", real_record)
     [first_id] = recorder.message_ids()
     assert [r["status"] for r in cyc.ledger_rows() if r["message_id"] == first_id] == ["planned"]
     cyc.send(smtp=settings)
@@ -975,9 +976,9 @@ def test_every_address_the_roster_accepts_can_be_emailed(local, labels, top_leve
         return
     assert problem == ""
     person = Employee("1", "Åse Ødegård", address, "", "Drift", "", None, "nb", 2)
-    planned = send.PlannedEmail(1, "prep", "1", person, False, (), "<id@fjordlys.example>")
+    planned = emails.PlannedEmail(1, "prep", "1", person, False, (), "<id@fjordlys.example>")
     config = Config(mail=MailConfig(sender_address="hr@fjordlys.example"))
-    raw = send.build_message(planned, config, Path("unused")).as_bytes()
+    raw = emails.build_message(planned, config, Path("unused")).as_bytes()
     parsed = parse(raw)
     assert parsed["To"].addresses[0].addr_spec == email_format.wire_address(address)
     assert head(raw).isascii() == local.isascii()

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-system-deps: ## Install LibreOffice and poppler with apt-get when missing (as root)
+system-deps: ## Install LibreOffice (Debian 12: 25.2 from backports), poppler… (as root)
 	@bash tools/install_system_deps.sh
 
 demo: setup ## Run a whole review cycle on the sample data in input/

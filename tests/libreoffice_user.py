@@ -1,4 +1,4 @@
-"""A person filling a form in LibreOffice Writer, for the tests: keyboard typing over UNO.
+"""A person filling a form in LibreOffice Writer, for the tests: keyboard typing and pasting.
 
 Run by a Python that can ``import uno`` (Debian's /usr/bin/python3), never imported by pytest:
 
@@ -6,17 +6,18 @@ Run by a Python that can ``import uno`` (Debian's /usr/bin/python3), never impor
 
 JOB.json: {"source": path, "target": path, "profile": folder, "soffice": program (optional),
 "actions": [...]}; each action names the answer cell by the text it starts with (the field's
-prompt, or what was typed there before; ``nth``: the how-manieth such cell, from 0, when several
-fields share a prompt) and says what the person does:
+prompt, or what was typed there before) and says what the person does:
 
 * ``type_after``: click after the untouched prompt, type ``text`` (stays next to the control)
 * ``new_paragraph``: click after the untouched prompt, press Enter, type ``text``
-* ``type_over``: select the prompt, type ``text``; ``\\n`` is Enter, ``\\v`` is Shift+Enter
+* ``type_over``: select the prompt (click on it: LibreOffice 7.5 and later select a control's
+  placeholder on a click; before, the person selects the line), type ``text``; ``\\n`` is Enter,
+  ``\\v`` is Shift+Enter
 * ``type_inside``: click after the first ``at`` characters of the prompt, type ``text``
 * ``hidden_after``: type ``text`` after the prompt (or answer), then format it as hidden
 * ``tracked_delete``: with track changes on, select ``text`` in the cell and delete it
-* ``paste_over``: select the prompt, paste ``text`` from the clipboard (Ctrl+V); ``\n`` starts a
-  new paragraph, as plain text copied from a mail or a note does
+* ``paste_over``: select the prompt as for ``type_over``, paste ``text`` from the clipboard
+  (Ctrl+V); ``\\n`` starts a new paragraph, as in plain text copied from a mail or a note
 * ``paste_after``: click after the untouched prompt, paste ``text``
 
 The form is saved as Word 2007-365 .docx (what "Keep current format" writes) to ``target``.
@@ -64,6 +65,7 @@ def start(profile: Path, soffice: str = "soffice"):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # soffice.bin runs under a wrapper: stop the whole group
+        env=dict(os.environ),  # not what ``import uno`` set for itself (URE_BOOTSTRAP)
     )
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext(
@@ -105,28 +107,26 @@ class Clipboard(unohelper.Base, XTransferable):
         return flavor.MimeType == PLAIN_TEXT
 
 
-def body_tables(document) -> list:
-    """Return the tables of the document's body in the order they appear."""
-    elements = document.Text.createEnumeration()
-    tables = []
-    while elements.hasMoreElements():
-        element = elements.nextElement()
-        if element.supportsService("com.sun.star.text.TextTable"):
-            tables.append(element)
-    return tables
+def answer_cell(document, prompt: str):
+    """Return the table cell whose text starts with ``prompt``."""
+    for table in document.TextTables:
+        for name in table.CellNames:
+            cell = table.getCellByName(name)
+            if cell.String.startswith(prompt):
+                return cell
+    raise LookupError(f"no cell starts with {prompt!r}")
 
 
-def answer_cell(document, prompt: str, nth: int = 0):
-    """Return the ``nth`` table cell (from 0, in document order) whose text starts with ``prompt``."""
-    cells = [
-        cell
-        for table in body_tables(document)
-        for cell in map(table.getCellByName, table.CellNames)
-        if cell.String.startswith(prompt)
-    ]
-    if len(cells) <= nth:
-        raise LookupError(f"no cell number {nth} starts with {prompt!r}")
-    return cells[nth]
+def field_control(cell):
+    """Return the first content control in ``cell`` (LibreOffice 7.5 and later), or None."""
+    paragraphs = cell.createEnumeration()
+    while paragraphs.hasMoreElements():
+        portions = paragraphs.nextElement().createEnumeration()
+        while portions.hasMoreElements():
+            portion = portions.nextElement()
+            if portion.TextPortionType == "ContentControl":
+                return portion.ContentControl
+    return None
 
 
 class Person:
@@ -165,21 +165,27 @@ class Person:
 
     def place(self, cell, *, start: int | None = None, select_paragraph: bool = False) -> None:
         """Put the view cursor into ``cell``: at its end, after ``start`` characters, or over
-        its first paragraph."""
+        the prompt (a click on a control showing its placeholder selects it, LibreOffice 7.5
+        and later; else the first paragraph is selected)."""
         cursor = cell.createTextCursor()
-        if select_paragraph:
+        control = field_control(cell) if select_paragraph else None
+        if control is not None and control.ShowingPlaceHolder:
+            cursor = control.createTextCursor()
+            cursor.gotoStart(False)
+            cursor.gotoEnd(True)
+        elif select_paragraph:
             cursor.gotoStart(False)
             cursor.gotoEndOfParagraph(True)
         elif start is not None:
-            cursor.gotoStart(False)
-            cursor.goRight(start, False)
+            before = self.find(cell, cell.String[:start])
+            cursor = before.Text.createTextCursorByRange(before.End)
         else:
             cursor.gotoEnd(False)
         self.controller.select(cursor)
 
     def act(self, action: dict) -> None:
         """Do one action of the job."""
-        cell = answer_cell(self.document, action["cell"], action.get("nth", 0))
+        cell = answer_cell(self.document, action["cell"])
         kind, text = action["do"], action.get("text", "")
         if kind == "type_after":
             self.place(cell)
@@ -216,13 +222,20 @@ class Person:
             raise ValueError(f"unknown action {kind!r}")
 
     def find(self, cell, text: str):
-        """Return a cursor over the first occurrence of ``text`` in ``cell``."""
-        start = cell.String.index(text)
-        cursor = cell.createTextCursor()
-        cursor.gotoStart(False)
-        cursor.goRight(start, False)
-        cursor.goRight(len(text), True)
-        return cursor
+        """Return the text range of the first occurrence of ``text`` in ``cell`` (Find & Replace).
+
+        Searched, not counted in cursor steps: a field (7.4) or a content control (25) has a
+        mark at its edge that takes a cursor step but is no character of the cell's text.
+        """
+        search = self.document.createSearchDescriptor()
+        search.SearchString = text
+        search.SearchCaseSensitive = True
+        found = self.document.findAll(search)
+        for index in range(found.Count):
+            match = found.getByIndex(index)
+            if match.Cell is not None and match.Cell.String == cell.String:
+                return match
+        raise LookupError(f"{text!r} is not in the cell")
 
 
 def main() -> None:

@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CYCLE  ?= 2027
+N      ?= 10000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps demo test lint format bench clean
+.PHONY: help setup system-deps demo test lint format bench bench-cycle clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +39,9 @@ format: $(STAMP) ## Let ruff fix what it can and format the code
 
 bench: setup ## Benchmarks against naive baselines measured in the same run
 	PYTHONPATH=. $(BIN)/python tools/bench.py
+
+bench-cycle: setup ## A whole cycle for N employees (N=10000): time and memory per stage
+	PYTHONPATH=. $(BIN)/python tools/bench_cycle.py --employees $(N)
 
 clean: ## Remove .venv and caches (never output/ — it holds personal data)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -744,3 +744,60 @@ def test_chosen_columns_of_a_workbook_libreoffice_saved(path, ledger, tmp_path):
     assert fast["1002"]["wants_course"] is False and fast["1001"]["wants_course"] is True
     assert fast["1001"]["wellbeing"] == hostile_rows()[0].answers["wellbeing"]
     assert fast["1002"]["workload"] == "=1+1"
+
+
+# streaming rewrite -----------------------------------------------------------------------------
+
+
+def sheet_xml_rows(path: Path, part: str = "xl/worksheets/sheet1.xml") -> dict[str, bytes]:
+    """Return each row of a sheet part as its bytes, by the row's number."""
+    import re
+
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(part)
+    return {
+        number.decode(): raw
+        for raw, number in re.findall(rb'(<row r="(\d+)".*?</row>)', xml, flags=re.S)
+    }
+
+
+def test_the_workbook_stays_valid_spreadsheetml_with_hr_sheets_kept_unselected(path, ledger):
+    from pipeline.formats.schema import validate_package
+
+    rows = [row("1001", first_answers()), row("1002")]
+    update_answers_workbook(path, {"minutes": (MINUTES_QUESTIONS, rows)}, ledger)
+    assert validate_package(path) == []
+    workbook = load(path)
+    workbook.create_sheet("HR-notater")["A1"] = "Egne notater"
+    workbook.active = workbook.sheetnames.index("HR-notater")  # HR left their own tab open
+    workbook.save(path)
+    update_answers_workbook(path, sheets_of([*rows, row("1003", first_answers())]), ledger)
+    assert validate_package(path) == []
+    workbook = load(path)
+    assert workbook.sheetnames == ["employee", "minutes", "questions", "HR-notater"]
+    assert workbook.active.title == "employee"
+    assert [s.sheet_view.tabSelected for s in workbook.worksheets] == [True, None, None, None]
+    filters = {s.title: s.auto_filter.ref for s in workbook.worksheets}
+    last = workbook["employee"].cell(1, len(FIXED_COLUMNS) + len(EMPLOYEE_QUESTIONS))
+    assert filters["employee"] == f"A1:{last.column_letter}4" and last.value == "goals_next"
+
+
+def test_only_the_rows_that_changed_are_written_again(path, ledger):
+    rows = [row(str(1000 + n), first_answers(wellbeing=f"Svar {n}")) for n in range(5)]
+    update_answers_workbook(path, sheets_of(rows), ledger)
+    before = sheet_xml_rows(path)
+    rows[2] = row("1002", first_answers(wellbeing="Nytt svar"))
+    report = update_answers_workbook(path, sheets_of(rows), ledger)
+    after = sheet_xml_rows(path)
+    assert report.updated_cells == 1
+    assert [n for n in before if before[n] != after[n]] == ["4"]  # 1002 is in row 4
+    assert sheet_records(path, "employee")["1002"]["wellbeing"].value == "Nytt svar"
+
+
+def test_a_date_hr_typed_reads_as_that_date(path, ledger):
+    update_answers_workbook(path, sheets_of([row("1001", first_answers())]), ledger)
+    hr_edits(path, "employee", "1001", "course_date", dt.datetime(2026, 9, 1))
+    keys = {"employee": ("course_date", "workload")}
+    found = {(kind, e): values for kind, e, values in answers_module.answer_rows(path, keys)}
+    assert found[("employee", "1001")]["course_date"] == dt.datetime(2026, 9, 1)
+    assert found[("employee", "1001")]["workload"] == "Passe"

@@ -167,6 +167,29 @@ def test_next_version_skips_a_file_left_outside_the_manifest(filled):
     assert archive.next_version("201", "201_Bjørg_Ødegård-Lien") == 8
 
 
+def test_lookups_see_what_another_run_appended_and_a_rewritten_manifest(filled):
+    _, archive = filled
+    assert archive.latest("202", MINUTES) is None  # indexed now
+    other = Archive(archive.folder)  # another finalize run, appending meanwhile
+    with other.lock():
+        other.add(
+            "202_Ola_Nordmann/referat_2027_v1.pdf",
+            b"%PDF-1.7 ola",
+            employee_id="202",
+            kind=MINUTES,
+            version=1,
+            source_sha256="c" * 64,
+        )
+    assert archive.entry_for("202", MINUTES, "c" * 64).path.endswith("v1.pdf")
+    assert archive.next_version("202", "202_Ola_Nordmann") == 2
+    rewrite_manifest(  # edited in place: same file, other lines
+        archive, lambda e: {**e, "source_sha256": "d" * 64} if e["employee_id"] == "202" else e
+    )
+    assert archive.entry_for("202", MINUTES, "c" * 64) is None
+    assert archive.entry_for("202", MINUTES, "d" * 64) is not None
+    assert len(archive.entries()) == len(Archive(archive.folder).entries())
+
+
 def test_archived_files_are_never_overwritten(filled, pdfs):
     _, archive = filled
     path = archive.folder / "201_Bjørg_Ødegård-Lien" / "referat_2027_v1.pdf"

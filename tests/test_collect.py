@@ -190,6 +190,47 @@ def test_collecting_the_same_folder_twice_changes_nothing(generated_copy, tmp_pa
     assert len(first.versions) == 1 and second.versions == []  # nothing new to report
 
 
+def test_copies_and_their_folders_are_flushed_before_the_ledger_names_them(
+    generated_copy, tmp_path, monkeypatch
+):
+    from pipeline.state import files
+
+    def whole_machine():
+        raise AssertionError("os.sync() flushes every program's writes, not just ours")
+
+    flushed: list[Path] = []
+    real_sync_file, real_sync_folders = files._sync_file, files.sync_folders
+
+    def noting_file(path):
+        with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:  # not named yet
+            assert not ledger.db.execute(
+                "SELECT 1 FROM returned_files WHERE stored_path = ?",
+                (str(Path(path).relative_to(generated_copy.cycle_dir(CYCLE))),),
+            ).fetchall()
+        flushed.append(Path(path))
+        real_sync_file(path)
+
+    def noting_folders(folders):
+        folders = list(folders)
+        flushed.extend(folders)
+        real_sync_folders(folders)
+
+    monkeypatch.setattr(os, "sync", whole_machine)
+    monkeypatch.setattr(files, "_sync_file", noting_file)
+    monkeypatch.setattr("pipeline.domain.intake.sync_folders", noting_folders)
+    source = tmp_path / "returned"
+    put_filled(source, "a.docx", generated_copy, "1010", "employee", "A")
+    (source / "skannet.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    collect_returned(generated_copy, CYCLE, source, workers=1)
+    cycle_dir = generated_copy.cycle_dir(CYCLE)
+    stored = [cycle_dir / row["stored_path"] for row in ledger_rows(generated_copy)]
+    assert len(stored) == 2
+    for path in stored:
+        assert path in flushed and path.parent in flushed
+    assert cycle_dir / "returned" in flushed  # where the new folder 1010/ is named
+    assert any(p.name.endswith(".reason.txt") for p in flushed)  # the quarantine note too
+
+
 def set_cell(workspace, kind: str, employee_id: str, key: str, value: str) -> None:
     """Edit one answer cell of the workbook as HR would, and save it."""
     path = workspace.answers_path(CYCLE)
@@ -548,3 +589,79 @@ def test_a_form_showing_another_employee_than_its_identity_goes_to_quarantine(
     assert (generated_copy.cycle_dir(CYCLE) / row["stored_path"]).read_bytes() == (
         folder / "skjema.docx"
     ).read_bytes()
+
+
+# -- filled in real LibreOffice (issue 9: 26 of 26 pasted answers were lost in LibreOffice 25) --
+
+
+def filling_in_libreoffice(sent: bytes, who: str) -> tuple[list[dict], dict[str, str], set[str]]:
+    """Return a person's actions answering every free-text field of a form in LibreOffice (click
+    on the prompt, then type or paste, in turn), the answers expected back, and the keys pasted.
+    """
+    from pipeline.formats.extract import sent_form
+
+    actions, expected, pasted = [], {}, set()
+    specs = [spec for spec in sent_form(sent).fields if spec.type == "richtext"]
+    for number, spec in enumerate(specs):
+        text = f"{who} svarer på {spec.key}: blåbær – «sitat» & <ost> =1+1"
+        if number % 3 == 1:
+            text += "\nAndre avsnitt, med æøå"
+        do = "paste_over" if number % 2 else "type_over"
+        actions.append({"cell": spec.placeholder, "do": do, "text": text})
+        expected[spec.key] = text
+        if do == "paste_over":
+            pasted.add(spec.key)
+    return actions, expected, pasted
+
+
+def still_flagged(saved: bytes) -> set[str]:
+    """Return the keys of the controls that say they show their placeholder."""
+    from pipeline.formats import ooxml
+
+    package = ooxml.read_package(saved, wanted=(ooxml.DOCUMENT_PART,))
+    root = ooxml.parse_xml(package.parts[ooxml.DOCUMENT_PART])
+    return {
+        ooxml.attr_val(props, ooxml.w("tag"))
+        for props in root.iter(ooxml.W_SDTPR)
+        if props.find(ooxml.W_SHOWING) is not None
+    }
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_answers_typed_and_pasted_in_libreoffice_come_back_exactly(generated_copy, tmp_path):
+    from pipeline.formats import ooxml
+    from pipeline.formats.extract import identify
+
+    from .in_libreoffice import fill_in_libreoffice, libreoffice_major
+
+    source = tmp_path / "returned"
+    source.mkdir()
+    expected, pasted, saved = {}, {}, {}
+    for kind, who in (("employee", "Bjørn-Åge"), ("manager", "Lederen")):
+        sent = form_bytes(generated_copy, "1003", kind)
+        actions, expected[kind], pasted[kind] = filling_in_libreoffice(sent, who)
+        saved[kind] = fill_in_libreoffice(sent, actions, tmp_path / kind)
+        (source / f"{kind}-1003.docx").write_bytes(saved[kind])
+    if libreoffice_major() >= 25:  # what lost the pasted answers before: the flag stays set
+        for kind in expected:
+            assert still_flagged(saved[kind]) >= pasted[kind]
+    report = collect_returned(generated_copy, CYCLE, source, workers=1)
+    assert len(report.accepted) == 2 and report.quarantined == []
+    assert not any("fixed text" in w or "outside the fields" in w for w in report.warnings)
+    compared = matched = 0
+    for kind, answers in expected.items():
+        row = workbook_rows(generated_copy, kind)["1003"]
+        compared += len(answers)
+        matched += sum(row[key] == text for key, text in answers.items())
+        assert {key: row[key] for key in answers} == answers
+    assert matched == compared >= 30 and sum(map(len, pasted.values())) >= 15
+    # the identity lines of the footers (LibreOffice 25 saves three) identify the form alone
+    package = ooxml.read_package(saved["employee"], headers_footers=True)
+    footers = [n for n in package.names if n.startswith("word/footer")]
+    assert len(footers) == (3 if libreoffice_major() >= 25 else 1)
+    without = ooxml.replace_part(
+        saved["employee"], ooxml.CUSTOM_PART, ooxml.custom_properties_xml({})
+    )
+    identity, _, _ = identify(without, generated_copy.secret())
+    assert (identity.employee_id, identity.kind) == ("1003", "employee")

@@ -150,3 +150,18 @@ def test_folders_not_walked_into_keep_their_files(tmp_path):
     deep.write_bytes(b"x")
     assert remove_stale_temp_files([(tmp_path, False)], started=time.time() + 1) == []
     assert remove_stale_temp_files([(tmp_path, True)], started=time.time() + 1) == [deep]
+
+
+def test_sync_files_flushes_each_file_once_and_skips_one_gone(tmp_path, monkeypatch):
+    from pipeline.state import files
+
+    written = [
+        files.write_private(tmp_path / f"kopi-{n}.docx", b"x", durable=False) for n in range(5)
+    ]
+    flushed: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(files.os, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+    files.sync_files([*written, tmp_path / "borte.docx"])
+    assert len(flushed) == 5
+    files.sync_folders([tmp_path, tmp_path, tmp_path / "finnes-ikke"])
+    assert len(flushed) == 6  # one folder, once

@@ -420,7 +420,7 @@ def test_every_email_is_kept_whole_byte_for_byte(batch):
     cycle_dir = workspace.cycle_dir(CYCLE)
     rows = ledger_rows(workspace)
     emails = sorted(p.relative_to(source).as_posix() for p in source.rglob("*.eml"))
-    assert len(emails) == 5
+    assert len(emails) == 6
     for name in emails:
         row = rows[name]
         stored = cycle_dir / row["stored_path"]
@@ -704,6 +704,12 @@ def add_outlook_files(folder: SourceFolder, workspace) -> None:
     folder.put("outlook/uten vedlegg.msg", msg_file(outlook_mail(EIRIK, {})), "no_attachment")
     winmail = tnef_file(outlook_mail(INGRID, {"leder.docx": data}))
     folder.put("outlook/avbrutt winmail.dat", winmail[:-100], "corrupt")
+    # inside an email: found by a worker process, read by the main one (it forks the reader)
+    data, answers = filled(workspace, "1023", "employee")
+    winmail = tnef_file(outlook_mail(EIRIK, {"skjema.docx": data}))
+    mail = tnef_email("Eirik <eirik.haugen-odegard@fjordlys.example>", "", winmail)
+    folder.put("outlook/rik tekst.eml", mail)
+    folder.good["outlook/rik tekst.eml → winmail.dat → skjema.docx"] = ("1023", "employee", answers)
 
 
 def test_outlook_files_are_collected_with_sender_and_date_and_kept_whole(batch):

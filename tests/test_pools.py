@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pipeline.domain.pools import parallel_map
+from pipeline.domain.pools import WorkerPool, parallel_map
 
 
 def tagged(settings: dict, item: int) -> tuple[str, int, int]:
@@ -39,3 +40,52 @@ def test_no_module_global_carries_the_settings_in_this_process():
 
     list(parallel_map(tagged, {"tag": "a"}, list(range(80)), workers=2, threshold=40))
     assert pools._WORKER == {}  # only the worker processes keep the bound function
+
+
+def failing(settings: dict, item: int) -> int:
+    """Raise ValueError for odd items, else return the item doubled."""
+    if item % 2:
+        raise ValueError(f"{settings['tag']}: {item} is odd")
+    return item * 2
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_pool_answers_calls_from_many_threads(workers):
+    with WorkerPool({"tag": "fjell"}, workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=4) as threads:
+            results = list(threads.map(lambda n: pool.call(tagged, n), range(30)))
+        with pytest.raises(ValueError, match="fjell: 3 is odd"):  # the worker's own error
+            pool.call(failing, 3)
+        assert pool.call(failing, 4) == 8
+    assert [r[1] for r in results] == [n * n for n in range(30)]
+    assert {r[0] for r in results} == {"fjell"}
+    in_this_process = {r[2] for r in results} == {os.getpid()}
+    assert in_this_process == (workers == 1)
+
+
+@pytest.mark.parametrize(("count", "workers"), [(10, 2), (1000, 1), (1000, 2)])
+def test_a_generator_is_read_a_window_at_a_time(count, workers):
+    drawn: list[int] = []
+
+    def items():
+        for n in range(count):
+            drawn.append(n)
+            yield n
+
+    seen: list[tuple[int, int]] = []
+    results = parallel_map(
+        tagged,
+        {"tag": "vidde"},
+        items(),
+        workers=workers,
+        total=count,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    first = next(results)
+    ahead = len(drawn)
+    rest = list(results)
+    assert [first[1], *(r[1] for r in rest)] == [n * n for n in range(count)]
+    assert seen[-1] == (count, count)
+    if workers > 1 and count > 40:
+        assert {r[2] for r in rest} != {os.getpid()}
+        assert ahead <= 3 * 256  # never the whole generator at once

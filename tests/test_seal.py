@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -21,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.generic import NameObject as HankoName
 from pyhanko.pdf_utils.generic import TextStringObject as HankoText
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pypdf import PdfReader, PdfWriter
@@ -35,6 +37,7 @@ from pipeline.formats.seal import (
     check_seal,
     load_seal,
     prepare_pdf,
+    seal_minutes,
     seal_password,
     seal_pdf,
 )
@@ -111,8 +114,18 @@ def demo_seal(demo_p12):
     return load_seal(demo_p12, PASSWORD)
 
 
-@pytest.fixture(scope="module")
-def sealed(demo_seal) -> bytes:
+@pytest.fixture(scope="module", params=["one pass", "two passes"])
+def sealed(demo_seal, request) -> bytes:
+    # finalize seals in one pass (seal_minutes); prepare_pdf then seal_pdf must give the same.
+    if request.param == "one pass":
+        return seal_minutes(
+            minutes_pdf(),
+            INFO,
+            ATTACHMENTS,
+            demo_seal,
+            reason="Endelig referat",
+            location="Bølgeby",
+        )
     prepared = prepare_pdf(minutes_pdf(), INFO, ATTACHMENTS)
     return seal_pdf(prepared, demo_seal, reason="Endelig referat", location="Bølgeby")
 
@@ -499,3 +512,37 @@ def test_libreoffice_pdfa_minutes_are_sealed_and_checked(tmp_path, demo_seal):
     assert reader.xmp_metadata.pdf_producer == reader.metadata.producer
     assert "Signature Validation: Signature is Valid." in pdfsig(tmp_path, sealed)
     assert attachments_of(sealed) == {a.name: a.data for a in ATTACHMENTS}
+
+
+# --- speed without weakening the seal ----------------------------------------------------------
+
+
+def test_one_pass_adds_one_revision_covering_the_whole_file(demo_seal):
+    sealed = seal_minutes(minutes_pdf(), INFO, ATTACHMENTS, demo_seal, reason="Endelig referat")
+    reader = PdfFileReader(io.BytesIO(sealed))
+    assert reader.xrefs.total_revisions == 2  # the rendered PDF, then one update: contents + seal
+    assert reader.embedded_signatures[0].signed_revision == 1
+    assert check_seal(sealed, expected_certificate_sha256=demo_seal.certificate_sha256).ok
+
+
+def test_the_key_is_parsed_once_per_seal_not_per_pdf(demo_seal, monkeypatch):
+    def parse_again(*args, **kwargs):
+        raise AssertionError("the private key was parsed again for one PDF")
+
+    monkeypatch.setattr(serialization, "load_der_private_key", parse_again)
+    sealed = seal_minutes(minutes_pdf(), INFO, [], demo_seal, reason="Endelig referat")
+    assert check_seal(sealed, expected_certificate_sha256=demo_seal.certificate_sha256).ok
+
+
+def test_the_container_is_sized_once_as_pyhanko_sizes_it(demo_seal):
+    # pyHanko's own estimate for this signer, made the way it makes it before each signature.
+    writer = IncrementalPdfFileWriter(io.BytesIO(minutes_pdf()))
+    meta = signers.PdfSignatureMetadata(
+        field_name="Seal", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+    )
+    session = signers.PdfSigner(meta, signer=demo_seal.signer).init_signing_session(writer)
+    estimate = asyncio.run(session.estimate_signature_container_size(None))
+    assert demo_seal.container_size == estimate
+    sealed = seal_minutes(minutes_pdf(), INFO, [], demo_seal, reason="Endelig referat")
+    signature = PdfFileReader(io.BytesIO(sealed)).embedded_signatures[0]
+    assert len(signature.sig_object.raw_get("/Contents").original_bytes) * 2 == estimate

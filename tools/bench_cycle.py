@@ -8,7 +8,7 @@ not counted. It prints one row per stage: items, seconds, items/s and peak memor
 memory is the largest sum of the proportional set size (PSS) of the stage's processes, sampled
 every 0.2 s, LibreOffice's processes left out (they are counted apart, in "LibreOffice MB").
 
-    .venv/bin/python tools/bench_cycle.py --employees 10000 [--keep DIR] [--stages a,b]
+    PYTHONPATH=. .venv/bin/python tools/bench_cycle.py --employees 10000 [--keep DIR]
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # testkit/ and the other tools
+from pipeline.domain.pools import parallel_map
+from pipeline.formats.roster import read_roster
+from pipeline.state.files import write_private
+from pipeline.state.ledger import Ledger
+from pipeline.state.workspace import Workspace
+from testkit.certificates import create_demo_certificate
+from testkit.simulate import fields_of, fill_form, invented_answers, leaning
 
-from pipeline.domain.pools import parallel_map  # noqa: E402
-from pipeline.formats.roster import read_roster  # noqa: E402
-from pipeline.state.files import write_private  # noqa: E402
-from pipeline.state.ledger import Ledger  # noqa: E402
-from pipeline.state.workspace import Workspace  # noqa: E402
-from testkit.certificates import create_demo_certificate  # noqa: E402
-from testkit.simulate import fields_of, fill_form, invented_answers, leaning  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
 
 CYCLE = 2027
 PASSWORD = "bench-only-password"  # noqa: S105 (a throw-away demo seal)

@@ -5,18 +5,23 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.domain.confirmation import minutes_states
+from pipeline.domain.confirmation import minutes_state
 from pipeline.domain.intake import (
+    EMAIL_OUTCOME,
+    Outcome,
     Progress,
-    discover,
+    SourceFile,
+    Taken,
+    discard_copy,
+    insert_returned_file,
     limits_default,
+    listing,
     record_outcome,
-    screen_all,
-    store_emails,
+    sync_stored,
+    take_all,
 )
 from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.domain.questions import Question, questions_from_json
@@ -24,10 +29,12 @@ from pipeline.domain.versions import is_unfilled, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
+    AnswerRows,
     MergeReport,
     check_writable,
     update_answers_workbook,
 )
+from pipeline.formats.previous import normalize_id
 from pipeline.formats.roster import Roster, read_roster
 from pipeline.formats.templates import load_template
 from pipeline.state.ledger import Ledger, ReturnedVersion, batched
@@ -36,7 +43,7 @@ from pipeline.state.workspace import Workspace
 WORKBOOK_INPUTS = "answers_workbook_inputs"  # ledger meta: digest of the last workbook write
 
 
-LEDGER_BATCH = 250  # outcomes per ledger transaction (copies are already on disk)
+LEDGER_BATCH = 250  # source files per ledger transaction (their copies are already on disk)
 
 
 @dataclass
@@ -80,73 +87,166 @@ def collect_returned(
     roster = read_roster(roster_path or workspace.roster_path, sheet)
     cycle_dir = workspace.cycle_dir(cycle)
     report = CollectReport(source_dir)
-    intake = discover(source_dir)
-    report.found, report.ignored = len(intake.candidates), intake.ignored
+    entries = listing(source_dir)
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        seen = ledger.known_hashes()
-        report.emails_kept = len(store_emails(intake, cycle_dir, ledger, seen))
+        known = ledger.known_hashes()
         # Quarantined files are screened again: a restored secret or a form generated since
         # may let them in now. Those still turned away count as already collected.
         retry = ledger.quarantined_hashes()
-        fresh, duplicates_in_batch = [], set()
-        for candidate in intake.candidates:
-            sha = candidate.sha256
-            if (sha in seen and sha not in retry) or sha in duplicates_in_batch:
-                report.already_collected += 1
-            else:
-                duplicates_in_batch.add(sha)
-                fresh.append(candidate)
-        report.new = sum(1 for c in fresh if c.sha256 not in retry)
+        todo = still_to_read(entries, ledger, known, report)
         context = {
             "secret": workspace.secret(),
             "cycle": cycle,
             "cycle_dir": cycle_dir,
             "limits": limits_default(),
-            "forms": sent_forms_of(ledger, cycle_dir),
+            "ledger_path": ledger.path,  # each worker looks up the sent forms it meets
             "people": {e.id: e.name for e in roster.employees},  # visible details vs identity
             "issued": ledger.issued_tokens(),  # recognised even after a lost key was replaced
+            "known": known,
+            "retry": retry,
         }
         senders = {e.email.lower(): e.id for e in roster.employees if e.email}
-        outcomes = screen_all(fresh, context, workers, progress)
-        for batch in batched(outcomes, LEDGER_BATCH):
-            os.sync()  # the batch's copies reach the disk before the ledger says they exist
-            still_out = [o for o in batch if o.rejected and o.candidate.sha256 in retry]
-            report.already_collected += len(still_out)
-            batch = [o for o in batch if o not in still_out]
-            with ledger.transaction():
-                for outcome in batch:
-                    record_outcome(
-                        outcome,
-                        ledger,
-                        senders.get(address_of(outcome)),
-                        replace_row=outcome.candidate.sha256 in retry,
-                    )
-            for outcome in batch:
-                note_outcome(report, outcome)
-        versions = ledger.accepted_versions()
-        new_sources = set(report.sources)
-        touched = {(v.employee_id, v.kind) for v in versions if v.source in new_sources}
+        intake = Intake(report, ledger, cycle_dir, retry, senders)
+        for batch in batched(take_all(todo, context, workers, progress), LEDGER_BATCH):
+            intake.record(batch)
+        report.ignored = intake.ignored(entries)
+        touched = set(intake.touched)
         if use:
             touched.add(choose_version(ledger, use, cycle))
         chosen = ledger.chosen_versions()
-        winners = newest_versions(versions, report.versions, touched, chosen)
+        settle_forms(ledger, touched, chosen, report.versions)
         report.minutes = minutes_notes(
             ledger, {e for e, kind in touched if kind == FormKind.MINUTES}
         )
-        with ledger.transaction():  # one commit, not one per form
-            for (employee_id, kind), winner in winners.items():
-                if not is_unfilled(winner):  # returned unfilled: still missing, reminders go on
-                    ledger.set_form_status(employee_id, kind, "returned")
-        sheets = answer_sheets(ledger, roster, versions, winners, workspace.templates_dir)
-        report.workbook = update_workbook_if_changed(workspace.answers_path(cycle), sheets, ledger)
+        sheets = answer_sheets(ledger, roster, chosen, workspace.templates_dir)
+        digest = inputs_digest(ledger, roster, sheets)
+        report.workbook = update_workbook_if_changed(
+            workspace.answers_path(cycle), sheets, ledger, digest
+        )
     return report
 
 
-def update_workbook_if_changed(path: Path, sheets: dict, ledger: Ledger) -> MergeReport:
+def settle_forms(ledger: Ledger, touched: set, chosen: dict, notes: list[str]) -> None:
+    """Mark each form that got a new version returned (unless unfilled); note its versions."""
+    with ledger.transaction():  # one commit, not one per form
+        for employee_id, kind in sorted(touched):
+            versions = [v for v in ledger.accepted_versions_of(employee_id) if v.kind == kind]
+            winner = newest_versions(versions, notes, touched, chosen).get((employee_id, kind))
+            if winner is not None and not is_unfilled(winner):  # unfilled: reminders go on
+                ledger.set_form_status(employee_id, kind, "returned")
+
+
+def still_to_read(
+    entries: list[SourceFile | str], ledger: Ledger, known: set[str], report: CollectReport
+) -> list[SourceFile]:
+    """Return the files to read; a file read before and unchanged since counts as collected."""
+    # Unchanged means the same size and modification time as when collect last read it, its
+    # content still known to the ledger, and nothing of it in quarantine (that is retried).
+    read_before = ledger.source_files()
+    retry_sources = ledger.quarantined_sources()
+    todo = []
+    for entry in entries:
+        if isinstance(entry, str):
+            continue
+        before = read_before.get(entry.key)
+        unchanged = before is not None and before[:2] == (entry.size, entry.mtime_ns)
+        if unchanged and before[2] in known and entry.relative not in retry_sources:
+            report.found += before[3]
+            report.already_collected += before[3]
+        else:
+            todo.append(entry)
+    return todo
+
+
+class Intake:
+    """Records what the workers made of the source files, batch by batch, in the ledger."""
+
+    def __init__(self, report: CollectReport, ledger: Ledger, cycle_dir: Path, retry, senders):
+        self.report, self.ledger, self.cycle_dir = report, ledger, cycle_dir
+        self.retry, self.senders = retry, senders
+        self.handled: set[str] = set()  # files (by SHA-256) recorded in this run
+        self.emails: set[str] = set()  # emails kept whole in this run
+        self.touched: set[tuple[str, str]] = set()  # forms that got a new version
+        self.notes: dict[str, tuple[str, ...]] = {}  # what was skipped inside each email
+
+    def record(self, batch: list[Taken]) -> None:
+        """Note one batch of files: new outcomes and kept emails in one ledger transaction."""
+        outcomes, emails = [], []
+        for taken in batch:
+            outcomes += self.fresh_outcomes(taken)
+            emails += self.fresh_email(taken)
+            if taken.ignored:
+                self.notes[taken.source.relative] = taken.ignored
+        stored = [o.stored_path for o in outcomes] + [path for _, path in emails]
+        sync_stored(self.cycle_dir, stored)  # on disk before the ledger says they exist
+        with self.ledger.transaction():
+            for carrier, path in emails:
+                insert_returned_file(self.ledger, carrier, path, EMAIL_OUTCOME)
+            for outcome in outcomes:
+                sha = outcome.candidate.sha256
+                sender = self.senders.get(address_of(outcome))
+                record_outcome(outcome, self.ledger, sender, replace_row=sha in self.retry)
+            for taken in batch:
+                source = taken.source
+                self.ledger.note_source_file(
+                    source.key, source.size, source.mtime_ns, taken.sha256, len(taken.outcomes)
+                )
+        self.report.emails_kept += len(emails)
+        for outcome in outcomes:
+            note_outcome(self.report, outcome)
+            if outcome.screened:
+                identity = outcome.screened.identity
+                self.touched.add((identity.employee_id, identity.kind))
+
+    def fresh_outcomes(self, taken: Taken) -> list[Outcome]:
+        """Return the outcomes of one file to record; count the rest as already collected."""
+        report, fresh = self.report, []
+        for outcome in taken.outcomes:
+            report.found += 1
+            sha = outcome.candidate.sha256
+            if outcome.known or sha in self.handled:
+                report.already_collected += 1
+                discard_copy(outcome, self.cycle_dir)  # a second copy of bytes seen in this run
+                continue
+            self.handled.add(sha)
+            if sha not in self.retry:
+                report.new += 1
+            elif outcome.rejected:  # quarantined before, still turned away
+                report.already_collected += 1
+                continue
+            fresh.append(outcome)
+        return fresh
+
+    def fresh_email(self, taken: Taken) -> list[tuple]:
+        """Return the email this file is, kept whole, when it is new to the ledger and the run."""
+        if taken.email is None:
+            return []
+        carrier, path, created = taken.email
+        first = carrier.sha256 not in self.emails
+        self.emails.add(carrier.sha256)
+        if path and first:
+            return [(carrier, path)]
+        if created:  # the same email saved twice in the folder: one copy is enough
+            (self.cycle_dir / path).unlink(missing_ok=True)
+        return []
+
+    def ignored(self, entries: list[SourceFile | str]) -> list[str]:
+        """Return what was skipped, in the folder's order: files, and parts inside emails."""
+        found: list[str] = []
+        for entry in entries:
+            if isinstance(entry, str):
+                found.append(entry)
+            else:
+                found += self.notes.get(entry.relative, ())
+        return found
+
+
+def update_workbook_if_changed(
+    path: Path, sheets: dict, ledger: Ledger, digest: str
+) -> MergeReport:
     """Return the merge report; the workbook is left untouched when nothing changed at all."""
     # Merged again when the inputs changed or when someone saved the workbook since we wrote
     # it (HR's edits are then counted, and a column HR deleted comes back with a warning).
-    digest = sheets_digest(sheets)
     if path.exists() and ledger.get_meta(WORKBOOK_INPUTS) == f"{digest} {file_stamp(path)}":
         return MergeReport(path)
     report = update_answers_workbook(path, sheets, ledger)
@@ -172,26 +272,18 @@ def choose_version(ledger: Ledger, name: str, cycle: int) -> tuple[str, str]:
     return found["employee_id"], found["kind"]
 
 
-def sheets_digest(sheets: dict) -> str:
-    """Return a SHA-256 of everything the answers workbook is written from."""
-    payload = {  # plain tuples: dataclasses.asdict deep-copies every answer and is slow
-        kind: (
-            [(q.key, q.section, q.title, q.type) for q in questions],
-            [
-                (
-                    r.employee_id,
-                    r.name,
-                    r.department,
-                    r.manager_id,
-                    r.status,
-                    r.returned_at,
-                    r.source_file,
-                    r.answers,
-                )
-                for r in rows
-            ],
-        )
-        for kind, (questions, rows) in sheets.items()
+def inputs_digest(ledger: Ledger, roster: Roster, sheets: dict) -> str:
+    """Return a SHA-256 of everything the answers workbook is written from, computed cheaply."""
+    # The rows come from the roster (who, names, departments, managers) and the ledger's
+    # returned files, forms and HR's chosen versions: any change there changes a count or a
+    # row id. Reading every answer to find out that nothing changed would cost what writing does.
+    payload = {
+        "roster": [(e.id, e.name, e.department, e.manager_id) for e in roster.employees],
+        "ledger": ledger.answers_stamp(),
+        "questions": {
+            kind: [(q.key, q.section, q.title, q.type) for q in questions]
+            for kind, (questions, _) in sheets.items()
+        },
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -199,10 +291,10 @@ def sheets_digest(sheets: dict) -> str:
 
 def minutes_notes(ledger: Ledger, employee_ids: set[str]) -> list[str]:
     """Return, for minutes that came back in this run, whether they are confirmed by both."""
-    states = minutes_states(ledger.accepted_versions())
     notes = []
     for employee_id in sorted(employee_ids):
-        state = states[employee_id]
+        versions = ledger.accepted_versions_of(employee_id)
+        state = minutes_state(employee_id, [v for v in versions if v.kind == FormKind.MINUTES])
         if state.confirmed:
             notes.append(f"minutes of {employee_id}: confirmed by both; ready for finalize")
         else:
@@ -221,14 +313,6 @@ def default_source(workspace: Workspace, cycle: int) -> Path:
     return folder / str(cycle) if (folder / str(cycle)).is_dir() else folder
 
 
-def sent_forms_of(ledger: Ledger, cycle_dir: Path) -> dict:
-    """Return the path, fields and fixed text of every generated form by (employee id, kind)."""
-    return {
-        (r.employee_id, r.kind): (str(cycle_dir / r.path), r.fields, r.outside_text)
-        for r in ledger.forms()
-    }
-
-
 def note_outcome(report: CollectReport, outcome) -> None:
     """Add one screening outcome to the report (warnings carry no answer text)."""
     source = outcome.candidate.source
@@ -243,41 +327,56 @@ def note_outcome(report: CollectReport, outcome) -> None:
 
 def questions_of(ledger: Ledger, kind: str, templates_dir: Path) -> list[Question]:
     """Return the questions of a form kind: its template's fields (nb first), else the ledger's."""
-    records = sorted(ledger.forms(kind), key=lambda r: r.language != "nb")
-    if not records:
+    languages = ledger.form_languages(kind)
+    if not languages:
         return []
+    employee_id, language = min(languages.items(), key=lambda item: (item[1] != "nb", item[0]))
     try:
-        questions = load_template(templates_dir, kind, records[0].language).fields
+        questions = load_template(templates_dir, kind, language).fields
     except SamtaleError:
-        questions = questions_from_json(records[0].fields)
+        questions = questions_from_json(ledger.form(employee_id, kind).fields)
     return [question for question in questions if question.key]
 
 
-def answer_sheets(ledger: Ledger, roster: Roster, versions, winners, templates_dir: Path) -> dict:
-    """Return the workbook sheets: per form kind, its questions and one row per employee."""
-    counts: dict[tuple[str, str], int] = {}
-    for version in versions:
-        counts[(version.employee_id, version.kind)] = (
-            counts.get((version.employee_id, version.kind), 0) + 1
-        )
-    generated = {(r.employee_id, r.kind) for r in ledger.forms()}
+def answer_sheets(ledger: Ledger, roster: Roster, chosen: dict, templates_dir: Path) -> dict:
+    """Return the workbook sheets: per form kind, its questions and its rows (read when needed)."""
     sheets = {}
     for kind in ALL_FORM_KINDS:
         questions = questions_of(ledger, kind, templates_dir)
-        if not questions:
-            continue
-        rows = [
-            answer_row(
-                e,
-                kind,
-                winners.get((e.id, kind)),
-                counts.get((e.id, kind), 0),
-                (e.id, kind) in generated,
-            )
-            for e in roster.employees
-        ]
-        sheets[kind] = (questions, rows)
+        if questions:
+            sheets[kind] = (questions, LedgerRows(ledger, roster, kind, chosen))
     return sheets
+
+
+class LedgerRows(AnswerRows):
+    """One form kind's sheet rows, each read from the ledger when the workbook reaches it."""
+
+    def __init__(self, ledger: Ledger, roster: Roster, kind: str, chosen: dict):
+        self.ledger, self.kind, self.chosen = ledger, kind, chosen
+        self.employees = {normalize_id(e.id): e for e in roster.employees}
+        if "" in self.employees or len(self.employees) < len(roster.employees):
+            raise ValueError(f"sheet {kind!r}: an employee id is empty or repeated")
+
+    def ids(self) -> list[str]:
+        """Return the roster's employee ids, in the roster's order."""
+        return list(self.employees)
+
+    def rows(self, employee_ids: list[str]) -> dict[str, AnswerRow]:
+        """Return these employees' rows: the version that counts, or why there is none."""
+        ids = [self.employees[e].id for e in employee_ids]
+        versions: dict[str, list[ReturnedVersion]] = {}
+        for version in self.ledger.accepted_versions_for(self.kind, ids):
+            versions.setdefault(version.employee_id, []).append(version)
+        generated = self.ledger.generated_for(self.kind, ids)
+        found = {}
+        for key, employee_id in zip(employee_ids, ids, strict=True):
+            mine = versions.get(employee_id, [])
+            winner = newest_versions(mine, chosen=self.chosen).get((employee_id, self.kind))
+            employee = self.employees[key]
+            found[key] = answer_row(
+                employee, self.kind, winner, len(mine), employee_id in generated
+            )
+        return found
 
 
 def answer_row(

@@ -7,6 +7,11 @@ LibreOffice renders it as PDF/A-2b, the returned documents and the answers go in
 attachments, and the organisation's seal closes it.
 Only a sealed PDF is archived; one employee's failure never stops the others. Re-running is
 safe: minutes already archived from the same returned file are skipped.
+
+Thousands of minutes flow through a pipeline: each employee's answers are read from the ledger
+when their turn comes, worker processes build the document and seal the PDF, warm LibreOffice
+converters render meanwhile, and the sealed PDF is archived at once. All cores stay busy, and
+only the few minutes in flight are held in memory.
 """
 
 from __future__ import annotations
@@ -16,24 +21,27 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.domain.confirmation import minutes_states
+from pipeline.domain.confirmation import minutes_state
 from pipeline.domain.kinds import PREP_KINDS
 from pipeline.domain.names import safe_stem
+from pipeline.domain.pools import WorkerPool
 from pipeline.domain.questions import questions_from_json
-from pipeline.domain.record import FormAnswers, cycle_record
+from pipeline.domain.record import FormAnswers, by_employee, hr_corrections, record_of
 from pipeline.errors import MinutesError, SamtaleError, SealError, message_of
 from pipeline.formats.calendar import AgreedItem, agreed_calendar
 from pipeline.formats.certificate import write_public_certificate
-from pipeline.formats.convert import Conversion, ConverterPool
+from pipeline.formats.convert import ConverterPool
 from pipeline.formats.ooxml import (
     CUSTOM_PART,
     DOCUMENT_PART,
@@ -54,8 +62,7 @@ from pipeline.formats.seal import (
     PdfInfo,
     Seal,
     load_seal,
-    prepare_pdf,
-    seal_pdf,
+    seal_minutes,
 )
 from pipeline.state.archive import FOLLOWUPS, MINUTES, Archive, archived_name
 from pipeline.state.files import PRIVATE_DIR, temp_prefix, write_private
@@ -70,6 +77,8 @@ HEADING_STYLE = "Heading1"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 FOLLOWUP_KEY = re.compile(r"^followup_(\d+)_what$")
 GOAL_KEY = re.compile(r"^goal_(\d+)$")
+PARALLEL_THRESHOLD = 20  # fewer minutes than this are built and sealed in this process
+JOBS_PER_CONVERTER = 2  # in flight per LibreOffice: one rendering, one being built or sealed
 WORDS = {
     "nb": {
         "title": "Medarbeidersamtale {cycle} – referat – {name}",
@@ -257,6 +266,44 @@ class Sealing:
     subject: str  # [seal] subject, or "" for the default in the employee's language
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where one employee's minutes stand, without their answers (thousands are held at once)."""
+
+    employee_id: str
+    confirmed: bool
+    missing: tuple[str, ...]
+    final_path: str  # stored path of the version confirmed by both ("" when not confirmed)
+    names: dict[str, str]  # employee_name and manager_name as the newest minutes say
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One employee's confirmed minutes and what their job is built from (their rows only)."""
+
+    party: Party
+    final: ReturnedVersion
+    record: dict[tuple[str, str], FormAnswers]
+    evidence: dict[str, Evidence]
+    prompts: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What every job of one run shares; the worker processes receive it once."""
+
+    sealing: Sealing
+    cycle_dir: Path
+    workdir: Path
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A job a worker could not build or seal, and why (sent back instead of an exception)."""
+
+    reason: str
+
+
 def finalize_minutes(
     workspace: Workspace,
     cycle: int,
@@ -279,35 +326,25 @@ def finalize_minutes(
     archive = Archive.of(workspace, cycle)
     report = FinalizeReport(cycle, archive.folder)
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        states = minutes_states(ledger.accepted_versions())
-        record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
-        evidence = returned_evidence(ledger)
-        languages = {r.employee_id: r.language for r in ledger.forms(MINUTES)}
-        prompts = {r.employee_id: placeholders(r.fields) for r in ledger.forms(MINUTES)}
-    report.not_confirmed = not_confirmed(roster, states, languages)
-    todo = still_to_archive(states, roster, languages, evidence, archive, report)
-    if not todo:
-        return report
-    sealing = open_seal(workspace, cycle, certificate, password, report)
-    workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(".finalize-"), dir=cycle_dir))
-    os.chmod(workdir, PRIVATE_DIR)
-    try:
-        jobs = []
-        for party, final in todo:
-            try:
-                prompt = prompts.get(party.employee_id)
-                jobs.append(
-                    plan_job(party, final, record, evidence, sealing, cycle_dir, workdir, prompt)
-                )
-            except (SamtaleError, OSError, ValueError, zipfile.BadZipFile) as exc:
-                report.failed.append(Failed(party.employee_id, party.name, message_of(exc)))
-        conversions = convert_jobs(jobs, pool, workers)
-        for count, (job, conversion) in enumerate(zip(jobs, conversions, strict=True), start=1):
-            finish_job(job, conversion, sealing, archive, report)
-            if progress:
-                progress(count, len(jobs))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        languages = ledger.form_languages(MINUTES)
+        standings = minutes_standings(ledger)
+        report.not_confirmed = not_confirmed(roster, standings, languages)
+        todo = still_to_archive(ledger, standings, roster, languages, archive, report)
+        if not todo:
+            return report
+        sealing = open_seal(workspace, cycle, certificate, password, report)
+        corrections = by_employee(hr_corrections(ledger, workspace.answers_path(cycle)))
+        chosen = ledger.chosen_versions()
+        workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(".finalize-"), dir=cycle_dir))
+        os.chmod(workdir, PRIVATE_DIR)
+        try:
+            items = (plan_item(ledger, party, chosen, corrections) for party in todo)
+            settings = JobSettings(sealing, cycle_dir, workdir)
+            seal_all(items, len(todo), settings, archive, report, pool, workers, progress)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    for found in (report.archived, report.skipped_already_archived, report.failed):
+        found.sort(key=lambda outcome: outcome.employee_id)  # finished in any order
     return report
 
 
@@ -319,29 +356,63 @@ def returned_evidence(ledger: Ledger) -> dict[str, Evidence]:
     return {row["stored_path"]: Evidence(**row) for row in ledger.accepted_evidence()}
 
 
+def minutes_standings(ledger: Ledger) -> dict[str, Standing]:
+    """Return where every employee's returned minutes stand, one employee at a time."""
+    standings = {}
+    for versions in ledger.accepted_version_groups(MINUTES):
+        state = minutes_state(versions[0].employee_id, versions)
+        newest = state.versions[-1].answers
+        standings[state.employee_id] = Standing(
+            state.employee_id,
+            state.confirmed,
+            state.missing,
+            state.final.stored_path if state.final else "",
+            {key: str(newest.get(key) or "") for key in ("employee_name", "manager_name")},
+        )
+    return standings
+
+
 def still_to_archive(
-    states: dict,
+    ledger: Ledger,
+    standings: dict[str, Standing],
     roster: Roster,
     languages: dict,
-    evidence: dict[str, Evidence],
     archive: Archive,
     report: FinalizeReport,
-) -> list[tuple[Party, ReturnedVersion]]:
-    """Return the confirmed minutes not yet archived; those already there go to ``report``."""
+) -> list[Party]:
+    """Return who has minutes confirmed and not yet archived; those archived go to ``report``."""
     todo = []
-    for employee_id in sorted(s.employee_id for s in states.values() if s.confirmed):
-        final = states[employee_id].final
-        party = party_of(employee_id, roster, languages, final.answers)
-        found = evidence.get(final.stored_path)
-        entry = found and archive.entry_for(employee_id, MINUTES, found.sha256)
+    for employee_id in sorted(s.employee_id for s in standings.values() if s.confirmed):
+        standing = standings[employee_id]
+        party = party_of(employee_id, roster, languages, standing.names)
+        shas = {
+            row["stored_path"]: row["sha256"] for row in ledger.accepted_evidence_of(employee_id)
+        }
+        found = shas.get(standing.final_path)
+        entry = found and archive.entry_for(employee_id, MINUTES, found)
         if entry:
             path = archive.folder / entry.path
             report.skipped_already_archived.append(
                 Archived(employee_id, party.name, path, entry.version)
             )
         else:
-            todo.append((party, final))
+            todo.append(party)
     return todo
+
+
+def plan_item(ledger: Ledger, party: Party, chosen: dict, corrections: dict) -> PlanItem:
+    """Return what one employee's job is built from, read from the ledger now."""
+    employee_id = party.employee_id
+    versions = ledger.accepted_versions_of(employee_id)
+    final = minutes_state(employee_id, [v for v in versions if v.kind == MINUTES]).final
+    mine = {key: path for key, path in chosen.items() if key[0] == employee_id}
+    record = record_of(versions, mine, corrections.get(employee_id, {}))
+    evidence = {
+        row["stored_path"]: Evidence(**row) for row in ledger.accepted_evidence_of(employee_id)
+    }
+    form = ledger.form(employee_id, MINUTES)
+    prompts = placeholders(form.fields) if form else None
+    return PlanItem(party, final, record, evidence, prompts)
 
 
 def party_of(employee_id: str, roster: Roster, languages: dict, answers: dict) -> Party:
@@ -360,18 +431,20 @@ def party_of(employee_id: str, roster: Roster, languages: dict, answers: dict) -
     return Party(employee_id, employee.name, employee.language, employee.department, manager_name)
 
 
-def not_confirmed(roster: Roster, states: dict, languages: dict) -> list[NotConfirmed]:
+def not_confirmed(
+    roster: Roster, standings: dict[str, Standing], languages: dict
+) -> list[NotConfirmed]:
     """Return the minutes (sent or returned) not confirmed by both, with what is missing."""
     order = {employee.id: n for n, employee in enumerate(roster.employees)}
-    ids = sorted(set(languages) | set(states), key=lambda i: (order.get(i, len(order)), i))
+    ids = sorted(set(languages) | set(standings), key=lambda i: (order.get(i, len(order)), i))
     listed = []
     for employee_id in ids:
-        state = states.get(employee_id)
-        if state is not None and state.confirmed:
+        standing = standings.get(employee_id)
+        if standing is not None and standing.confirmed:
             continue
-        answers = state.versions[-1].answers if state else {}
-        name = party_of(employee_id, roster, languages, answers).name
-        missing = state.missing if state else ("the returned minutes: none collected yet",)
+        names = standing.names if standing else {}
+        name = party_of(employee_id, roster, languages, names).name
+        missing = standing.missing if standing else ("the returned minutes: none collected yet",)
         listed.append(NotConfirmed(employee_id, name, tuple(missing)))
     return listed
 
@@ -591,41 +664,152 @@ def open_seal(
     return Sealing(seal, cycle, config.organisation, config.seal_subject)
 
 
-def convert_jobs(
-    jobs: list[MinutesJob], pool: ConverterPool | None, workers: int | None
-) -> list[Conversion]:
-    """Return the PDF/A conversions of every job's .docx, all in one LibreOffice batch."""
-    if not jobs:
-        return []
-    if pool is not None:
-        return pool.convert_many([(j.docx, j.pdf) for j in jobs], pdfa=True)
-    count = min(workers or os.cpu_count() or 1, len(jobs))
-    with ConverterPool(workers=count) as own:
-        return own.convert_many([(j.docx, j.pdf) for j in jobs], pdfa=True)
-
-
-def finish_job(
-    job: MinutesJob,
-    conversion: Conversion,
-    sealing: Sealing,
+def seal_all(
+    items: Iterable[PlanItem],
+    total: int,
+    settings: JobSettings,
     archive: Archive,
     report: FinalizeReport,
+    pool: ConverterPool | None,
+    workers: int | None,
+    progress: Progress | None,
 ) -> None:
-    """Seal and archive one converted job, noting the outcome in ``report``."""
-    party = job.party
+    """Build, render, seal and archive every item; outcomes go to ``report``."""
+    # Worker processes build and seal, warm LibreOffice converters render, and threads here
+    # carry each job from one to the other, so every core has work while a job waits. The
+    # processes are forked before LibreOffice starts, so they hold none of its pipes.
+    count = max(1, min(workers or os.cpu_count() or 1, total))
+    with contextlib.ExitStack() as stack:
+        cpu = stack.enter_context(
+            WorkerPool(settings, workers=count if total >= PARALLEL_THRESHOLD else 1)
+        )
+        converter = pool or stack.enter_context(ConverterPool(workers=count))
+        pipeline = Pipeline(cpu, converter, settings, archive, report, total, progress)
+        pipeline.run(items, converter.workers * JOBS_PER_CONVERTER)
+
+
+class Pipeline:
+    """Threads that take each job through building, rendering, sealing and archiving."""
+
+    def __init__(self, cpu, converter, settings, archive, report, total, progress):
+        self.cpu, self.converter, self.settings = cpu, converter, settings
+        self.archive, self.report = archive, report
+        self.total, self.progress, self.done = total, progress, 0
+        self.lock = threading.Lock()  # the report, the progress and the archive
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+
+    def run(self, items: Iterable[PlanItem], threads: int) -> None:
+        """Hand every item to the threads (at most ``threads`` waiting), then wait for them."""
+        waiting: queue.Queue = queue.Queue(maxsize=threads)
+        runners = [
+            threading.Thread(target=self.drain, args=(waiting,), daemon=True)
+            for _ in range(threads)
+        ]
+        for runner in runners:
+            runner.start()
+        try:
+            for item in items:  # read from the ledger here, in this thread, when a place frees
+                self.hand_over(waiting, item)
+            for _ in runners:
+                self.hand_over(waiting, None)
+            for runner in runners:
+                while runner.is_alive():
+                    runner.join(timeout=0.5)
+        except BaseException:
+            self.stop.set()  # Ctrl-C: no new job starts; LibreOffice stops with its pool
+            raise
+        if self.errors:
+            raise self.errors[0]
+
+    def hand_over(self, waiting: queue.Queue, item: PlanItem | None) -> None:
+        """Put one item (None: no more) in the queue once a thread has room for it."""
+        while not self.stop.is_set():
+            with contextlib.suppress(queue.Full):
+                waiting.put(item, timeout=0.5)
+                return
+        if self.errors:
+            raise self.errors[0]
+
+    def drain(self, waiting: queue.Queue) -> None:
+        """Take items from the queue and finish each, until told there are no more."""
+        while not self.stop.is_set():
+            item = waiting.get()
+            if item is None:
+                return
+            try:
+                outcome = self.finish(item)
+            except BaseException as exc:  # a bug, not a bad document: stop and raise it
+                self.errors.append(exc)
+                self.stop.set()
+                return
+            self.note(item.party, outcome)
+
+    def finish(self, item: PlanItem) -> tuple[Archived, bool] | Failed | None:
+        """Return the archived minutes of one item (and whether new), or why it failed."""
+        party = item.party
+        try:
+            job = self.cpu.call(build_job, item)
+            if isinstance(job, Refused):
+                return Failed(party.employee_id, party.name, job.reason)
+            self.converter.convert(job.docx, job.pdf, pdfa=True)
+            sealed = self.cpu.call(seal_built, job)
+            if isinstance(sealed, Refused):
+                return Failed(party.employee_id, party.name, sealed.reason)
+            with self.lock:
+                if self.stop.is_set():
+                    return None
+                return archive_job(job, sealed, self.archive, self.settings.sealing)
+        except (SamtaleError, OSError, ValueError) as exc:
+            return Failed(party.employee_id, party.name, message_of(exc))
+
+    def note(self, party: Party, outcome: tuple[Archived, bool] | Failed | None) -> None:
+        """Note one finished item in the report and tell the progress callback."""
+        if outcome is None:
+            return
+        with self.lock:
+            if isinstance(outcome, Failed):
+                self.report.failed.append(outcome)
+            else:
+                archived, new = outcome
+                (self.report.archived if new else self.report.skipped_already_archived).append(
+                    archived
+                )
+            self.done += 1
+            if self.progress:
+                self.progress(self.done, self.total)
+
+
+def build_job(settings: JobSettings, item: PlanItem) -> MinutesJob | Refused:
+    """Return the job of one item, its final .docx written (in a worker process)."""
     try:
-        if not conversion.ok:
-            raise MinutesError(conversion.error)
-        sealed = seal_job(job, sealing)
-        archived, new = archive_job(job, sealed, archive, sealing)
+        return plan_job(
+            item.party,
+            item.final,
+            item.record,
+            item.evidence,
+            settings.sealing,
+            settings.cycle_dir,
+            settings.workdir,
+            item.prompts,
+        )
+    except (SamtaleError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        return Refused(message_of(exc))
+
+
+def seal_built(settings: JobSettings, job: MinutesJob) -> bytes | Refused:
+    """Return the job's rendered PDF sealed, its work files removed (in a worker process)."""
+    try:
+        return seal_job(job, settings.sealing)
     except (SamtaleError, OSError, ValueError) as exc:
-        report.failed.append(Failed(party.employee_id, party.name, message_of(exc)))
-        return
-    (report.archived if new else report.skipped_already_archived).append(archived)
+        return Refused(message_of(exc))
+    finally:
+        job.docx.unlink(missing_ok=True)
+        job.pdf.unlink(missing_ok=True)
 
 
 def seal_job(job: MinutesJob, sealing: Sealing) -> bytes:
-    """Return the job's PDF with attachments and metadata, sealed."""
+    """Return the job's PDF with attachments and metadata, sealed, in one update."""
     party, cycle, organisation = job.party, sealing.cycle, sealing.organisation
     words = WORDS.get(party.language, WORDS["nb"])
     info = PdfInfo(
@@ -636,9 +820,13 @@ def seal_job(job: MinutesJob, sealing: Sealing) -> bytes:
             k for k in ("medarbeidersamtale", str(cycle), party.employee_id, party.department) if k
         ],
     )
-    prepared = prepare_pdf(job.pdf.read_bytes(), info, attachments(job, cycle))
-    return seal_pdf(
-        prepared, sealing.seal, reason=words["reason"].format(cycle=cycle), location=organisation
+    return seal_minutes(
+        job.pdf.read_bytes(),
+        info,
+        attachments(job, cycle),
+        sealing.seal,
+        reason=words["reason"].format(cycle=cycle),
+        location=organisation,
     )
 
 

@@ -10,7 +10,7 @@ from pipeline.domain.forms import GenerateReport, Progress, write_forms
 from pipeline.domain.kinds import PREP_KINDS, FormKind
 from pipeline.domain.managers import manager_changes, minutes_warning
 from pipeline.domain.questions import Question, questions_from_json
-from pipeline.domain.record import cycle_record
+from pipeline.domain.record import by_employee, employee_record, hr_corrections, recorded_forms
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
@@ -61,47 +61,61 @@ def prepare_minutes(
 ) -> MinutesReport:
     """Return the report of writing minutes forms for employees whose prep forms are back."""
     roster = read_roster(roster_path or workspace.roster_path, sheet)
-    with Ledger.of_cycle(workspace, cycle) as ledger:
-        record = cycle_record(ledger, workspace.answers_path(cycle))  # HR's corrections included
-        forms = ledger.forms()
-    fields = {(r.employee_id, r.kind): questions_from_json(r.fields) for r in forms}
     report = MinutesReport(forms=None)
-    ready = set()
-    for employee in roster.employees:
-        missing = [k for k in PREP_KINDS if (employee.id, k) not in record]
-        if missing and not allow_missing:
-            report.waiting.append(f"{employee.name} ({employee.id}): {' and '.join(missing)} form")
-        else:
-            ready.add(employee.id)
+    with Ledger.of_cycle(workspace, cycle) as ledger:
+        # One employee at a time: their answers (HR's corrections included) are read when
+        # their minutes form is written, never the whole cycle's at once.
+        corrections = hr_corrections(ledger, workspace.answers_path(cycle))
+        chosen = ledger.chosen_versions()
+        recorded = recorded_forms(ledger, chosen, corrections)
+        corrections = by_employee(corrections)
+        forms = ledger.form_briefs()
+        ready = set()
+        for employee in roster.employees:
+            missing = [k for k in PREP_KINDS if (employee.id, k) not in recorded]
+            if missing and not allow_missing:
+                report.waiting.append(
+                    f"{employee.name} ({employee.id}): {' and '.join(missing)} form"
+                )
+            else:
+                ready.add(employee.id)
 
-    def extra(employee: Employee, kind: str) -> dict:
-        employee_side = record.get((employee.id, FormKind.EMPLOYEE))
-        manager_side = record.get((employee.id, FormKind.MANAGER))
-        specs = merged_specs(
-            fields.get((employee.id, "employee"), []), fields.get((employee.id, "manager"), [])
+        def extra(employee: Employee, kind: str) -> dict:
+            record = employee_record(ledger, employee.id, chosen, corrections)
+            employee_side = record.get((employee.id, FormKind.EMPLOYEE))
+            manager_side = record.get((employee.id, FormKind.MANAGER))
+            specs = merged_specs(
+                sent_fields(ledger, employee.id, FormKind.EMPLOYEE),
+                sent_fields(ledger, employee.id, FormKind.MANAGER),
+            )
+            words = WORDS.get(employee.language, WORDS["nb"])
+            employee_answers = employee_side.answers if employee_side else {}
+            manager_answers = manager_side.answers if manager_side else {}
+            return {
+                "sides": sides(specs, employee_answers, manager_answers, words),
+                "agenda": agenda(specs, employee_answers, manager_answers, words),
+            }
+
+        report.forms = write_forms(
+            workspace,
+            cycle,
+            roster,
+            (MINUTES,),
+            only=ready,
+            extra=extra,
+            force=force,
+            workers=workers,
+            progress=progress,
         )
-        words = WORDS.get(employee.language, WORDS["nb"])
-        employee_answers = employee_side.answers if employee_side else {}
-        manager_answers = manager_side.answers if manager_side else {}
-        return {
-            "sides": sides(specs, employee_answers, manager_answers, words),
-            "agenda": agenda(specs, employee_answers, manager_answers, words),
-        }
-
-    report.forms = write_forms(
-        workspace,
-        cycle,
-        roster,
-        (MINUTES,),
-        only=ready,
-        extra=extra,
-        force=force,
-        workers=workers,
-        progress=progress,
-    )
     changes = [c for c in manager_changes(forms, roster, PREP_KINDS) if c.employee.id in ready]
     report.forms.warnings += [minutes_warning(change, roster) for change in changes]
     return report
+
+
+def sent_fields(ledger: Ledger, employee_id: str, kind: str) -> list[Question]:
+    """Return the fields of a generated form as it was sent (none when it was not generated)."""
+    form = ledger.form(employee_id, kind)
+    return questions_from_json(form.fields) if form else []
 
 
 def merged_specs(employee_fields, manager_fields) -> list[Question]:

@@ -264,7 +264,7 @@ class _Run:
         """Return the report after merging, booking, checking, placing and writing."""
         with Ledger(self.workspace.ledger_path(self.cycle)) as ledger:
             records = ledger.meetings(TALK)
-            forms = ledger.forms()
+            forms = ledger.forms(brief=True)
         before = file_state(self.path)
         rows = read_schedule(self.path) if before is not None else []
         self.read_rows = rows

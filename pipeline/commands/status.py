@@ -70,10 +70,8 @@ def cycle_status(
     if removed is not None and not (workspace.output_dir / str(cycle)).is_dir():
         return StatusReport(cycle, len(roster.employees), 0, {}, 0, [], [], {}, removed.describe())
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        forms = {(r.employee_id, r.kind): r for r in ledger.forms()}
-        winners = counted_versions(ledger.accepted_versions(), ledger.chosen_versions())
-        returned = set(winners)  # a form returned unfilled is still missing
-        warned = {employee_id for (employee_id, _), v in winners.items() if v.warnings}
+        forms = {(r.employee_id, r.kind): r for r in ledger.form_briefs()}
+        returned, warned = counted_forms(ledger)
         quarantined = ledger.quarantined_count()
         turned_away = ledger.quarantined_by_sender()
         talks = ledger.meetings("talk")
@@ -107,6 +105,21 @@ def cycle_status(
             talks, forms, returned, roster, workspace.config().schedule, today or dt.date.today()
         ),
     )
+
+
+def counted_forms(ledger: Ledger) -> tuple[set[tuple[str, str]], set[str]]:
+    """Return the forms that count as returned, and who returned one with warnings."""
+    # One form's versions at a time: never every answer of the cycle in memory. A form
+    # returned unfilled is still missing.
+    chosen = ledger.chosen_versions()
+    returned: set[tuple[str, str]] = set()
+    warned: set[str] = set()
+    for versions in ledger.accepted_version_groups():
+        for key, version in counted_versions(versions, chosen).items():
+            returned.add(key)
+            if version.warnings:
+                warned.add(key[0])
+    return returned, warned
 
 
 def leavers(forms: dict, returned: set, in_roster: set[str]) -> list[str]:

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from pipeline.domain.pools import parallel_map
 from pipeline.errors import ArchiveError, NothingToVerify, VerifyError
 from pipeline.formats.certificate import CERT_OPTION_FIX, resolve_certificate_sha256
 from pipeline.formats.seal import check_seal
@@ -84,15 +85,25 @@ def verify_folder(archive: Archive, expected: str | None) -> list[VerifyResult]:
         )
         results.append(VerifyResult(archive.manifest_path, True, [], note=note))
     seen: set[str] = set()
+    listed: list[ManifestEntry | VerifyResult] = []
     for entry in entries:
         if entry.path in seen:
             path = archive.folder / entry.path
-            results.append(VerifyResult(path, False, ["the manifest lists this file twice"]))
+            listed.append(VerifyResult(path, False, ["the manifest lists this file twice"]))
             continue
         seen.add(entry.path)
-        results.append(verify_entry(archive, entry, expected))
+        listed.append(entry)
+    results += parallel_map(verify_listed, (archive.folder, expected), listed)  # all cores
     results += unlisted_files(archive, seen, {d.sha256: d for d in deleted})
     return results
+
+
+def verify_listed(settings: tuple[Path, str | None], listed) -> VerifyResult:
+    """Return the result for one manifest entry (or the finding already made about it)."""
+    if isinstance(listed, VerifyResult):
+        return listed
+    folder, expected = settings
+    return verify_entry(Archive(folder), listed, expected)
 
 
 def verify_entry(archive: Archive, entry: ManifestEntry, expected: str | None) -> VerifyResult:

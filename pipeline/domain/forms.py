@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pipeline.formats.extract import sent_form_of_xml
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import Employee, Roster
 from pipeline.formats.templates import FormTemplate, checked_structure, load_template
-from pipeline.state.files import ensure_private_dir, write_private
+from pipeline.state.files import ensure_private_dir, sync_files, sync_folders, write_private
 from pipeline.state.identity import PROPERTY, FormIdentity
 from pipeline.state.ledger import FormRecord, Ledger, batched, now_iso
 from pipeline.state.workspace import Workspace
@@ -111,17 +110,17 @@ def write_forms(
         force=force,
     )
     with Ledger(workspace.ledger_path(cycle)) as ledger:
-        jobs = []
-        for employee in employees:
-            for kind in kinds:
-                job = plan_job(
-                    employee, roster.manager_of(employee), kind, templates, setup, ledger, report
-                )
-                if job:
-                    jobs.append(job)
-        rendered = render_jobs(jobs, templates, workers, progress)
+        jobs = (  # planned here, a window at a time, while the workers render the last one
+            plan_job(employee, roster.manager_of(employee), kind, templates, setup, ledger, report)
+            for employee in employees
+            for kind in kinds
+        )
+        total = len(employees) * len(kinds)
+        rendered = render_jobs(jobs, total, templates, workers, progress)
         for batch in batched(rendered, LEDGER_BATCH):
-            os.sync()  # the batch's forms reach the disk before the ledger records them
+            batch = [done for done in batch if done[0] is not None]  # unchanged: nothing to do
+            sync_files(job.path for job, _, _, outcome in batch if outcome == "written")
+            sync_folders(job.path.parent for job, *_ in batch)  # on disk before the ledger
             with ledger.transaction():
                 for job, sha, outside, outcome in batch:
                     note_rendered(
@@ -289,8 +288,10 @@ def form_file_name(employee: Employee, kind: str, cycle: int) -> str:
 # -- rendering, in parallel ----------------------------------------------------------------
 
 
-def render_jobs(jobs: list[FormJob], templates, workers: int | None, progress: Progress | None):
+def render_jobs(jobs, total: int, templates, workers: int | None, progress: Progress | None):
     """Yield (job, sha256, …) for every job rendered and written, on all cores for big batches."""
+    # ``jobs`` is a generator (None for a form left as it is); only a few windows of it are
+    # planned ahead, so the contexts of 20,000 forms are never all in memory.
     return parallel_map(
         render_and_write,
         templates,
@@ -298,12 +299,15 @@ def render_jobs(jobs: list[FormJob], templates, workers: int | None, progress: P
         workers=workers,
         threshold=PARALLEL_THRESHOLD,
         progress=progress,
+        total=total,
     )
 
 
-def render_and_write(templates: dict, job: FormJob) -> tuple[FormJob, str, str, str]:
+def render_and_write(templates: dict, job: FormJob | None) -> tuple[FormJob, str, str, str]:
     """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done."""
     # What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
+    if job is None:
+        return None, "", "", "unchanged"  # decided when planned: counted there
     template = templates[(job.kind, job.language)]
     data, document_xml = template.render_parts(job.context, job.properties)
     sha = hashlib.sha256(data).hexdigest()
@@ -314,7 +318,7 @@ def render_and_write(templates: dict, job: FormJob) -> tuple[FormJob, str, str, 
     exists = job.path.exists()
     if exists and job.keep_copy:
         keep_replaced_copy(job.path)
-    write_private(job.path, data, overwrite=exists, durable=False)  # synced per batch
+    write_private(job.path, data, overwrite=exists, durable=False)  # flushed per batch
     sent = sent_form_of_xml(document_xml)
     return (
         job,
@@ -372,7 +376,8 @@ def record_generated(ledger: Ledger, job: FormJob, written, templates, cycle_dir
 
 def roster_leavers(ledger: Ledger, roster: Roster) -> list[Problem]:
     """Return a warning for each form whose employee is no longer in the roster."""
-    gone = sorted({r.employee_id for r in ledger.forms() if r.employee_id not in roster.by_id})
+    forms = ledger.forms(brief=True)
+    gone = sorted({r.employee_id for r in forms if r.employee_id not in roster.by_id})
     return [
         Problem(
             str(roster.path),

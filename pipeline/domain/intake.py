@@ -4,10 +4,16 @@ The source folder is read-only to us. Every file we look at is copied byte for b
 ``returned/`` or ``quarantine/``; one bad file never stops the batch. An email (.eml, or Outlook's
 .msg and winmail.dat) is kept whole too: in ``returned/emails/`` when it carried attachments
 (screened one by one, those of attached emails included), else in ``quarantine/`` with the reason.
+
+For thousands of files: the folder is only listed here; each file is read, opened (an email
+parsed), screened and copied by a worker process, one file per task, so neither the files nor
+the emails are ever all in memory. A file collect read before is known again by its size and
+modification time without being opened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -25,11 +31,17 @@ from pathlib import Path
 from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import parallel_map
 from pipeline.domain.questions import questions_from_json
-from pipeline.errors import Rejected, plain_reason
+from pipeline.errors import Rejected, WorkspaceError, plain_reason
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
-from pipeline.formats.outlook import TNEF_SIGNATURE, OutlookMessage, outlook_kind, read_outlook
-from pipeline.state.files import ensure_private_dir, write_private
+from pipeline.formats.outlook import (
+    TNEF_SIGNATURE,
+    OutlookMessage,
+    ReaderUnavailable,
+    outlook_kind,
+    read_outlook,
+)
+from pipeline.state.files import ensure_private_dir, sync_files, sync_folders, write_private
 from pipeline.state.ledger import Ledger, now_iso
 
 OTHER_FORMATS = {
@@ -99,6 +111,12 @@ class Outcome:
     screened: Screened | None = None
     rejected: Rejected | None = None
     stored_path: str = ""
+    created: bool = False  # the copy was written now (not found from an earlier run)
+
+    @property
+    def known(self) -> bool:
+        """Return True for a file collected before: neither screened nor turned away now."""
+        return self.screened is None and self.rejected is None
 
 
 @dataclass
@@ -113,23 +131,61 @@ class Intake:
 # -- discovering -----------------------------------------------------------------------------
 
 
-def discover(folder: Path) -> Intake:
-    """Return every candidate file under ``folder`` (recursively, .eml attachments included)."""
-    intake = Intake()
+@dataclass(frozen=True)
+class SourceFile:
+    """One file in the source folder, as listed (not read yet)."""
+
+    relative: str  # as the report and the ledger name it
+    path: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        """Return the SHA-256 of the file's absolute path: how the ledger knows it again."""
+        return hashlib.sha256(os.path.abspath(self.path).encode("utf-8", "replace")).hexdigest()
+
+
+def listing(folder: Path) -> list[SourceFile | str]:
+    """Return every file under ``folder`` in order: a file to read, or a note why it is skipped."""
+    found: list[SourceFile | str] = []
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         relative = str(path.relative_to(folder))
         if path.is_symlink():
-            intake.ignored.append(f"{relative} (a link, not a file: not followed)")
+            found.append(f"{relative} (a link, not a file: not followed)")
         elif is_ignored(path.name):
-            intake.ignored.append(relative)
-        elif path.stat().st_size > ooxml.DEFAULT_LIMITS.max_file_bytes:
-            intake.candidates.append(oversized_candidate(path, relative))
-        elif path.suffix.lower() == ".eml" or is_outlook_file(path):
-            intake.candidates += candidates_from_email(path, relative, intake)
+            found.append(relative)
         else:
-            intake.candidates.append(
-                Candidate(relative, path.name, path.read_bytes(), file_time=mtime_iso(path))
-            )
+            info = path.stat()
+            found.append(SourceFile(relative, str(path), info.st_size, info.st_mtime_ns))
+    return found
+
+
+def discover(folder: Path) -> Intake:
+    """Return every candidate file under ``folder`` (recursively, .eml attachments included)."""
+    intake = Intake()
+    for entry in listing(folder):
+        if isinstance(entry, str):
+            intake.ignored.append(entry)
+        else:
+            opened = open_source(entry)
+            intake.candidates += opened.candidates
+            intake.ignored += opened.ignored
+            intake.emails += opened.emails
+    return intake
+
+
+def open_source(source: SourceFile) -> Intake:
+    """Return what one file holds: itself, or an email's attachments and the email."""
+    path, relative, intake = Path(source.path), source.relative, Intake()
+    if source.size > ooxml.DEFAULT_LIMITS.max_file_bytes:
+        intake.candidates.append(oversized_candidate(path, relative))
+    elif path.suffix.lower() == ".eml" or is_outlook_file(path):
+        intake.candidates += candidates_from_email(path, relative, intake)
+    else:
+        intake.candidates.append(
+            Candidate(relative, path.name, path.read_bytes(), file_time=mtime_iso(path))
+        )
     return intake
 
 
@@ -169,6 +225,8 @@ def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Can
             raise Rejected(TOO_MANY_ATTACHMENTS, "too_many_attachments")
     except Rejected as exc:
         return [replace(whole, refusal=(exc.reason, exc.code))]
+    except ReaderUnavailable:
+        raise  # a pool worker: the main process opens this one
     except Exception as exc:  # noqa: BLE001 - one hostile email must never stop the batch
         return [replace(whole, refusal=(unreadable_email(exc), "corrupt"))]
     intake.ignored += notes
@@ -274,36 +332,62 @@ def attachments_of(
 ) -> Iterator[Candidate]:
     """Yield the attached files of a message as candidates, those of attached messages too."""
     for number, part in enumerate(leaf_parts(message), start=1):
-        name = part.get_filename() or ""
-        if is_attached_message(part, name):
+        about = PartInfo.of(part)
+        name = about.name
+        if is_attached_message(about):
             label = f"{source} → {name or f'attached email (part {number})'}"
             yield from attached_message(part, label, evidence, notes, depth + 1)
-        elif not is_message_text(part, name):
-            data, content_type = decoded(part), part.get_content_type()
+        elif not is_message_text(about):
+            data = decoded(part)
             name = name or "attachment"
-            yield from contained_file(name, data, content_type, source, evidence, notes, depth)
+            yield from contained_file(
+                name, data, about.content_type, source, evidence, notes, depth
+            )
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """What decides what a message part is: its type, its disposition and its file name."""
+
+    # Read once per part: each look at a header makes the email package parse it again.
+
+    content_type: str
+    disposition: str | None
+    name: str
+
+    @classmethod
+    def of(cls, part: EmailMessage) -> PartInfo:
+        """Return what one part says about itself."""
+        return cls(
+            part.get_content_type(), part.get_content_disposition(), part.get_filename() or ""
+        )
+
+    @property
+    def maintype(self) -> str:
+        """Return the part's main type (text, image, application …)."""
+        return self.content_type.split("/")[0]
 
 
 def leaf_parts(entity: EmailMessage) -> Iterator[EmailMessage]:
     """Yield the parts of a message that are not multipart containers, in order."""
-    if entity.get_content_maintype() == "multipart" and entity.is_multipart():
+    if entity.is_multipart() and entity.get_content_maintype() == "multipart":
         for part in entity.iter_parts():
             yield from leaf_parts(part)
     else:
         yield entity
 
 
-def is_attached_message(part: EmailMessage, name: str) -> bool:
+def is_attached_message(part: PartInfo) -> bool:
     """Return True for an email attached to an email (forwarded as attachment, or an .eml)."""
-    return part.get_content_type() == "message/rfc822" or Path(name).suffix.lower() == ".eml"
+    return part.content_type == "message/rfc822" or Path(part.name).suffix.lower() == ".eml"
 
 
-def is_message_text(part: EmailMessage, name: str) -> bool:
+def is_message_text(part: PartInfo) -> bool:
     """Return True for parts nobody attached: the text, inline pictures, signatures."""
-    maintype = part.get_content_maintype()
-    if part.get_content_type() in SIGNATURE_TYPES:
+    maintype, name = part.maintype, part.name
+    if part.content_type in SIGNATURE_TYPES:
         return True
-    if part.get_content_disposition() == "attachment":
+    if part.disposition == "attachment":
         return False
     unnamed_text = not name and maintype in ("text", "message")
     return unnamed_text or maintype == "image" or Path(name).suffix.lower() in IMAGE_SUFFIXES
@@ -367,8 +451,8 @@ def email_date(value) -> str:
 def screen_candidate(context: dict, candidate: Candidate) -> Outcome:
     """Return the outcome of screening one candidate, its copy stored; never raises for it."""
     outcome = screen_only(context, candidate)
-    stored = store_copy(outcome, context["cycle_dir"])
-    return Outcome(candidate.without_data(), outcome.screened, outcome.rejected, stored)
+    stored, created = store_copy(outcome, context["cycle_dir"])
+    return Outcome(candidate.without_data(), outcome.screened, outcome.rejected, stored, created)
 
 
 def screen_only(context: dict, candidate: Candidate) -> Outcome:
@@ -416,50 +500,130 @@ def reason_for_suffix(suffix: str) -> str:
     return f"not a Word .docx file ({suffix or 'no extension'}); ask for the form as .docx"
 
 
-class SentForms(dict):
-    """Sent forms by (employee id, kind): their fields and fixed text from the ledger."""
+SENT_FORMS_KEPT = 64  # sent forms a worker keeps after looking them up
 
-    def __init__(self, forms: dict[tuple[str, str], tuple[str, str, str]]):
+
+class SentForms(dict):
+    """Sent forms by (employee id, kind): their fields and fixed text, looked up when needed."""
+
+    # The ledger is asked for one form at a time (each worker opens it read-only), so 30,000
+    # forms' fields are never held at once; a process keeps the last few it looked up (the
+    # versions of one form usually come one after the other).
+
+    def __init__(self, ledger_path: Path | str):
         super().__init__()
-        self.forms = forms  # (employee id, kind) -> (path, fields JSON, fixed text JSON)
+        self.ledger_path = str(ledger_path)
+        self.cycle_dir = Path(ledger_path).parent
+        self._ledger: Ledger | None = None
+        self._owner = 0
+
+    def __reduce__(self):
+        return (SentForms, (self.ledger_path,))  # a fresh, empty one in another process
 
     def get(self, key, default=None) -> SentForm | None:
-        """Return the sent form for (employee id, kind), reading the file only if needed."""
+        """Return the sent form for (employee id, kind), reading the ledger only if needed."""
         if key not in self:
-            path, fields, outside = self.forms.get(key, ("", "[]", "[]"))
-            if not path:
+            found = self.lookup(key)
+            if found is None:
                 return default
+            path, fields, outside = found
             lines = json.loads(outside)
+            full = self.cycle_dir / path
+            if len(self) >= SENT_FORMS_KEPT:
+                del self[next(iter(self))]  # the oldest
             if lines:
                 self[key] = SentForm(questions_from_json(fields), tuple(lines))
-            elif Path(path).exists():  # a ledger from before fixed text was recorded
-                self[key] = sent_form(Path(path).read_bytes(), questions_from_json(fields))
+            elif full.exists():  # a ledger from before fixed text was recorded
+                self[key] = sent_form(full.read_bytes(), questions_from_json(fields))
             else:
                 return default
         return super().get(key, default)
 
+    def close(self) -> None:
+        """Close this process's ledger handle (the last one to close tidies the ledger up)."""
+        if self._ledger is not None and self._owner == os.getpid():
+            self._ledger.close()
+        self._ledger = None
 
-def screen_all(
-    candidates: list[Candidate], context: dict, workers: int | None, progress: Progress | None
-) -> Iterator[Outcome]:
-    """Yield an outcome per candidate, using all cores for big batches."""
-    settings = {**context, "sent_forms": SentForms(context["forms"])}
-    return parallel_map(
-        screen_candidate,
+    def lookup(self, key) -> tuple[str, str, str] | None:
+        """Return the ledger's (path, fields, fixed text) of one form, or None."""
+        if self._ledger is None or self._owner != os.getpid():  # never a forked parent's handle
+            self._ledger, self._owner = Ledger.reader(Path(self.ledger_path)), os.getpid()
+        return self._ledger.sent_form(*key)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What a worker made of one source file: its outcomes, the email kept whole, notes."""
+
+    source: SourceFile
+    sha256: str  # of the whole file
+    outcomes: tuple[Outcome, ...]
+    email: tuple[Candidate, str, bool] | None = None  # the email, its copy, made just now
+    ignored: tuple[str, ...] = ()
+    in_main: bool = False  # an Outlook file: opened by the main process (it forks a reader)
+
+
+def take_in(context: dict, source: SourceFile) -> Taken:
+    """Return what one file holds, screened, each copy stored (in a worker process)."""
+    # Files collected before (``known`` hashes, unless quarantined and so ``retry``) are
+    # recognised and not screened again. Duplicates within the run are the caller's to drop.
+    try:
+        opened = open_source(source)
+    except ReaderUnavailable:  # Outlook's files are read by a child process of the main one
+        return Taken(source, "", (), in_main=True)
+    known, retry = context["known"], context["retry"]
+    outcomes = tuple(
+        Outcome(candidate.without_data())
+        if candidate.sha256 in known and candidate.sha256 not in retry
+        else screen_candidate(context, candidate)
+        for candidate in opened.candidates
+    )
+    kept = None
+    for carrier in opened.emails:  # at most one: the email this file is
+        stored = (
+            ("", False) if carrier.sha256 in known else keep_email(carrier, context["cycle_dir"])
+        )
+        kept = (carrier.without_data(), *stored)
+    whole = opened.emails[0].sha256 if opened.emails else whole_file_sha(source, opened)
+    return Taken(source, whole, outcomes, kept, tuple(opened.ignored))
+
+
+def whole_file_sha(source: SourceFile, opened: Intake) -> str:
+    """Return the SHA-256 of the whole source file (its one candidate's, for a plain file)."""
+    if len(opened.candidates) == 1 and opened.candidates[0].source == source.relative:
+        return opened.candidates[0].sha256
+    with open(source.path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def take_all(
+    sources: list[SourceFile], context: dict, workers: int | None, progress: Progress | None
+) -> Iterator[Taken]:
+    """Yield what every file holds, in order, read and screened on all cores."""
+    sent_forms = SentForms(context["ledger_path"])
+    settings = {**context, "sent_forms": sent_forms}
+    taken = parallel_map(
+        take_in,
         settings,
-        candidates,
+        sources,
         workers=workers,
         threshold=PARALLEL_THRESHOLD,
         tasks_per_worker=8,
         progress=progress,
     )
+    try:
+        for one in taken:
+            yield take_in(settings, one.source) if one.in_main else one
+    finally:
+        sent_forms.close()
 
 
 # -- storing ---------------------------------------------------------------------------------
 
 
-def store_copy(outcome: Outcome, cycle_dir: Path) -> str:
-    """Return the cycle-relative path of the byte-for-byte copy kept of a screened file."""
+def store_copy(outcome: Outcome, cycle_dir: Path) -> tuple[str, bool]:
+    """Return where the byte-for-byte copy of a screened file is kept, and if made just now."""
     candidate = outcome.candidate
     sha = candidate.sha256
     stem = safe_stem(Path(candidate.name).stem, 60)
@@ -473,14 +637,35 @@ def store_copy(outcome: Outcome, cycle_dir: Path) -> str:
         folder = cycle_dir / "quarantine"
         target = folder / f"{sha[:12]}_{stem}{suffix}"
     ensure_private_dir(folder)
-    if not target.exists() and candidate.oversized:
-        copy_private(Path(candidate.oversized), target)
-    elif not target.exists():
-        write_private(target, candidate.data, durable=False)  # collect syncs per batch
+    created = False
+    if not target.exists():
+        with contextlib.suppress(FileExistsError, WorkspaceError):  # another worker, same bytes
+            if candidate.oversized:
+                copy_private(Path(candidate.oversized), target)
+            else:
+                write_private(target, candidate.data, durable=False)  # collect flushes the batch
+            created = True
     note = target.with_name(target.name + ".reason.txt")
     if outcome.rejected and not note.exists():
-        write_private(note, reason_note(outcome).encode())
-    return str(target.relative_to(cycle_dir))
+        note_text = reason_note(outcome).encode()
+        with_suppressed_race(lambda: write_private(note, note_text, durable=False))
+    return str(target.relative_to(cycle_dir)), created
+
+
+def with_suppressed_race(write: Callable[[], object]) -> None:
+    """Run ``write``; a file another worker wrote a moment before is no error."""
+    with contextlib.suppress(FileExistsError, WorkspaceError):
+        write()
+
+
+def discard_copy(outcome: Outcome, cycle_dir: Path) -> None:
+    """Remove the copy a duplicate of a file in the same run made (and its reason note)."""
+    if not outcome.created or not outcome.stored_path:
+        return
+    target = cycle_dir / outcome.stored_path
+    target.unlink(missing_ok=True)
+    if outcome.rejected:
+        target.with_name(target.name + ".reason.txt").unlink(missing_ok=True)
 
 
 def copy_private(source: Path, target: Path) -> None:
@@ -488,6 +673,8 @@ def copy_private(source: Path, target: Path) -> None:
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with source.open("rb") as reader, os.fdopen(descriptor, "wb") as writer:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
+        writer.flush()
+        os.fsync(writer.fileno())
 
 
 def record_outcome(
@@ -550,21 +737,38 @@ def store_emails(intake: Intake, cycle_dir: Path, ledger: Ledger, known: set[str
             fresh.setdefault(carrier.sha256, carrier)
     stored = [(carrier, store_email(carrier, cycle_dir)) for carrier in fresh.values()]
     if stored:
-        os.sync()  # the copies reach the disk before the ledger says they exist
+        sync_stored(cycle_dir, [path for _, path in stored])  # on disk before the ledger says so
         with ledger.transaction():
             for carrier, path in stored:
                 insert_returned_file(ledger, carrier, path, EMAIL_OUTCOME)
     return [path for _, path in stored]
 
 
+def sync_stored(cycle_dir: Path, stored: list[str]) -> None:
+    """Flush copies just stored (their reason notes too) and the folders naming them."""
+    files = [cycle_dir / path for path in stored]
+    notes = [path.with_name(path.name + ".reason.txt") for path in files]
+    sync_files([*files, *(note for note in notes if note.exists())])
+    folders = {path.parent for path in files}
+    sync_folders(folders | {folder.parent for folder in folders})  # new folders are named there
+
+
 def store_email(carrier: Candidate, cycle_dir: Path) -> str:
     """Return the cycle-relative path of the byte-for-byte copy kept of an email."""
+    return keep_email(carrier, cycle_dir)[0]
+
+
+def keep_email(carrier: Candidate, cycle_dir: Path) -> tuple[str, bool]:
+    """Return where the copy of an email is kept, and whether it was made just now."""
     folder = ensure_private_dir(cycle_dir / "returned" / "emails")
     suffix = safe_stem(Path(carrier.name).suffix[1:].lower(), 10) or "eml"  # .eml, .msg, .dat
     target = folder / f"{carrier.sha256[:12]}_{safe_stem(Path(carrier.name).stem, 60)}.{suffix}"
+    created = False
     if not target.exists():
-        write_private(target, carrier.data, durable=False)
-    return str(target.relative_to(cycle_dir))
+        with contextlib.suppress(FileExistsError, WorkspaceError):  # another worker, same bytes
+            write_private(target, carrier.data, durable=False)  # flushed with its batch
+            created = True
+    return str(target.relative_to(cycle_dir)), created
 
 
 def reason_note(outcome: Outcome) -> str:

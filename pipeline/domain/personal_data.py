@@ -177,7 +177,7 @@ def file_owners(cycle_dir: Path) -> dict[str, str]:
         return {}
     owners: dict[str, str] = {}
     with Ledger(path) as ledger:
-        for form in ledger.forms():
+        for form in ledger.forms(brief=True):
             owners[form.path] = form.employee_id
         for row in ledger.returned_files():
             owner = row["employee_id"] or row["sender_id"] or ""
@@ -220,7 +220,7 @@ def person_cycle(
     found = PersonCycle(cycle, folder)
     files = {f.relative: f for f in working_files(workspace, cycle)}
     with Ledger(folder / LEDGER_NAME) as ledger:
-        forms = ledger.forms()
+        forms = ledger.forms(brief=True)
         returned = ledger.returned_files()
         emails = ledger.all_emails()
         view = _CycleView(employee_id, roster, forms, returned, emails)

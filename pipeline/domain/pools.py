@@ -3,6 +3,11 @@
 A batch function takes ``(settings, item)``. Small batches run in this process; big ones in a
 fork pool whose workers receive the settings once, through the pool's initializer, instead of
 through module globals set by the caller.
+
+``parallel_map`` is for one step over a list. ``WorkerPool`` is for pipelines whose steps take
+turns with other work (finalize: build the document here, LibreOffice renders it, seal it
+here): threads hand single calls to the same workers, so the cores stay busy while other steps
+wait, and only the items in flight are held in memory.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, islice
 from typing import Any
 
 Progress = Callable[[int, int], None]
@@ -20,15 +27,23 @@ _WORKER: dict[str, Callable[[Any], Any]] = {}  # set in each worker process by i
 def parallel_map(
     function: Callable[[Any, Any], Any],
     settings: Any,
-    items: Sequence,
+    items: Sequence | Iterable,
     *,
     workers: int | None = None,
     threshold: int = 40,
     tasks_per_worker: int = 4,
     progress: Progress | None = None,
+    total: int | None = None,
 ) -> Iterator:
     """Yield ``function(settings, item)`` for every item in order, on all cores if big enough."""
-    # Below ``threshold`` items (or with one worker) forking costs more than it saves.
+    # Below ``threshold`` items (or with one worker) forking costs more than it saves. ``items``
+    # may be a generator (``total`` then says how many, for ``progress``): it is read in this
+    # thread a window at a time, the next window while the workers handle the last one, so
+    # only a few windows of items are ever in memory.
+    if not isinstance(items, Sequence):
+        results = lazy_map(function, settings, items, workers, threshold)
+        yield from counted(results, total or 0, progress)
+        return
     total = len(items)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or total < threshold:
@@ -43,12 +58,81 @@ def parallel_map(
         pool.join()
 
 
+WINDOW = 256  # items of a generator handed to the workers at a time
+
+
+def lazy_map(function, settings, items: Iterable, workers, threshold) -> Iterator:
+    """Yield ``function(settings, item)`` for a generator's items, a window at a time."""
+    iterator = iter(items)
+    workers = workers or os.cpu_count() or 1
+    window = list(islice(iterator, max(threshold, WINDOW)))
+    if workers == 1 or len(window) < threshold:
+        yield from map(functools.partial(function, settings), chain(window, iterator))
+        return
+    chunk = max(1, min(50, len(window) // (workers * 4)))
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_keep, initargs=(function, settings)) as pool:
+        waiting: deque = deque()
+        while window:
+            waiting.append(pool.imap(_call, window, chunksize=chunk))
+            window = list(islice(iterator, WINDOW))  # read while the workers work
+            if len(waiting) > 1 or not window:
+                yield from waiting.popleft()
+        while waiting:
+            yield from waiting.popleft()
+        pool.close()
+        pool.join()
+
+
 def counted(results, total: int, progress: Progress | None) -> Iterator:
     """Yield results while telling ``progress`` how many of ``total`` are done."""
     for done, result in enumerate(results, start=1):
         if progress:
             progress(done, total)
         yield result
+
+
+class WorkerPool:
+    """Processes holding one batch's settings; any thread may hand them single calls."""
+
+    def __init__(self, settings: Any, workers: int | None = None):
+        # With one worker the calls run in the calling thread, in this process.
+        self.settings = settings
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = None
+
+    def __enter__(self) -> WorkerPool:
+        if self.workers > 1:
+            context = multiprocessing.get_context("fork")
+            self._pool = context.Pool(
+                self.workers, initializer=_keep_settings, initargs=(self.settings,)
+            )
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            if exc_info[0] is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()  # Ctrl-C or a bug: nothing more is wanted from them
+            self._pool.join()
+            self._pool = None
+
+    def call(self, function: Callable[[Any, Any], Any], item: Any) -> Any:
+        """Return ``function(settings, item)``, computed by a free worker (blocks this thread)."""
+        if self._pool is None:
+            return function(self.settings, item)
+        return self._pool.apply(_call_with_settings, (function, item))
+
+
+def _keep_settings(settings: Any) -> None:
+    """Remember, in one worker process, the settings of a ``WorkerPool``."""
+    _WORKER["settings"] = settings
+
+
+def _call_with_settings(function: Callable[[Any, Any], Any], item: Any) -> Any:
+    """Return ``function(settings, item)`` with the settings this worker keeps."""
+    return function(_WORKER["settings"], item)
 
 
 def _keep(function: Callable[[Any, Any], Any], settings: Any) -> None:

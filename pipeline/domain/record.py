@@ -13,8 +13,10 @@ from pathlib import Path
 
 from pipeline.domain.questions import questions_from_json
 from pipeline.domain.versions import counted_versions
-from pipeline.formats.answers import normalize, read_answer_columns
-from pipeline.state.ledger import Ledger, ReturnedVersion
+from pipeline.formats.answers import answer_rows, normalize
+from pipeline.state.ledger import Ledger, ReturnedVersion, batched
+
+ROWS_PER_LOOKUP = 256  # workbook rows compared with the ledger's memory at a time
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,19 @@ class FormAnswers:
 
 def cycle_record(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], FormAnswers]:
     """Return every form's answers: the version that counts, with HR's corrections applied."""
-    winners = counted_versions(ledger.accepted_versions(), ledger.chosen_versions())
     corrections = hr_corrections(ledger, answers_path)
+    return record_of(ledger.accepted_versions(), ledger.chosen_versions(), corrections)
+
+
+def record_of(
+    versions: list[ReturnedVersion],
+    chosen: dict[tuple[str, str], str],
+    corrections: dict[tuple[str, str], dict],
+) -> dict[tuple[str, str], FormAnswers]:
+    """Return the answers of the forms ``versions`` and ``corrections`` hold (all, or a few)."""
+    # One employee's versions with their corrections give that employee's part of the record,
+    # so a stage working through thousands never holds every answer at once.
+    winners = counted_versions(versions, chosen)
     record = {}
     for key in sorted(set(winners) | set(corrections)):
         version = winners.get(key)
@@ -45,17 +58,21 @@ def cycle_record(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], Fo
 
 def hr_corrections(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], dict]:
     """Return HR's corrections per (employee id, kind): the cells that differ from collect's."""
+    # Row by row: the workbook and the ledger's memory of it hold every answer of the cycle;
+    # only the cells HR changed (a handful) are kept.
     path = Path(answers_path)
     keys = question_keys(ledger)
     if not path.is_file() or not keys:
         return {}
-    workbook = read_answer_columns(path, keys)
-    written = ledger.extracted_values(list(keys))
     corrections: dict[tuple[str, str], dict] = {}
-    for kind, rows in workbook.items():
-        for employee_id, values in rows.items():
+    for chunk in batched(answer_rows(path, keys), ROWS_PER_LOOKUP):
+        written = {}
+        for kind in {kind for kind, _, _ in chunk}:
+            ids = [employee_id for row_kind, employee_id, _ in chunk if row_kind == kind]
+            written[kind] = ledger.extracted_for(kind, ids)
+        for kind, employee_id, values in chunk:
             for key, value in values.items():
-                last = written.get((kind, employee_id, key))
+                last = written[kind].get((employee_id, key))
                 if normalize(value) != normalize(last):
                     corrections.setdefault((employee_id, kind), {})[key] = as_answer(value)
     return corrections
@@ -64,11 +81,38 @@ def hr_corrections(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], 
 def question_keys(ledger: Ledger) -> dict[str, tuple[str, ...]]:
     """Return the answer keys of each form kind, as the generated forms hold them."""
     keys: dict[str, dict[str, None]] = {}
-    for form in ledger.forms():
-        for question in questions_from_json(form.fields):
+    for kind, fields in ledger.distinct_fields():
+        for question in questions_from_json(fields):
             if question.key:
-                keys.setdefault(form.kind, {})[question.key] = None
+                keys.setdefault(kind, {})[question.key] = None
     return {kind: tuple(found) for kind, found in keys.items()}
+
+
+def by_employee(corrections: dict[tuple[str, str], dict]) -> dict[str, dict]:
+    """Return HR's corrections grouped per employee: {employee id: {(id, kind): values}}."""
+    found: dict[str, dict] = {}
+    for key, values in corrections.items():
+        found.setdefault(key[0], {})[key] = values
+    return found
+
+
+def employee_record(
+    ledger: Ledger, employee_id: str, chosen: dict, corrections: dict[str, dict]
+) -> dict[tuple[str, str], FormAnswers]:
+    """Return one employee's part of the record (``corrections`` grouped by ``by_employee``)."""
+    mine = {key: path for key, path in chosen.items() if key[0] == employee_id}
+    versions = ledger.accepted_versions_of(employee_id)
+    return record_of(versions, mine, corrections.get(employee_id, {}))
+
+
+def recorded_forms(
+    ledger: Ledger, chosen: dict, corrections: dict[tuple[str, str], dict]
+) -> set[tuple[str, str]]:
+    """Return (employee id, kind) of every form the record holds, reading one form at a time."""
+    found = {key for key, values in corrections.items() if any(v not in (None, "") for v in values)}
+    for versions in ledger.accepted_version_groups():
+        found |= set(counted_versions(versions, chosen))
+    return found
 
 
 def as_answer(value: object) -> object:

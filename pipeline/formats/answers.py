@@ -11,33 +11,35 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
+import hashlib
+import io
+import itertools
 import json
 import os
 import re
+import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterable
-from copy import copy
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
 from lxml import etree
 from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.domain.kinds import ALL_FORM_KINDS
 from pipeline.domain.questions import Question
 from pipeline.errors import WorkbookError, WorkbookLockedError, plain_reason
+from pipeline.formats import xlsx
 from pipeline.formats.previous import normalize_id
 from pipeline.formats.templates import FIXED_COLUMNS
-from pipeline.state.files import PRIVATE_FILE, ensure_private_dir
-from pipeline.state.ledger import Ledger
+from pipeline.formats.xlsx import SharedStrings, xml_text
+from pipeline.state.files import PRIVATE_FILE, ensure_private_dir, sync_folders
 
 QUESTIONS_SHEET = "questions"
 QUESTIONS_HEADER = ("key", "form_kind", "section", "question", "type")
@@ -46,11 +48,8 @@ MIN_WIDTH, MAX_WIDTH = 12, 50
 EXCEL_CELL_LIMIT = 32_767  # characters (UTF-16 code units) Excel keeps in one cell
 XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 BOOLEAN_FORMULA = re.compile(r"=(TRUE|FALSE)(\(\))?", re.IGNORECASE)
-TEXT_FORMAT = "@"  # Excel's "Text" number format: what HR types later stays text as well
-HEADER_FONT = Font(bold=True)
-WRAPPED = Alignment(wrap_text=True, vertical="top")
-TOP = Alignment(vertical="top")
 NEVER = object()  # "no extraction ever wrote this cell"
+TO_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 LOCKED_FIX = (
     "close it in Excel/LibreOffice and run collect again "
@@ -106,20 +105,46 @@ class MergeReport:
     restored_columns: list[tuple[str, str]] = field(default_factory=list)  # (sheet, key) HR deleted
 
 
-@dataclass
-class _Merge:
-    """Working state of one update: the report and what the ledger must remember afterwards."""
-
-    report: MergeReport
-    last: dict[tuple[str, str, str], object]
-    written: list[tuple[str, str, str, str]] = field(default_factory=list)
-
-
 # public entry point ----------------------------------------------------------------------------
 
 
+class AnswerRows:
+    """The rows of one form kind's sheet: who, in roster order, and each employee's row."""
+
+    # ``collect`` reads each employee's answers from the ledger when the sheet reaches them, so
+    # the rows of 10,000 people are never all in memory (``ListedRows`` holds a list of them).
+
+    def ids(self) -> list[str]:
+        """Return the employee ids of the sheet's rows, in the order new rows are added."""
+        raise NotImplementedError
+
+    def rows(self, employee_ids: list[str]) -> dict[str, AnswerRow]:
+        """Return the rows of these employees."""
+        raise NotImplementedError
+
+
+class ListedRows(AnswerRows):
+    """The rows of a sheet, all given at once."""
+
+    def __init__(self, rows: list[AnswerRow]):
+        self.by_id: dict[str, AnswerRow] = {}
+        for found in rows:
+            employee_id = normalize_id(found.employee_id)
+            if not employee_id or employee_id in self.by_id:
+                raise ValueError(f"employee id {employee_id!r} is empty or repeated")
+            self.by_id[employee_id] = found
+
+    def ids(self) -> list[str]:
+        """Return the employee ids of the rows, in the order given."""
+        return list(self.by_id)
+
+    def rows(self, employee_ids: list[str]) -> dict[str, AnswerRow]:
+        """Return the rows of these employees."""
+        return {employee_id: self.by_id[employee_id] for employee_id in employee_ids}
+
+
 def update_answers_workbook(
-    path: Path, sheets: dict[str, tuple[list[Question], list[AnswerRow]]], ledger: Ledger
+    path: Path, sheets: dict[str, tuple[list[Question], list[AnswerRow] | AnswerRows]], ledger
 ) -> MergeReport:
     """Return the report of writing ``sheets`` into the workbook at ``path``, keeping HR's edits."""
     # ``sheets`` maps a form kind to its questions (template order) and one row per employee. The
@@ -127,17 +152,599 @@ def update_answers_workbook(
     # error is raised and neither the workbook nor the ledger changes.
     path = Path(path)
     check_sheet_names(sheets)
+    prepared = {
+        kind: (questions, rows if isinstance(rows, AnswerRows) else checked_rows(kind, rows))
+        for kind, (questions, rows) in sheets.items()
+    }
     ensure_private_dir(path.parent)
     check_writable(path)
     before = file_state(path)
-    workbook = load_workbook(path) if before else new_workbook()
-    merge = _Merge(MergeReport(path), ledger.extracted_values(list(sheets)))
-    for kind, (questions, rows) in sheets.items():
-        merge_sheet(workbook, kind, questions, rows, merge, path)
-    write_questions_sheet(workbook, sheets)
-    order_sheets(workbook)
-    save_atomically(workbook, path, before, ledger, merge.written)
-    return merge.report
+    source = open_source(path) if before else None
+    report = MergeReport(path)
+    try:
+        fd, name = tempfile.mkstemp(prefix=".answers-", suffix=".xlsx.tmp", dir=path.parent)
+    except PermissionError as exc:
+        raise WorkbookLockedError(
+            f"{path.parent}: cannot write there ({exc.strerror}); fix the folder's permissions, "
+            "then run collect again"
+        ) from exc
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        with contextlib.ExitStack() as stack:
+            if source is not None:
+                stack.callback(source.close)
+            remember = stack.enter_context(ledger.workbook_update())  # rows and file, or neither
+            rewrite = Rewrite(path, source, ledger, remember, report)
+            stack.callback(rewrite.close)
+            rewrite.write(temporary, prepared)
+            os.chmod(temporary, PRIVATE_FILE)
+            sync(temporary)
+            check_writable(path)
+            if file_state(path) != before:
+                raise WorkbookLockedError(
+                    f"{path}: the workbook changed while collect was running (saved in Excel "
+                    "or LibreOffice?); close it and run collect again"
+                )
+            os.replace(temporary, path)
+    except PermissionError as exc:
+        raise WorkbookLockedError(
+            f"{path}: cannot replace the workbook ({exc.strerror}); " + LOCKED_FIX
+        ) from exc
+    except (OSError, zipfile.LargeZipFile) as exc:
+        raise WorkbookError(
+            f"{path}: cannot write the workbook ({getattr(exc, 'strerror', None) or exc}); it is "
+            "unchanged. Free disk space or fix the folder, then run collect again"
+        ) from exc
+    finally:
+        temporary.unlink(missing_ok=True)
+    sync_folder(path.parent)
+    return report
+
+
+def checked_rows(kind: str, rows: list[AnswerRow]) -> AnswerRows:
+    """Return a list of rows as ``AnswerRows``; raise ValueError for a repeated employee."""
+    try:
+        return ListedRows(rows)
+    except ValueError as exc:
+        raise ValueError(f"sheet {kind!r}: {exc}") from exc
+
+
+def open_source(path: Path) -> zipfile.ZipFile:
+    """Return the existing workbook opened; raise the error HR reads when it cannot be."""
+    try:
+        package = zipfile.ZipFile(path)
+        for required in (xlsx.WORKBOOK_PART, xlsx.WORKBOOK_RELS, xlsx.CONTENT_TYPES):
+            package.getinfo(required)
+        return package
+    except PermissionError as exc:
+        raise WorkbookLockedError(
+            f"{path}: cannot read the workbook ({plain_reason(exc)}); {LOCKED_FIX}"
+        ) from exc
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise corrupt(path, exc) from exc
+
+
+def corrupt(path: Path, exc: Exception) -> WorkbookError:
+    """Return the error for a workbook that cannot be read as one."""
+    return WorkbookError(
+        f"{path}: not a readable .xlsx workbook ({plain_reason(exc)}); {CORRUPT_FIX}"
+    )
+
+
+# the rewrite -----------------------------------------------------------------------------------
+
+ROWS_PER_LOOKUP = 256  # rows whose answers and extracted values are fetched together
+MAX_TRACKED_WIDTH = MAX_WIDTH + 2  # a column this wide needs no more measuring
+
+
+class Rewrite:
+    """One update of the workbook: the parts read from the old package, the new one written."""
+
+    def __init__(self, path: Path, source: zipfile.ZipFile | None, ledger, remember, report):
+        self.path, self.source, self.ledger, self.remember = path, source, ledger, remember
+        self.report = report
+        try:
+            if source is not None:
+                self.names = source.namelist()
+                self.parts = xlsx.WorkbookParts.read(source.read, set(self.names))
+                styles = source.read(xlsx.STYLES_PART) if xlsx.STYLES_PART in self.names else None
+                strings = (
+                    source.read(xlsx.SHARED_STRINGS_PART)
+                    if xlsx.SHARED_STRINGS_PART in self.names
+                    else b""
+                )
+            else:
+                self.names, styles, strings = [], None, b""
+                self.parts = new_parts()
+            self.styles = xlsx.Styles(styles)
+            self.reading = xlsx.Reading(
+                xlsx.SharedStrings(strings), self.styles.date_styles(), xlsx.epoch_of(self.parts)
+            )
+        except (KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile) as exc:
+            raise corrupt(path, exc) from exc
+        self.written: dict[str, object] = {}  # part name -> bytes, a MergedSheet, Unselected
+        self.files: list = []  # temporary files holding rows, closed by ``close``
+
+    def close(self) -> None:
+        """Close the temporary files (they hold answers: never left behind)."""
+        for file in self.files:
+            file.close()
+
+    def spooled(self):
+        """Return a new temporary file for rows (in memory while small)."""
+        # Closed by close(); on disk only beside the workbook, in its private folder.
+        file = tempfile.SpooledTemporaryFile(max_size=1 << 22, dir=self.path.parent)  # noqa: SIM115
+        self.files.append(file)
+        return file
+
+    def write(self, temporary: Path, sheets: dict) -> None:
+        """Write the updated workbook to ``temporary``."""
+        for kind, (questions, rows) in sheets.items():
+            entry = self.parts.sheet(kind)
+            existed = entry is not None
+            entry = entry or self.parts.add_sheet(kind)
+            self.written[entry.part] = self.merge_sheet(kind, entry.part, existed, questions, rows)
+        self.write_questions(sheets)
+        self.parts.order(SHEET_ORDER)
+        self.parts.show_first_sheet()
+        for index, entry in enumerate(self.parts.sheets):
+            found = self.written.get(entry.part)
+            if isinstance(found, MergedSheet):
+                found.selected = index == 0
+                self.parts.set_filter_name(index, entry.name, found.reference)
+            elif index > 0 and entry.part in self.names:
+                self.written[entry.part] = Unselected(entry.part)  # never grouped with ours
+        if self.source is None:
+            self.written["_rels/.rels"] = NEW_PACKAGE_RELS
+        self.written[xlsx.WORKBOOK_PART] = xlsx.serialize(self.parts.workbook)
+        self.written[xlsx.WORKBOOK_RELS] = xlsx.serialize(self.parts.rels)
+        self.written[xlsx.CONTENT_TYPES] = xlsx.serialize(self.parts.types)
+        self.written[xlsx.STYLES_PART] = self.styles.xml()
+        self.save(temporary)
+
+    # -- one form kind's sheet ------------------------------------------------------------------
+
+    def merge_sheet(self, kind, part, existed, questions, rows: AnswerRows) -> MergedSheet:
+        """Return one form kind's sheet merged: HR's edits, rows and columns kept."""
+        source = self.open_part(part) if existed else io.BytesIO(xlsx.EMPTY_SHEET)
+        try:
+            with source:
+                stream = xlsx.SheetStream(source)
+                return SheetRewrite(self, kind, questions, rows, stream).run()
+        except (xlsx.SheetError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise corrupt(self.path, exc) from exc
+
+    def open_part(self, part: str):
+        """Return a part of the old package opened for streaming."""
+        try:
+            return self.source.open(part)
+        except KeyError as exc:
+            raise corrupt(self.path, exc) from exc
+
+    # -- the questions sheet --------------------------------------------------------------------
+
+    def write_questions(self, sheets: dict) -> None:
+        """Rewrite sheet ``questions``: key, form kind, section, question, type of each column."""
+        entry = self.parts.sheet(QUESTIONS_SHEET)
+        kept = self.kept_questions(entry.part, sheets) if entry is not None else []
+        entry = entry or self.parts.add_sheet(QUESTIONS_SHEET)
+        rows = [tuple(r) for r in kept]
+        for kind, (questions, _) in sheets.items():
+            rows += [(q.key, kind, q.section, q.title, q.type) for q in questions]
+        rank = {kind: n for n, kind in enumerate(SHEET_ORDER)}
+        rows.sort(key=lambda r: rank.get(str(r[1]), len(rank)))  # stable: template order kept
+        self.written[entry.part] = self.plain_sheet([QUESTIONS_HEADER, *rows])
+
+    def kept_questions(self, part: str, sheets: dict) -> list[tuple]:
+        """Return the rows of the old questions sheet about kinds not written this time."""
+        kept = []
+        try:
+            with self.open_part(part) as source:
+                rows = list(xlsx.SheetStream(source).rows())
+            for raw in rows:
+                row = xlsx.parse_row(raw, 0)
+                if row.number < 2:
+                    continue
+                values = [None] * len(QUESTIONS_HEADER)
+                for cell in row.cells:
+                    if cell.column <= len(values):
+                        values[cell.column - 1] = xlsx.cell_value(cell, self.reading)
+                if values[1] not in sheets and any(v is not None for v in values):
+                    kept.append(tuple(values))
+        except (xlsx.SheetError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise corrupt(self.path, exc) from exc
+        return kept
+
+    def plain_sheet(self, rows: list[tuple]) -> MergedSheet:
+        """Return a sheet of plain values, wrapped, its header bold and frozen."""
+        header = self.styles.derived(None, bold=True)
+        wrapped = self.styles.derived(None, wrap=True)
+        body = self.spooled()
+        columns = len(QUESTIONS_HEADER)
+        longest = dict.fromkeys(range(1, columns + 1), 0)
+        for number, values in enumerate(rows, start=1):
+            cells = []
+            for column, value in enumerate(values, start=1):
+                stored = clean_value(value) or None
+                cells.append(
+                    xlsx.cell_xml(column, number, stored, header if number == 1 else wrapped)
+                )
+                longest[column] = max(longest[column], line_length(stored))
+            body.write(xlsx.row_xml(number, b"", cells))
+        widths = {column: width_for(length) for column, length in longest.items()}
+        last = f"{xlsx.column_letter(columns)}{max(len(rows), 1)}"
+        empty = xlsx.SheetStream(io.BytesIO(xlsx.EMPTY_SHEET))
+        list(empty.rows())  # none; what follows them is read
+        return MergedSheet(empty, body, widths, last)
+
+    # -- the whole workbook ---------------------------------------------------------------------
+
+    def save(self, temporary: Path) -> None:
+        """Write the new package: changed parts rewritten, every other part copied."""
+        order = list(self.names) + [name for name in self.written if name not in self.names]
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=5) as out:
+            for name in order:
+                found = self.written.get(name)
+                if isinstance(found, MergedSheet):
+                    found.write_to(out, name)
+                elif isinstance(found, Unselected):
+                    out.writestr(name, xlsx.unselected(self.source.read(name)))
+                elif isinstance(found, bytes):
+                    out.writestr(name, found)
+                else:
+                    with self.source.open(name) as reader, out.open(name, "w") as writer:
+                        shutil.copyfileobj(reader, writer, 1 << 20)
+
+
+@dataclass
+class Unselected:
+    """One of HR's sheets to copy with its tab unselected."""
+
+    part: str
+
+
+@dataclass
+class MergedSheet:
+    """A rewritten sheet waiting to be written: its old head and tail, its rows in a file."""
+
+    stream: xlsx.SheetStream
+    body: object  # a temporary file holding the rows
+    widths: dict[int, float]
+    last_cell: str  # the bottom right of the used range, e.g. "AU301"
+    selected: bool = False
+
+    @property
+    def reference(self) -> str:
+        """Return the range the sheet uses (and its auto filter covers)."""
+        return f"A1:{self.last_cell}"
+
+    def write_to(self, out: zipfile.ZipFile, name: str) -> None:
+        """Write the sheet into the package."""
+        reference = self.reference
+        head = xlsx.with_dimension(self.stream.head, reference)
+        head = xlsx.with_frozen_header(xlsx.with_widths(head, self.widths), self.selected)
+        tail = xlsx.with_auto_filter(self.stream.tail, reference)
+        with out.open(name, "w") as writer:
+            writer.write(head)
+            self.body.seek(0)
+            shutil.copyfileobj(self.body, writer, 1 << 20)
+            writer.write(tail)
+
+
+class SheetRewrite:
+    """One form kind's sheet merged row by row: fixed columns always, answers unless HR edited."""
+
+    def __init__(self, rewrite: Rewrite, kind, questions, rows: AnswerRows, stream):
+        self.rewrite, self.kind, self.questions, self.rows = rewrite, kind, questions, rows
+        self.stream = stream
+        self.report, self.reading = rewrite.report, rewrite.reading
+        self.wanted = set(rows.ids())
+        self.seen: set[str] = set()
+        self.body = rewrite.spooled()
+        self.written: list[tuple] = []  # extracted values to remember, flushed per chunk
+        self.written_rows: list[tuple] = []  # rows written: what from, and as what
+        self.hr_cells = 0  # cells of the row being merged that HR's edit decided
+        styles = rewrite.styles
+        self.wrapped = styles.derived(None, wrap=True, text=True)
+        self.top = styles.derived(None)
+        self.header_styles: dict[int | None, int] = {}
+        self.max_row = 0
+        self.max_column = 0
+
+    def run(self) -> MergedSheet:
+        """Return the merged sheet (its rows written to a temporary file)."""
+        rows = self.stream.rows()
+        first = next(rows, None)
+        header = xlsx.parse_row(first, 1) if first is not None else None
+        pending = [] if header is None or header.number == 1 else [first]
+        header = header if header is not None and header.number == 1 else None
+        self.columns = self.read_header(header)
+        self.body.write(self.header_row(header))
+        self.max_row = 1
+        for chunk in chunks(itertools.chain(pending, rows), ROWS_PER_LOOKUP):
+            self.merge_rows([xlsx.RawRow(raw, self.max_row + 1 + n) for n, raw in enumerate(chunk)])
+        fresh = [e for e in self.rows.ids() if e not in self.seen]
+        for chunk in chunks(fresh, ROWS_PER_LOOKUP):
+            self.add_rows(chunk)
+        self.report.rows[self.kind] = len(self.wanted)
+        widths = self.widths()
+        right = max(self.max_column, *self.columns.values())
+        return MergedSheet(
+            self.stream, self.body, widths, f"{xlsx.column_letter(right)}{self.max_row}"
+        )
+
+    # -- the header -----------------------------------------------------------------------------
+
+    def read_header(self, header: xlsx.Row | None) -> dict[str, int]:
+        """Return the column of every key, adding the keys the sheet lacks (all, in a new sheet)."""
+        columns: dict[str, int] = {}
+        for cell in header.cells if header is not None else []:
+            value = xlsx.cell_value(cell, self.reading)
+            if value is not None and str(value).strip():
+                columns.setdefault(str(value).strip(), cell.column)
+        if columns and "employee_id" not in columns:
+            raise WorkbookError(
+                f"{self.rewrite.path}: sheet {self.kind!r} has no 'employee_id' column in row 1; "
+                f"name that column employee_id again, or {CORRUPT_FIX}"
+            )
+        old_columns = set(columns.values())
+        keys = [*FIXED_COLUMNS, *(q.key for q in self.questions)]
+        if columns:  # the sheet was there: a column we wrote before that is gone was deleted
+            written = self.rewrite.ledger.extracted_keys(self.kind)
+            self.report.restored_columns += [
+                (self.kind, q.key)
+                for q in self.questions
+                if q.key in written and q.key not in columns
+            ]
+        widest = max([used_columns(self.stream.head), *old_columns, 0])
+        next_column = widest + 1 if columns else 1
+        for key in keys:
+            if key not in columns:
+                columns[key] = next_column
+                next_column += 1
+        self.ours = {columns[key]: key for key in keys}
+        self.new_columns = {columns[key] for key in keys} - old_columns
+        self.longest = {column: len(key) for column, key in self.ours.items()}
+        self.max_column = max(widest, next_column - 1)
+        return columns
+
+    def header_row(self, header: xlsx.Row | None) -> bytes:
+        """Return row 1: every key in its column, ours bold and top-aligned."""
+        cells = {cell.column: cell.raw for cell in header.cells} if header is not None else {}
+        styles = {cell.column: cell.style for cell in header.cells} if header is not None else {}
+        for column, key in self.ours.items():
+            base = styles.get(column)
+            if base not in self.header_styles:
+                self.header_styles[base] = self.rewrite.styles.derived(base, bold=True)
+            cells[column] = xlsx.cell_xml(column, 1, key, self.header_styles[base])
+        attributes = header.attributes if header is not None else b""
+        return xlsx.row_xml(1, attributes, [cells[c] for c in sorted(cells)])
+
+    # -- the rows -------------------------------------------------------------------------------
+
+    def merge_rows(self, rows: list[xlsx.RawRow]) -> None:
+        """Write a chunk of existing rows: the employees' merged, every other row as it was."""
+        id_column = self.columns["employee_id"]
+        owners = []
+        for row in rows:
+            found = row.cell(id_column)
+            employee_id = normalize_id(xlsx.cell_value(found, self.reading)) if found else ""
+            mine = employee_id in self.wanted and employee_id not in self.seen
+            if mine:
+                self.seen.add(employee_id)
+            owners.append(employee_id if mine else "")
+        ids = [e for e in owners if e]
+        ledger = self.rewrite.ledger
+        answers, last = self.rows.rows(ids), ledger.extracted_for(self.kind, ids)
+        before = ledger.written_rows(self.kind, ids)
+        for row, employee_id in zip(rows, owners, strict=True):
+            self.max_row = max(self.max_row, row.number)
+            if employee_id:
+                answer = answers[employee_id]
+                inputs = row_inputs(answer)
+                if not self.new_columns and before.get(employee_id) == (inputs, digest(row.raw)):
+                    self.body.write(row.raw)  # as written last time, and nothing new for it
+                    continue
+            parsed = row.parsed()
+            self.max_column = max([self.max_column, *(c.column for c in parsed.cells)])
+            if not employee_id:
+                self.measure(parsed)
+                self.body.write(row.raw)
+                continue
+            self.write_row(employee_id, inputs, self.merged_row(parsed, answer, last, fresh=False))
+        self.remember()
+
+    def add_rows(self, employee_ids: list[str]) -> None:
+        """Append the rows of employees the sheet did not have yet."""
+        answers = self.rows.rows(employee_ids)
+        last = self.rewrite.ledger.extracted_for(self.kind, employee_ids)
+        for employee_id in employee_ids:
+            self.max_row += 1
+            row = xlsx.Row(self.max_row, b"", [], b"")
+            answer = answers[employee_id]
+            merged = self.merged_row(row, answer, last, fresh=True)
+            self.write_row(employee_id, row_inputs(answer), merged)
+        self.remember()
+
+    def write_row(self, employee_id: str, inputs: str, xml: bytes) -> None:
+        """Write one employee's merged row; remember what it was written from and as."""
+        # A row holding HR's edits is merged again every time (their count is reported).
+        self.body.write(xml)
+        written = "" if self.hr_cells else digest(xml)
+        self.written_rows.append((self.kind, employee_id, inputs, written))
+
+    def remember(self) -> None:
+        """Hand the values written so far to the ledger (kept only if the whole update is)."""
+        if self.written or self.written_rows:
+            self.rewrite.remember(self.written, self.written_rows)
+            self.written, self.written_rows = [], []
+
+    def merged_row(self, row: xlsx.Row, answer: AnswerRow, last: dict, fresh: bool) -> bytes:
+        """Return one employee's row: fixed columns written, answers merged cell by cell."""
+        self.hr_cells = 0
+        employee_id = normalize_id(answer.employee_id)
+        cells = {cell.column: cell for cell in row.cells}
+        out = {cell.column: cell.raw for cell in row.cells}
+        for name in FIXED_COLUMNS:
+            column = self.columns[name]
+            value = clean_value(employee_id if name == "employee_id" else getattr(answer, name))
+            existing = cells.get(column)
+            if fresh or column in self.new_columns:
+                style = self.wrapped
+            else:
+                style = existing.style if existing is not None else None
+            out[column] = xlsx.cell_xml(column, row.number, value or None, style)
+            self.note_width(column, value)
+        for question in self.questions:
+            column = self.columns[question.key]
+            out[column] = self.merged_cell(
+                row.number, cells.get(column), answer, employee_id, question, last, fresh
+            )
+        return xlsx.row_xml(row.number, row.attributes, [out[c] for c in sorted(out)])
+
+    def merged_cell(self, number, existing, answer, employee_id, question, last, fresh) -> bytes:
+        """Return one answer cell: the new value unless HR edited it, counting what happened."""
+        column = self.columns[question.key]
+        fresh = fresh or column in self.new_columns
+        new = clean_value(answer.answers.get(question.key))
+        where = (self.kind, employee_id, question.key)
+        current = None if fresh or existing is None else xlsx.cell_value(existing, self.reading)
+        before = last.get((employee_id, question.key), NEVER)
+        same = before is not NEVER and type(before) is type(new) and before == new
+        report = self.report
+        if fresh:
+            decision = "write"
+            report.updated_cells += new not in (None, "")
+        else:
+            now, fresh_text = normalize(current), normalize(new)
+            base = fresh_text if same else ("" if before is NEVER else normalize(before))
+            decision = decide(now, base, fresh_text)
+            report.updated_cells += decision == "write" and fresh_text != now
+        if decision == "write":
+            if was_cut(answer.answers.get(question.key), new):
+                report.conflicts.append(Conflict(*where, TRUNCATED_REASON))
+        elif decision == "kept":
+            report.kept_hr_edits += 1
+        elif decision == "conflict":
+            report.conflicts.append(Conflict(*where, CONFLICT_REASON))
+        if not same:
+            self.written.append((*where, TO_JSON(new)))
+        if decision != "write":
+            self.hr_cells += 1
+            self.note_width(column, current)
+            return existing.raw if existing is not None else b""
+        if fresh:
+            style = self.wrapped if question.type != "checkbox" else self.top
+        else:
+            style = existing.style if existing is not None else None
+        self.note_width(column, new)
+        return xlsx.cell_xml(column, number, None if new == "" else new, style)
+
+    # -- column widths --------------------------------------------------------------------------
+
+    def measure(self, row: xlsx.Row) -> None:
+        """Note the width of an untouched row's values in our columns."""
+        for cell in row.cells:
+            if cell.column in self.ours and self.longest[cell.column] < MAX_TRACKED_WIDTH:
+                self.note_width(cell.column, xlsx.cell_value(cell, self.reading))
+
+    def note_width(self, column: int, value: object) -> None:
+        """Note one value's longest line for its column's width."""
+        if self.longest[column] < MAX_TRACKED_WIDTH:
+            self.longest[column] = max(self.longest[column], line_length(value))
+
+    def widths(self) -> dict[int, float]:
+        """Return the widths of our columns: as wide as their text (12–50); never narrowed."""
+        old = xlsx.column_widths(self.stream.head)
+        widths = {}
+        for column, longest in self.longest.items():
+            wanted = width_for(longest)
+            if column in self.new_columns or not old.get(column) or old[column] < wanted:
+                widths[column] = wanted
+        return widths
+
+
+def row_inputs(answer: AnswerRow) -> str:
+    """Return a SHA-256 of everything one employee's row is written from."""
+    values = [getattr(answer, name) for name in FIXED_COLUMNS if name != "employee_id"]
+    text = json.dumps([answer.employee_id, values, answer.answers], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def digest(xml: bytes) -> str:
+    """Return the SHA-256 of a row's XML."""
+    return hashlib.sha256(xml).hexdigest()
+
+
+def used_columns(head: bytes) -> int:
+    """Return the last column of the used range a sheet's ``<dimension>`` states (0: none)."""
+    found = re.search(rb'<dimension ref="[A-Z]+\d+:([A-Z]+)\d+"', head)
+    return xlsx.column_number(found.group(1)) if found else 0
+
+
+def line_length(value: object) -> int:
+    """Return the length of a value's longest line."""
+    if value is None:
+        return 0
+    return max(map(len, str(value).split("\n")), default=0)
+
+
+def width_for(longest: int) -> int:
+    """Return the width of a column whose longest line has ``longest`` characters."""
+    return min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
+
+
+def chunks(items, size: int):
+    """Yield lists of up to ``size`` items."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def new_parts() -> xlsx.WorkbookParts:
+    """Return the parts of a new, empty workbook."""
+    names = {
+        xlsx.CONTENT_TYPES: NEW_CONTENT_TYPES,
+        xlsx.WORKBOOK_PART: NEW_WORKBOOK,
+        xlsx.WORKBOOK_RELS: NEW_WORKBOOK_RELS,
+    }
+    return xlsx.WorkbookParts.read(names.__getitem__, {*names, "_rels/.rels", xlsx.STYLES_PART})
+
+
+NEW_WORKBOOK = (
+    f'<workbook xmlns="{xlsx.MAIN_NS}" xmlns:r="{xlsx.REL_NS}"><workbookPr/><bookViews>'
+    '<workbookView activeTab="0"/></bookViews><sheets/><calcPr calcId="124519" '
+    'fullCalcOnLoad="1"/></workbook>'
+).encode()
+NEW_WORKBOOK_RELS = (
+    f'<Relationships xmlns="{xlsx.PACKAGE_REL_NS}"><Relationship Id="rIdStyles" '
+    f'Type="{xlsx.REL_NS}/styles" Target="styles.xml"/></Relationships>'
+).encode()
+NEW_CONTENT_TYPES = (
+    f'<Types xmlns="{xlsx.CONTENT_TYPES_NS}"><Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default '
+    'Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "</Types>"
+).encode()
+NEW_PACKAGE_RELS = (
+    f'<Relationships xmlns="{xlsx.PACKAGE_REL_NS}"><Relationship Id="rId1" '
+    f'Type="{xlsx.REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+).encode()
+
+
+def sync(path: Path) -> None:
+    """Flush a file's bytes to disk."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk where the platform allows it."""
+    sync_folders([folder])
 
 
 # reading ---------------------------------------------------------------------------------------
@@ -205,13 +812,6 @@ def load_workbook(path: Path) -> Workbook:
         ) from exc
 
 
-def new_workbook() -> Workbook:
-    """Return an empty workbook without openpyxl's default sheet."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    return workbook
-
-
 # values ----------------------------------------------------------------------------------------
 
 
@@ -240,6 +840,8 @@ def was_cut(original: object, stored: object) -> bool:
     """Return whether text had to be cut to fit Excel's cell limit."""
     if not isinstance(original, str) or not isinstance(stored, str):
         return False
+    if len(original) <= EXCEL_CELL_LIMIT // 2:
+        return False  # never cut
     return len(stored) < len(XML_FORBIDDEN.sub("", original))
 
 
@@ -268,19 +870,16 @@ def cell_value(cell: Cell) -> object:
     return value
 
 
-def put(cell: Cell, value: str | bool | None) -> None:
-    """Write a value into a cell; text is always a string, never a formula or an error code."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-
-
 def merge_cell(current: object, last: object, new: object) -> str:
     """Return what to do with one answer cell: 'write', 'kept', 'agree' or 'conflict'."""
     # ``current`` is the workbook's value, ``last`` what the previous extraction wrote (NEVER when
     # none did) and ``new`` what this extraction found.
     base = "" if last is NEVER else normalize(last)
-    now, fresh = normalize(current), normalize(new)
+    return decide(normalize(current), base, normalize(new))
+
+
+def decide(now: str, base: str, fresh: str) -> str:
+    """Return ``merge_cell``'s decision from the cell's, the last and the new value, as text."""
     if now == base:
         return "write"
     if fresh == base:
@@ -288,109 +887,7 @@ def merge_cell(current: object, last: object, new: object) -> str:
     return "agree" if fresh == now else "conflict"
 
 
-# one form kind's sheet -------------------------------------------------------------------------
-
-
-def merge_sheet(
-    workbook: Workbook,
-    kind: str,
-    questions: list[Question],
-    rows: list[AnswerRow],
-    merge: _Merge,
-    path: Path,
-) -> None:
-    """Write one form kind's rows into its sheet, keeping HR's edits, rows and columns."""
-    sheet = workbook[kind] if kind in workbook.sheetnames else workbook.create_sheet(kind)
-    columns = header_columns(sheet)
-    if columns and "employee_id" not in columns:
-        raise WorkbookError(
-            f"{path}: sheet {kind!r} has no 'employee_id' column in row 1; name that column "
-            f"employee_id again, or {CORRUPT_FIX}"
-        )
-    target = SheetMerge(sheet, kind, questions, columns, merge)
-    for row in rows:
-        target.write_row(row)
-    merge.report.rows[kind] = len(rows)
-    keys = [*FIXED_COLUMNS, *(q.key for q in questions)]
-    format_sheet(sheet, [columns[k] for k in keys], {columns[k] for k in keys} - target.old)
-
-
-class SheetMerge:
-    """One form kind's sheet being updated: where each key and employee is, and how to style."""
-
-    def __init__(self, sheet, kind, questions, columns, merge: _Merge):
-        self.sheet, self.kind, self.questions, self.merge = sheet, kind, questions, merge
-        self.old_columns = set(columns)
-        self.old = set(columns.values())
-        written_keys = {key for (sheet_kind, _, key) in merge.last if sheet_kind == kind}
-        if columns:  # the sheet was there: a column we wrote before that is gone was deleted
-            merge.report.restored_columns += [
-                (kind, q.key) for q in questions if q.key in written_keys and q.key not in columns
-            ]
-        add_columns(sheet, columns, [*FIXED_COLUMNS, *(q.key for q in questions)])
-        self.columns = columns
-        self.row_of = employee_rows(sheet, columns["employee_id"])
-        self.next_row = max(sheet.max_row, 1) + 1
-        self.seen: set[str] = set()
-        self.styles: dict[bool, object] = {}
-
-    def write_row(self, row: AnswerRow) -> None:
-        """Write one employee's fixed columns and merge their answers."""
-        employee_id = normalize_id(row.employee_id)
-        if not employee_id or employee_id in self.seen:
-            raise ValueError(
-                f"sheet {self.kind!r}: employee id {employee_id!r} is empty or repeated"
-            )
-        self.seen.add(employee_id)
-        number = self.row_of.get(employee_id)
-        fresh_row = number is None
-        if fresh_row:
-            number, self.next_row = self.next_row, self.next_row + 1
-        for name in FIXED_COLUMNS:
-            value = employee_id if name == "employee_id" else getattr(row, name)
-            cell = self.sheet.cell(number, self.columns[name])
-            put(cell, clean_value(value) or None)
-            if fresh_row or name not in self.old_columns:
-                self.style(cell, wrapped=True)
-        for question in self.questions:
-            fresh = fresh_row or question.key not in self.old_columns
-            self.merge_answer(number, fresh, employee_id, row, question)
-
-    def merge_answer(
-        self, number: int, fresh: bool, employee_id: str, row: AnswerRow, question: Question
-    ) -> None:
-        """Update one answer cell unless HR edited it, counting what happened."""
-        cell = self.sheet.cell(number, self.columns[question.key])
-        new = clean_value(row.answers.get(question.key))
-        report, where = self.merge.report, (self.kind, employee_id, question.key)
-        current = None if fresh else cell_value(cell)
-        # a new row or column has nothing to merge with
-        decision = "write" if fresh else merge_cell(current, self.merge.last.get(where, NEVER), new)
-        if decision == "write":
-            report.updated_cells += (
-                new not in (None, "") if fresh else normalize(new) != normalize(current)
-            )
-            put(cell, None if new == "" else new)  # also restores a type another program changed
-            if was_cut(row.answers.get(question.key), new):
-                report.conflicts.append(Conflict(*where, TRUNCATED_REASON))
-        elif decision == "kept":
-            report.kept_hr_edits += 1
-        elif decision == "conflict":
-            report.conflicts.append(Conflict(*where, CONFLICT_REASON))
-        if fresh:
-            self.style(cell, wrapped=question.type != "checkbox")
-        self.merge.written.append((*where, json.dumps(new, ensure_ascii=False)))
-
-    def style(self, cell: Cell, wrapped: bool) -> None:
-        """Give a new cell our style: top-aligned; text cells wrapped and formatted as Text."""
-        template = self.styles.get(wrapped)
-        if template is not None:
-            cell._style = copy(template)  # openpyxl's way to copy a style; far faster than setting
-            return
-        cell.alignment = WRAPPED if wrapped else TOP
-        if wrapped:
-            cell.number_format = TEXT_FORMAT
-        self.styles[wrapped] = copy(cell._style)
+# one person's rows: reading the sheets with openpyxl ----------------------------------------
 
 
 def header_columns(sheet: Worksheet) -> dict[str, int]:
@@ -402,16 +899,6 @@ def header_columns(sheet: Worksheet) -> dict[str, int]:
     return columns
 
 
-def add_columns(sheet: Worksheet, columns: dict[str, int], keys: list[str]) -> None:
-    """Append a header cell for every key the sheet lacks (all of them in a new sheet)."""
-    next_column = sheet.max_column + 1 if columns else 1
-    for key in keys:
-        if key not in columns:
-            put(sheet.cell(1, next_column), key)
-            columns[key] = next_column
-            next_column += 1
-
-
 def employee_rows(sheet: Worksheet, column: int) -> dict[str, int]:
     """Return the row number of each employee id in the sheet (the first row when one repeats)."""
     rows: dict[str, int] = {}
@@ -420,148 +907,6 @@ def employee_rows(sheet: Worksheet, column: int) -> dict[str, int]:
         if employee_id:
             rows.setdefault(employee_id, cell.row)
     return rows
-
-
-# formatting ------------------------------------------------------------------------------------
-
-
-def format_sheet(sheet: Worksheet, ours: list[int], new: set[int]) -> None:
-    """Bold frozen header, filter over the used range, and our columns as wide as their text."""
-    sheet.freeze_panes = "A2"
-    last = get_column_letter(sheet.max_column)
-    rows = max(sheet.max_row, 1)  # computed once: openpyxl scans every cell for it
-    sheet.auto_filter.ref = f"A1:{last}{rows}"
-    for column in ours:
-        cells = sheet.iter_rows(
-            min_row=1, max_row=rows, min_col=column, max_col=column, values_only=True
-        )
-        header = sheet.cell(1, column)
-        header.font = HEADER_FONT
-        header.alignment = TOP
-        set_width(sheet, column, (value for (value,) in cells), column in new)
-
-
-def set_width(sheet: Worksheet, column: int, values: Iterable[object], new: bool) -> None:
-    """Size a column to its longest line (12–50 characters); an old column is never narrowed."""
-    lines = (line for v in values if v is not None for line in str(v).split("\n"))
-    longest = max(map(len, lines), default=0)
-    wanted = min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
-    dimension = sheet.column_dimensions[get_column_letter(column)]
-    if not new and dimension.width and dimension.width >= wanted:
-        return  # HR may have widened it
-    dimension.width = wanted
-
-
-# the questions sheet ---------------------------------------------------------------------------
-
-
-def write_questions_sheet(workbook: Workbook, sheets: dict) -> None:
-    """Rewrite sheet ``questions``: key, form kind, section, question and type of every column."""
-    kept = []
-    if QUESTIONS_SHEET in workbook.sheetnames:
-        old = workbook[QUESTIONS_SHEET]
-        for values in old.iter_rows(min_row=2, max_col=len(QUESTIONS_HEADER), values_only=True):
-            if values[1] not in sheets and any(v is not None for v in values):
-                kept.append(values)
-        workbook.remove(old)
-    rows = [tuple(r) for r in kept]
-    for kind, (questions, _) in sheets.items():
-        rows += [(q.key, kind, q.section, q.title, q.type) for q in questions]
-    rank = {kind: n for n, kind in enumerate(SHEET_ORDER)}
-    rows.sort(key=lambda r: rank.get(str(r[1]), len(rank)))  # stable: template order kept
-    sheet = workbook.create_sheet(QUESTIONS_SHEET)
-    for number, values in enumerate([QUESTIONS_HEADER, *rows], start=1):
-        for column, value in enumerate(values, start=1):
-            cell = sheet.cell(number, column)
-            put(cell, clean_value(value) or None)
-            cell.alignment = WRAPPED
-    everything = list(range(1, len(QUESTIONS_HEADER) + 1))
-    format_sheet(sheet, everything, set(everything))
-
-
-def order_sheets(workbook: Workbook) -> None:
-    """Put the sheets in order employee, manager, minutes, questions, then any of HR's own."""
-    rank = {kind: n for n, kind in enumerate(SHEET_ORDER)}
-    ordered = sorted(workbook.worksheets, key=lambda s: rank.get(s.title, len(rank)))
-    for index, sheet in enumerate(ordered):
-        workbook.move_sheet(sheet, index - workbook.index(sheet))
-    for sheet in workbook.worksheets:
-        sheet.sheet_view.tabSelected = False
-    workbook.active = 0
-    workbook.worksheets[0].sheet_view.tabSelected = True
-
-
-# writing ---------------------------------------------------------------------------------------
-
-
-def save_atomically(
-    workbook: Workbook,
-    path: Path,
-    before: tuple[int, int] | None,
-    ledger: Ledger,
-    written: list[tuple[str, str, str, str]],
-) -> None:
-    """Save to an owner-only temporary file, then swap it in and remember what was written."""
-    # The ledger rows and the rename succeed together or not at all.
-    try:
-        fd, name = tempfile.mkstemp(prefix=".answers-", suffix=".xlsx.tmp", dir=path.parent)
-    except PermissionError as exc:
-        raise WorkbookLockedError(
-            f"{path.parent}: cannot write there ({exc.strerror}); fix the folder's permissions, "
-            "then run collect again"
-        ) from exc
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        workbook.save(temporary)
-        os.chmod(temporary, PRIVATE_FILE)
-        sync(temporary)
-        check_writable(path)
-        if file_state(path) != before:
-            raise WorkbookLockedError(
-                f"{path}: the workbook changed while collect was running (saved in Excel or "
-                "LibreOffice?); close it and run collect again"
-            )
-        replace_and_remember(temporary, path, ledger, written)
-    except PermissionError as exc:
-        raise WorkbookLockedError(
-            f"{path}: cannot replace the workbook ({exc.strerror}); " + LOCKED_FIX
-        ) from exc
-    except OSError as exc:
-        raise WorkbookError(
-            f"{path}: cannot write the workbook ({exc.strerror}); it is unchanged. Free disk "
-            "space or fix the folder, then run collect again"
-        ) from exc
-    finally:
-        temporary.unlink(missing_ok=True)
-    sync_folder(path.parent)
-
-
-def replace_and_remember(
-    temporary: Path, path: Path, ledger: Ledger, written: list[tuple[str, str, str, str]]
-) -> None:
-    """Rename the new workbook into place and record the written values, both or neither."""
-    ledger.remember_extracted(written, lambda: os.replace(temporary, path))
-
-
-def sync(path: Path) -> None:
-    """Flush a file's bytes to disk."""
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def sync_folder(folder: Path) -> None:
-    """Flush a folder's entries to disk where the platform allows it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # one person's rows (access request, erasure) ---------------------------------------------------
@@ -640,6 +985,79 @@ INLINE_TEXT = re.compile(rb"<t(?: [^>]*)?>(.*?)</t>", re.S)
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
+def answer_rows(
+    path: Path, columns: dict[str, tuple[str, ...]]
+) -> Iterator[tuple[str, str, dict[str, object]]]:
+    """Yield (form kind, employee id, {key: value}) for every row, with the ``columns`` asked."""
+    # Row by row, as a spreadsheet program shows the values (a date HR typed reads as a date);
+    # the first row of an employee counts. A sheet or key the workbook lacks is left out.
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as package:
+            names = set(package.namelist())
+            parts = xlsx.WorkbookParts.read(package.read, names)
+            styles = package.read(xlsx.STYLES_PART) if xlsx.STYLES_PART in names else None
+            strings = (
+                package.read(xlsx.SHARED_STRINGS_PART) if xlsx.SHARED_STRINGS_PART in names else b""
+            )
+            reading = xlsx.Reading(
+                SharedStrings(strings), xlsx.Styles(styles).date_styles(), xlsx.epoch_of(parts)
+            )
+            for kind, keys in columns.items():
+                entry = parts.sheet(kind)
+                if entry is not None:
+                    with package.open(entry.part) as source:
+                        stream = xlsx.SheetStream(source)
+                        for employee_id, values in sheet_values(stream, keys, reading):
+                            yield kind, employee_id, values
+    except FileNotFoundError as exc:
+        raise WorkbookError(f"{path}: file not found") from exc
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        IndexError,
+        OSError,
+        ValueError,
+        EOFError,
+        zlib.error,
+        etree.XMLSyntaxError,
+    ) as exc:
+        raise corrupt(path, exc) from exc
+
+
+def sheet_values(
+    stream: xlsx.SheetStream, keys: tuple[str, ...], reading: xlsx.Reading
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """Yield (employee id, {key: value}) for each row of a sheet, the first row of each id."""
+    rows = stream.rows()
+    first = next(rows, None)
+    header = xlsx.parse_row(first, 1) if first is not None else None
+    if header is None or header.number != 1:
+        return
+    columns: dict[str, int] = {}
+    for cell in header.cells:
+        value = xlsx.cell_value(cell, reading)
+        if value is not None and str(value).strip():
+            columns.setdefault(str(value).strip(), cell.column)
+    if "employee_id" not in columns:
+        return
+    wanted = {columns[key]: key for key in keys if key in columns}
+    seen: set[str] = set()
+    for raw in rows:
+        row = xlsx.parse_row(raw, 0)
+        cells = {cell.column: cell for cell in row.cells}
+        found = cells.get(columns["employee_id"])
+        employee_id = normalize_id(xlsx.cell_value(found, reading)) if found else ""
+        if not employee_id or employee_id in seen:
+            continue
+        seen.add(employee_id)
+        values = {key: None for key in wanted.values()}
+        for column, key in wanted.items():
+            if column in cells:
+                values[key] = xlsx.cell_value(cells[column], reading)
+        yield employee_id, values
+
+
 def read_answer_columns(
     path: Path, columns: dict[str, tuple[str, ...]]
 ) -> dict[str, dict[str, dict[str, object]]]:
@@ -692,32 +1110,6 @@ def shared_strings(package: zipfile.ZipFile) -> SharedStrings:
     """Return the workbook's shared strings (none when it has no such part)."""
     name = "xl/sharedStrings.xml"
     return SharedStrings(package.read(name) if name in package.namelist() else b"")
-
-
-SHARED_ITEM = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
-PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
-
-
-class SharedStrings:
-    """A workbook's shared strings, each decoded only when a wanted cell refers to it."""
-
-    # The table holds every free-text answer too; the report needs a few hundred of them.
-
-    def __init__(self, xml: bytes):
-        self.xml = xml
-        self.spans: list[tuple[int, int]] | None = None
-        self.decoded: dict[int, str] = {}
-
-    def __getitem__(self, index: int) -> str:
-        """Return the text of string ``index`` (phonetic guides left out)."""
-        if index in self.decoded:
-            return self.decoded[index]
-        if self.spans is None:
-            self.spans = [match.span(1) for match in SHARED_ITEM.finditer(self.xml)]
-        start, end = self.spans[index]
-        item = PHONETIC.sub(b"", self.xml[start:end]) if start >= 0 else b""
-        text = self.decoded[index] = xml_text(b"".join(INLINE_TEXT.findall(item)))
-        return text
 
 
 def read_sheet_columns(
@@ -780,12 +1172,6 @@ def cell_text(match: re.Match, strings: SharedStrings) -> object:
         return text
     number = float(text)
     return int(number) if number.is_integer() else number
-
-
-def xml_text(data: bytes) -> str:
-    """Return XML character data as text (entities and character references resolved)."""
-    text = data.decode("utf-8")
-    return html.unescape(text) if "&" in text else text
 
 
 def excel_date(value: object) -> dt.date | None:

@@ -120,10 +120,18 @@ def outlook_kind(name: str, data: bytes, content_type: str = "") -> str:
 # -- reading, in a child process -------------------------------------------------------------
 
 
+class ReaderUnavailable(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """This process may not start the child process that reads Outlook files (a pool worker)."""
+
+
 def read_outlook(data: bytes, kind: str, limits: OutlookLimits = DEFAULT_LIMITS) -> OutlookMessage:
     """Return what an Outlook file says, read in a bounded child process; raise Rejected."""
+    # A worker of a process pool may not start processes: it raises ReaderUnavailable, and the
+    # caller opens the file in its main process instead.
     if kind not in READERS:
         raise Rejected(NOT_OUTLOOK, "wrong_format")
+    if multiprocessing.current_process().daemon:
+        raise ReaderUnavailable(kind)
     preload(kind)  # imported once here, so each child starts at once
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)

@@ -1,4 +1,4 @@
-"""Seal the final minutes: attachments and metadata (pypdf), a PAdES seal (pyHanko), its check.
+"""Seal the final minutes: attachments, metadata and a PAdES seal (pyHanko), and its check.
 
 The organisation's seal is a PKCS#12 file. Its password comes from ``SAMTALE_SEAL_PASSWORD`` or
 a prompt, never from an option or a log. Sealing is PAdES B-B (subfilter ``ETSI.CAdES.detached``,
@@ -7,10 +7,17 @@ SHA-256) without a timestamp authority or revocation lookups: nothing here touch
 Checking a seal trusts the certificate found in the file only as far as its SHA-256 fingerprint
 matches the configured one; a self-signed demo certificate is therefore checked as well as one
 issued by a CA. The seal must cover the whole file: anything appended later is reported.
+
+Speed (a January seals thousands of PDFs): the private key is parsed and checked once, when the
+seal is loaded, not for every signature; the signature container is sized once per seal from a
+dry run with a placeholder signature value (no trial signature per PDF); and ``seal_minutes``
+adds the attachments, the metadata and the seal in one incremental update, reading the rendered
+PDF only through its cross-reference table instead of copying every object.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -23,26 +30,23 @@ from pathlib import Path
 from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
-from pyhanko.pdf_utils.generic import NameObject as HankoName
-from pyhanko.pdf_utils.generic import TextStringObject
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_VENDOR
+from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ByteStringObject,
-    NameObject,
-    NumberObject,
-    create_string_object,
-)
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+from pypdf import PdfReader
 
 from pipeline.errors import Rejected, SealError, VerifyError, plain_reason
 from pipeline.formats.ooxml import parse_xml
@@ -84,6 +88,7 @@ class Seal:
     signer: signers.SimpleSigner = field(repr=False)
     certificate_sha256: str
     subject: str
+    container_size: int | None = None  # bytes reserved for the signature; None: sized per PDF
 
 
 @dataclass(frozen=True)
@@ -145,12 +150,71 @@ def load_seal(p12_path: Path, password: str) -> Seal:
         raise SealError(f"{p12_path}: cannot read the seal certificate ({exc.strerror})") from exc
     key, certificate = _open_pkcs12(p12_path, data, password)
     _check_usable(p12_path, key, certificate)
-    signer = signers.SimpleSigner.load_pkcs12_data(data, [], passphrase=password.encode())
+    loaded = signers.SimpleSigner.load_pkcs12_data(data, [], passphrase=password.encode())
+    signer = KeptKeySigner(
+        loaded.signing_cert, loaded.signing_key, loaded.cert_registry, private_key=key
+    )
     return Seal(
         signer=signer,
         certificate_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
         subject=signer.signing_cert.subject.human_friendly,
+        container_size=container_size(signer),
     )
+
+
+class KeptKeySigner(signers.SimpleSigner):
+    """pyHanko's in-memory signer, its private key parsed once instead of for every signature."""
+
+    # pyHanko's SimpleSigner parses (and for RSA fully re-checks) the key on every sign_raw;
+    # this signer signs with the key object ``load_seal`` already checked. The signature itself
+    # is the same: same mechanism, same padding, same digest.
+
+    def __init__(self, *args, private_key, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.private_key = private_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        """Return the raw signature of ``data`` (a placeholder of the right size in a dry run)."""
+        if dry_run and self.placeholder_size():
+            return bytes(self.placeholder_size())
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            name = mechanism.signature_algo  # as pyHanko's own sign_raw decides
+        except ValueError:
+            name = mechanism["algorithm"].native
+        key = self.private_key
+        if name == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return super().sign_raw(data, digest_algorithm)  # anything else: pyHanko's own way
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
+        """Return ``sign_raw``'s signature (pyHanko's asynchronous entry point)."""
+        return self.sign_raw(data, digest_algorithm, dry_run)
+
+    def placeholder_size(self) -> int:
+        """Return the largest raw signature this key makes (0: unknown, sign for real)."""
+        key = self.private_key
+        if isinstance(key, rsa.RSAPrivateKey):
+            return (key.key_size + 7) // 8
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return 2 * ((key.curve.key_size + 7) // 8) + 9  # DER SEQUENCE of two INTEGERs, max
+        return 0
+
+
+def container_size(signer: signers.Signer) -> int:
+    """Return the bytes every PDF reserves for the seal's CMS container, as pyHanko sizes it."""
+    # The same estimate pyHanko makes before each signature (a dry-run container, hex-encoded,
+    # plus its 50 % margin), made once: the container's size depends on the certificate, the
+    # key and the signed attributes, never on the PDF.
+    digest = hashes.Hash(get_pyca_cryptography_hash(DIGEST)).finalize()
+    attributes = PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC))
+    dry = signer.async_sign(
+        digest, DIGEST, use_pades=True, dry_run=True, signed_attr_settings=attributes
+    )
+    size = len(asyncio.run(dry).dump()) * 2
+    return size + 2 * (size // 4)
 
 
 def _open_pkcs12(path: Path, data: bytes, password: str):
@@ -212,17 +276,46 @@ def _check_usable(path: Path, key, certificate: x509.Certificate) -> None:
 
 def prepare_pdf(pdf: bytes, info: PdfInfo, attachments: list[Attachment]) -> bytes:
     """Return ``pdf`` with metadata (Info and XMP) and ``attachments`` embedded, ready to seal."""
-    _check_attachment_names(attachments)
-    reader = _read_for_prepare(pdf)
-    writer = PdfWriter(reader, incremental=True)
-    writer.add_metadata(_info_dict(info))
-    files = [_embed(writer, attachment) for attachment in attachments]
-    if files:
-        _add_associated_files(writer, files)
-    _set_xmp(writer, _updated_xmp(_current_xmp(writer), info, has_attachments=bool(files)))
+    writer = _unsigned_writer(pdf, attachments)
+    _add_contents(writer, info, attachments)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def seal_minutes(
+    pdf: bytes,
+    info: PdfInfo,
+    attachments: list[Attachment],
+    seal: Seal,
+    *,
+    reason: str,
+    location: str = "",
+) -> bytes:
+    """Return ``pdf`` with metadata and ``attachments``, sealed: one incremental update."""
+    # The same result as seal_pdf(prepare_pdf(...)) in one pass: the seal covers the whole file.
+    writer = _unsigned_writer(pdf, attachments)
+    _add_contents(writer, info, attachments)
+    return _sign(writer, seal, reason=reason, location=location)
+
+
+def _unsigned_writer(pdf: bytes, attachments: list[Attachment]) -> IncrementalPdfFileWriter:
+    """Return a writer over an unsigned, unencrypted PDF, or raise ``SealError``."""
+    _check_attachment_names(attachments)
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        if writer.prev.encrypted:
+            raise SealError("the minutes PDF is encrypted; render it again without a password")
+        signed = writer.prev.embedded_signatures
+    except SealError:
+        raise
+    except Exception as exc:  # pyHanko raises many kinds for a broken file
+        raise SealError(
+            f"the minutes PDF cannot be read ({plain_reason(exc)}); render it again"
+        ) from exc
+    if signed:
+        raise SealError("the minutes PDF is already signed; adding attachments would break it")
+    return writer
 
 
 def _check_attachment_names(attachments: list[Attachment]) -> None:
@@ -236,22 +329,24 @@ def _check_attachment_names(attachments: list[Attachment]) -> None:
         seen.add(attachment.name)
 
 
-def _read_for_prepare(pdf: bytes) -> PdfReader:
-    """Return a reader for an unsigned, unencrypted PDF, or raise ``SealError``."""
+def _add_contents(
+    writer: IncrementalPdfFileWriter, info: PdfInfo, attachments: list[Attachment]
+) -> None:
+    """Write the metadata and embed the attachments (PDF/A-3 associated files) in ``writer``."""
     try:
-        reader = PdfReader(io.BytesIO(pdf))
-        if reader.is_encrypted:
-            raise SealError("the minutes PDF is encrypted; render it again without a password")
-        fields = reader.get_fields() or {}
+        _set_info(writer, info)
+        files = [_embed(writer, attachment) for attachment in attachments]
+        if files:
+            _name_files(writer, files)
+            _add_associated_files(writer, [reference for _, reference in files])
+        packet = _updated_xmp(_current_xmp(writer), info, has_attachments=bool(files))
+        _set_xmp(writer, packet)
     except SealError:
         raise
-    except Exception as exc:  # pypdf raises many kinds for a broken file
+    except Exception as exc:  # a structure pyHanko cannot follow (broken catalog, names)
         raise SealError(
             f"the minutes PDF cannot be read ({plain_reason(exc)}); render it again"
         ) from exc
-    if any(f.get("/FT") == "/Sig" and f.get("/V") is not None for f in fields.values()):
-        raise SealError("the minutes PDF is already signed; adding attachments would break it")
-    return reader
 
 
 def _info_dict(info: PdfInfo) -> dict[str, str]:
@@ -265,18 +360,42 @@ def _info_dict(info: PdfInfo) -> dict[str, str]:
     return {key: value for key, value in entries.items() if value}
 
 
-def _embed(writer: PdfWriter, attachment: Attachment):
-    """Return the file specification of ``attachment`` after embedding it (PDF/A-3 style)."""
-    embedded = writer.add_attachment(attachment.name, attachment.data)
-    embedded.alternative_name = create_string_object(attachment.name)  # sets /F and /UF
-    if attachment.description:
-        embedded.description = create_string_object(attachment.description)
-    embedded.subtype = NameObject("/" + attachment.mime_type)
-    embedded.associated_file_relationship = NameObject(_relationship(attachment))
-    embedded.size = NumberObject(len(attachment.data))
-    embedded.modification_date = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    embedded.checksum = ByteStringObject(hashlib.md5(attachment.data).digest())  # PDF spec: MD5
-    return embedded.pdf_object.indirect_reference
+def _set_info(writer: IncrementalPdfFileWriter, info: PdfInfo) -> None:
+    """Write title, author, subject and keywords into the document's Info dictionary."""
+    entries = {
+        generic.NameObject(key): generic.TextStringObject(value)
+        for key, value in _info_dict(info).items()
+    }
+    try:
+        reference = writer.trailer.raw_get("/Info")
+    except KeyError:
+        writer.set_info(generic.DictionaryObject(entries))
+        return
+    dictionary = reference.get_object()
+    dictionary.update(entries)
+    writer.mark_update(reference)
+
+
+def _embed(
+    writer: IncrementalPdfFileWriter, attachment: Attachment
+) -> tuple[str, generic.IndirectObject]:
+    """Return the name and file specification of ``attachment`` after embedding it."""
+    stream = EmbeddedFileObject(
+        writer,
+        stream_data=attachment.data,
+        params=EmbeddedFileParams(  # /Size and the MD5 /CheckSum the PDF spec asks for
+            modification_date=dt.datetime.now(dt.UTC).replace(microsecond=0)
+        ),
+        mime_type=attachment.mime_type,
+    )
+    spec = FileSpec(
+        file_spec_string=attachment.name,
+        file_name=attachment.name,  # /F and /UF
+        embedded_data=stream,
+        description=attachment.description or None,
+        af_relationship=generic.NameObject(_relationship(attachment)),
+    )
+    return attachment.name, writer.add_object(spec.as_pdf_object())
 
 
 def _relationship(attachment: Attachment) -> str:
@@ -284,22 +403,55 @@ def _relationship(attachment: Attachment) -> str:
     return "/Data" if attachment.mime_type == "application/json" else "/Source"
 
 
-def _add_associated_files(writer: PdfWriter, files: list) -> None:
+def _name_files(writer: IncrementalPdfFileWriter, files: list) -> None:
+    """Add the file specifications to the catalog's /EmbeddedFiles name tree, sorted by name."""
+    root = writer.root
+    names = _entry(root, "/Names")
+    if names is None:
+        names = generic.DictionaryObject()
+        root["/Names"] = names
+    tree = _entry(names, "/EmbeddedFiles")
+    entries = []
+    if tree is not None:
+        if "/Kids" in tree:
+            raise SealError(
+                "the minutes PDF already holds attachments in a nested list; render it again"
+            )
+        old = _entry(tree, "/Names") or []
+        entries = [(str(old[n]), old.raw_get(n + 1)) for n in range(0, len(old), 2)]
+    entries += files
+    flat = generic.ArrayObject()
+    for name, reference in sorted(entries, key=lambda entry: entry[0]):
+        flat += [generic.TextStringObject(name), reference]
+    names["/EmbeddedFiles"] = writer.add_object(generic.DictionaryObject({"/Names": flat}))
+    if isinstance(root.raw_get("/Names"), generic.IndirectObject):
+        writer.update_container(names)
+    writer.update_root()
+
+
+def _add_associated_files(writer: IncrementalPdfFileWriter, files: list) -> None:
     """Add the embedded files to the catalog's /AF array (required by PDF/A-3)."""
-    root = writer.root_object
-    existing = root.get("/AF")
-    af = ArrayObject(list(existing.get_object()) if existing is not None else [])
+    root = writer.root
+    existing = _entry(root, "/AF")
+    af = generic.ArrayObject(list(existing) if existing is not None else [])
     af.extend(files)
-    root[NameObject("/AF")] = af
+    root["/AF"] = af
+    writer.update_root()
 
 
-def _current_xmp(writer: PdfWriter) -> bytes:
+def _entry(dictionary: generic.DictionaryObject, key: str):
+    """Return the (dereferenced) value of ``key`` in a PDF dictionary, or None."""
+    # pyHanko's ``get`` returns references as they are; indexing follows them.
+    return dictionary[key] if key in dictionary else None  # noqa: SIM401
+
+
+def _current_xmp(writer: IncrementalPdfFileWriter) -> bytes:
     """Return the document's XMP packet, or an empty one."""
-    metadata = writer.root_object.get("/Metadata")
-    if metadata is None:
-        return EMPTY_XMP
     try:
-        return metadata.get_object().get_data()
+        metadata = _entry(writer.root, "/Metadata")
+        if metadata is None:
+            return EMPTY_XMP
+        return metadata.data
     except Exception:  # unreadable stream: start over rather than fail the seal
         log.warning("the XMP metadata of the minutes PDF was unreadable and was replaced")
         return EMPTY_XMP
@@ -390,12 +542,12 @@ def _xmp_list(parent, tag: str, kind: str, values: list[str]) -> None:
         item.text = value
 
 
-def _set_xmp(writer: PdfWriter, packet: bytes) -> None:
+def _set_xmp(writer: IncrementalPdfFileWriter, packet: bytes) -> None:
     """Store ``packet`` as the catalog's uncompressed /Metadata stream."""
-    writer.xmp_metadata = packet
-    stream = writer.root_object["/Metadata"].get_object()
-    stream[NameObject("/Type")] = NameObject("/Metadata")
-    stream[NameObject("/Subtype")] = NameObject("/XML")
+    # pyHanko keeps an XMP stream of this class up to date (producer, modification date) when
+    # it writes; Info /Producer is aligned with it when sealing (PDF/A wants both to agree).
+    writer.root["/Metadata"] = writer.add_object(MetadataStream(stream_data=packet))
+    writer.update_root()
 
 
 def attachments_of(pdf: bytes) -> dict[str, bytes]:
@@ -422,6 +574,29 @@ def seal_pdf(
     pdf: bytes, seal: Seal, *, reason: str, location: str = "", field_name: str = "Seal"
 ) -> bytes:
     """Return ``pdf`` sealed (PAdES B-B, ETSI.CAdES.detached, SHA-256), locked against changes."""
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        if writer.prev.embedded_signatures:
+            raise SealError("the PDF is already sealed; seal the unsealed minutes instead")
+    except SealError:
+        raise
+    except Exception as exc:  # pyHanko raises many kinds for a broken file
+        raise SealError(
+            f"the PDF could not be sealed ({plain_reason(exc)}); check the seal certificate and "
+            "run finalize again ('samtale --traceback finalize' shows the details)"
+        ) from exc
+    return _sign(writer, seal, reason=reason, location=location, field_name=field_name)
+
+
+def _sign(
+    writer: IncrementalPdfFileWriter,
+    seal: Seal,
+    *,
+    reason: str,
+    location: str = "",
+    field_name: str = "Seal",
+) -> bytes:
+    """Return the PDF in ``writer`` sealed, with whatever it added in the same update."""
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm=DIGEST,
@@ -432,13 +607,9 @@ def seal_pdf(
         docmdp_permissions=MDPPerm.NO_CHANGES,
     )
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        if writer.prev.embedded_signatures:
-            raise SealError("the PDF is already sealed; seal the unsealed minutes instead")
         _align_producer(writer)
-        out = signers.PdfSigner(meta, signer=seal.signer).sign_pdf(writer)
-    except SealError:
-        raise
+        signer = signers.PdfSigner(meta, signer=seal.signer)
+        out = signer.sign_pdf(writer, bytes_reserved=seal.container_size)
     except Exception as exc:  # pyHanko raises many kinds for a broken file or signer
         raise SealError(
             f"the PDF could not be sealed ({plain_reason(exc)}); check the seal certificate and "
@@ -456,7 +627,7 @@ def _align_producer(writer: IncrementalPdfFileWriter) -> None:
     except KeyError:
         return
     info = info_ref.get_object()
-    info[HankoName("/Producer")] = TextStringObject(PYHANKO_VENDOR)
+    info[generic.NameObject("/Producer")] = generic.TextStringObject(PYHANKO_VENDOR)
     writer.mark_update(info_ref)
 
 

@@ -1,4 +1,4 @@
-"""The archive of sealed minutes (``output/archive/<cycle>/``), its manifest, and ``verify``.
+"""The archive of sealed minutes (``output/archive/<cycle>/``) and the manifest verify reads.
 
 Layout: one folder per employee, ``<employee id>_<name>/``, holding ``referat_<cycle>_v<N>.pdf``
 (the sealed minutes) and ``followups_<cycle>_v<N>.ics`` (the agreed follow-ups). Files are never
@@ -23,7 +23,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.domain.kinds import FormKind
@@ -87,13 +87,38 @@ class VerifyResult:
     note: str = ""  # how it was checked, when the user should know (no certificate configured)
 
 
+@dataclass
+class _Index:
+    """What the manifest said up to ``offset``: its lines by employee, kept between calls."""
+
+    inode: int
+    offset: int = 0  # bytes read (whole lines only)
+    last: bytes = b""  # the last line read: still there, or the manifest was rewritten
+    lines: int = 0  # lines read, for the line numbers of problems
+    entries: dict[str, list[ManifestEntry]] = field(default_factory=dict)  # by employee id
+    deleted: dict[str, list[DeletedEntry]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add_entry(self, entry: ManifestEntry) -> None:
+        """Index one archived file."""
+        self.entries.setdefault(entry.employee_id, []).append(entry)
+
+    def add_deleted(self, record: DeletedEntry) -> None:
+        """Index one deletion record."""
+        self.deleted.setdefault(record.employee_id, []).append(record)
+
+
 class Archive:
     """One cycle's archive folder and its append-only manifest."""
+
+    # Finalize asks for one employee's entries thousands of times in a run: the manifest is
+    # indexed by employee once, and later calls read only the lines appended since (another
+    # run's included). A manifest rewritten in place (a deletion) is read again whole.
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.manifest_path = self.folder / MANIFEST
-        self._entries: list[ManifestEntry] | None = None  # cache; dropped when the lock is taken
+        self._index: _Index | None = None
 
     @classmethod
     def of(cls, workspace: Workspace, cycle: int) -> Archive:
@@ -104,15 +129,8 @@ class Archive:
 
     def entries(self) -> list[ManifestEntry]:
         """Return every manifest entry; raise ``ArchiveError`` for a damaged manifest."""
-        if self._entries is None:
-            entries, problems = self.read_manifest()
-            if problems:
-                raise ArchiveError(
-                    f"{self.manifest_path}: {problems[0]}. Fix: restore the manifest from "
-                    "backup; `samtale verify` lists every damaged line"
-                )
-            self._entries = entries
-        return list(self._entries)
+        index = self._current()
+        return [entry for found in index.entries.values() for entry in found]
 
     def read_manifest(self) -> tuple[list[ManifestEntry], list[str]]:
         """Return the readable entries of files still archived and one problem per damaged line."""
@@ -129,50 +147,99 @@ class Archive:
             return [], [], [f"the manifest cannot be read ({plain_reason(exc)}); {RESTORE}"]
         entries, deleted, problems = [], [], []
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                if isinstance(data, dict) and "deleted_at" in data:
-                    deleted.append(_deleted(data))
-                else:
-                    entries.append(_entry(data))
-            except (ValueError, TypeError, KeyError) as exc:
-                what = "not JSON" if isinstance(exc, json.JSONDecodeError) else "a field is wrong"
-                problems.append(f"line {number} of the manifest is damaged ({what}); {RESTORE}")
+            _read_line(line, number, entries.append, deleted.append, problems.append)
         return entries, deleted, problems
 
     def deleted(self) -> list[DeletedEntry]:
         """Return the deletion records of the manifest."""
         return self.read_lines()[1]
 
+    def entries_of(self, employee_id: str) -> list[ManifestEntry]:
+        """Return one employee's manifest entries; raise ``ArchiveError`` for a damaged manifest."""
+        return list(self._current().entries.get(employee_id, ()))
+
     def entry_for(self, employee_id: str, kind: str, source_sha256: str) -> ManifestEntry | None:
         """Return the newest entry of ``kind`` made from the returned file ``source_sha256``."""
         found = [
             e
-            for e in self.entries()
-            if (e.employee_id, e.kind, e.source_sha256) == (employee_id, kind, source_sha256)
+            for e in self.entries_of(employee_id)
+            if (e.kind, e.source_sha256) == (kind, source_sha256)
         ]
         return max(found, key=lambda e: e.version) if found else None
 
     def latest(self, employee_id: str, kind: str) -> ManifestEntry | None:
         """Return the employee's newest archived file of ``kind``, or None."""
-        found = [e for e in self.entries() if (e.employee_id, e.kind) == (employee_id, kind)]
+        found = [e for e in self.entries_of(employee_id) if e.kind == kind]
         return max(found, key=lambda e: e.version) if found else None
+
+    def _current(self) -> _Index:
+        """Return the index of the manifest as it is now; raise ``ArchiveError`` when damaged."""
+        index = self._read_new_lines()
+        if index.problems:
+            raise ArchiveError(
+                f"{self.manifest_path}: {index.problems[0]}. Fix: restore the manifest from "
+                "backup; `samtale verify` lists every damaged line"
+            )
+        return index
+
+    def _read_new_lines(self) -> _Index:
+        """Return the index after reading the lines appended since the last call."""
+        try:
+            handle = self.manifest_path.open("rb")
+        except FileNotFoundError:
+            self._index = _Index(inode=-1)
+            return self._index
+        except OSError as exc:
+            return _Index(
+                -1, problems=[f"the manifest cannot be read ({plain_reason(exc)}); {RESTORE}"]
+            )
+        with handle:
+            info = os.fstat(handle.fileno())
+            index = self._index
+            if index is None or not _still_there(handle, info, index):
+                index = _Index(info.st_ino)  # new, or rewritten: read it whole
+            handle.seek(index.offset)
+            tail = handle.read()
+        complete = tail[: tail.rfind(b"\n") + 1]
+        if complete:
+            try:
+                text = complete.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problem = f"the manifest cannot be read ({plain_reason(exc)}); {RESTORE}"
+                return _Index(-1, problems=[problem])
+            for line in text.splitlines():
+                index.lines += 1
+                _read_line(
+                    line, index.lines, index.add_entry, index.add_deleted, index.problems.append
+                )
+            index.offset += len(complete)
+            index.last = complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
+        self._index = index
+        if len(complete) < len(tail):  # a last line without its newline (edited by hand)
+            self._index = None  # read whole each time until the line is complete
+            whole = _Index(-1)
+            for number, line in enumerate(self._text().splitlines(), start=1):
+                _read_line(line, number, whole.add_entry, whole.add_deleted, whole.problems.append)
+            return whole
+        return index
+
+    def _text(self) -> str:
+        """Return the manifest's text, a byte that is not UTF-8 shown as a replacement mark."""
+        return self.manifest_path.read_text(encoding="utf-8", errors="replace")
 
     # -- layout ----------------------------------------------------------------------------------
 
     def employee_folder(self, employee_id: str, name: str) -> str:
         """Return the employee's folder (relative): the one already used, else ``<id>_<name>``."""
-        for entry in self.entries():
-            if entry.employee_id == employee_id:
-                return entry.path.rsplit("/", 1)[0]
+        for entry in self.entries_of(employee_id):
+            return entry.path.rsplit("/", 1)[0]
         return f"{safe_stem(employee_id, 20)}_{safe_stem(name, 60)}"
 
     def next_version(self, employee_id: str, folder: str) -> int:
         """Return the next minutes version: above every version in the manifest and on disk."""
-        versions = [e.version for e in self.entries() if e.employee_id == employee_id]
-        versions += [d.version for d in self.deleted() if d.employee_id == employee_id]
+        index = self._current()
+        versions = [e.version for e in index.entries.get(employee_id, ())]
+        versions += [d.version for d in index.deleted.get(employee_id, ())]
         directory = self.folder / folder
         if directory.is_dir():
             versions += [
@@ -192,8 +259,7 @@ class Archive:
         try:
             if fcntl is not None:
                 fcntl.flock(handle, fcntl.LOCK_EX)
-            self._entries = None  # another run may have added entries meanwhile
-            yield
+            yield  # what another run added meanwhile is read at the next look-up
         finally:
             os.close(handle)  # closing releases the lock
 
@@ -241,8 +307,6 @@ class Archive:
             os.fsync(handle)
         finally:
             os.close(handle)
-        if self._entries is not None:
-            self._entries.append(entry)
 
     def forget(self, files: dict[str, str], *, rule: str, deleted_at: str) -> list[DeletedEntry]:
         """Return the new deletion records after deleting ``files`` (path -> SHA-256)."""
@@ -281,7 +345,7 @@ class Archive:
             lines.append(line)
         text = "".join(line + "\n" for line in lines)
         write_private(self.manifest_path, text.encode("utf-8"), overwrite=True)
-        self._entries = None
+        self._index = None
 
     def resolve(self, relative: str) -> Path:
         """Return the absolute path of a manifest path; raise ``ArchiveError`` if it leaves us."""
@@ -289,6 +353,29 @@ class Archive:
         if not path.is_relative_to(self.folder.resolve()) or path == self.folder.resolve():
             raise ArchiveError(f"{relative!r} points outside the archive folder {self.folder}")
         return path
+
+
+def _still_there(handle, info: os.stat_result, index: _Index) -> bool:
+    """Return True when the manifest still starts with what ``index`` read (only appended to)."""
+    if info.st_ino != index.inode or info.st_size < index.offset:
+        return False
+    handle.seek(index.offset - len(index.last))
+    return handle.read(len(index.last)) == index.last
+
+
+def _read_line(line: str, number: int, entry, deleted, problem) -> None:
+    """Hand one manifest line to ``entry`` or ``deleted``, or its problem to ``problem``."""
+    if not line.strip():
+        return
+    try:
+        data = json.loads(line)
+        if isinstance(data, dict) and "deleted_at" in data:
+            deleted(_deleted(data))
+        else:
+            entry(_entry(data))
+    except (ValueError, TypeError, KeyError) as exc:
+        what = "not JSON" if isinstance(exc, json.JSONDecodeError) else "a field is wrong"
+        problem(f"line {number} of the manifest is damaged ({what}); {RESTORE}")
 
 
 def archived_name(kind: str, cycle: int, version: int) -> str:

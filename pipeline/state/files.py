@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pipeline.errors import WorkspaceError
@@ -38,7 +39,8 @@ def write_private(
     """Return ``path`` after writing ``data`` atomically, owner-only, never overwriting silently."""
     # The bytes go to a temporary file in the same folder which is then renamed, so a crash never
     # leaves half a file. Without ``overwrite`` an existing file raises ``WorkspaceError``.
-    # ``durable=False`` skips the per-file fsync for batches that call ``os.sync()`` once.
+    # ``durable=False`` skips the fsync: for work files nobody needs after a crash, and for
+    # batches whose caller flushes the files itself (``sync_files``) before relying on them.
     ensure_private_dir(path.parent)
     if path.exists() and not overwrite:
         raise WorkspaceError(
@@ -67,6 +69,45 @@ def write_private(
             os.unlink(tmp)
         raise
     return path
+
+
+def sync_files(paths: Iterable[Path], threads: int = 4) -> None:
+    """Flush to disk the bytes of files written without a flush (by worker processes)."""
+    # Workers write a batch's copies unflushed and go on with the next file; the main process
+    # flushes them here, several at a time (waiting on the disk, not on a core), before the
+    # ledger says they exist.
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(_sync_file, paths))
+
+
+def _sync_file(path: Path) -> None:
+    """Flush one file's bytes to disk (a file gone meanwhile needs nothing)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Flush the names just made in each folder to disk (POSIX; elsewhere nothing to do)."""
+    # write_private flushes a file's bytes; its name lives in the folder, which needs its own
+    # fsync before a ledger row may say the file exists. Cheaper than os.sync(), which flushes
+    # every program's writes on the machine.
+    for folder in sorted(set(folders)):
+        try:
+            handle = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(handle)
+        except OSError:
+            pass  # a platform or file system that cannot sync folders
+        finally:
+            os.close(handle)
 
 
 def unique_path(path: Path) -> Path:

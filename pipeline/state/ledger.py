@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import sqlite3
@@ -102,6 +103,21 @@ CREATE TABLE IF NOT EXISTS erased_files (  -- deleted by retention or erase: nev
     sha256 TEXT PRIMARY KEY,
     erased_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS returned_by_form ON returned_files (employee_id, kind);
+CREATE TABLE IF NOT EXISTS workbook_rows (  -- each employee row as collect last wrote it
+    kind TEXT NOT NULL,
+    employee_id TEXT NOT NULL,
+    inputs TEXT NOT NULL,             -- SHA-256 of what the row was written from
+    written TEXT NOT NULL,            -- SHA-256 of the row's XML as written
+    PRIMARY KEY (kind, employee_id)
+);
+CREATE TABLE IF NOT EXISTS source_files (  -- files collect has read: known again without reading
+    path_sha256 TEXT PRIMARY KEY,     -- SHA-256 of the file's absolute path (names no person)
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,             -- of the whole file
+    items INTEGER NOT NULL            -- candidates it held (an email's attachments)
+);
 """
 
 
@@ -122,6 +138,17 @@ class FormRecord:
     handed_out_at: str | None
     outside_text: str = "[]"
     manager_id: str | None = None  # the manager when it was written; None: not recorded
+
+
+@dataclass(frozen=True)
+class FormBrief:
+    """What most stages need of a generated form: whose, which kind, for which manager."""
+
+    employee_id: str
+    kind: str
+    manager_id: str | None
+    status: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -176,6 +203,27 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+ACCEPTED = (
+    "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
+    " answers, warnings, saved_at FROM returned_files WHERE outcome = 'accepted'"
+)
+
+
+def returned_version(row: sqlite3.Row) -> ReturnedVersion:
+    """Return the accepted returned file of one ``ACCEPTED`` row."""
+    return ReturnedVersion(
+        row["employee_id"],
+        row["kind"],
+        row["source"],
+        row["stored_path"],
+        row["sent_at"] or row["file_time"] or row["collected_at"],
+        json.loads(row["answers"]),
+        json.loads(row["warnings"]),
+        row["rowid"],
+        row["saved_at"],
+    )
+
+
 @dataclass(frozen=True)
 class ReturnedVersion:
     """One accepted returned file of a form, as the ledger holds it."""
@@ -189,6 +237,12 @@ class ReturnedVersion:
     warnings: list[str]
     order: int = 0  # collection order, breaks ties between versions returned the same second
     saved_at: str = ""  # when the document says it was last saved
+
+
+BRIEF_COLUMNS = (
+    "employee_id, kind, path, sha256, inputs_hash, template_version, language, status,"
+    " generated_at, handed_out_at, manager_id"
+)
 
 
 class Ledger:
@@ -215,6 +269,21 @@ class Ledger:
                 f"{self.path}: cannot open the ledger ({exc}). Fix: restore it from your backup "
                 "(see README, 'Backups'); samtale cannot go on without it"
             ) from exc
+
+    @classmethod
+    def reader(cls, path: Path) -> Ledger:
+        """Return the ledger opened read-only (a worker process looking things up)."""
+        ledger = cls.__new__(cls)
+        ledger.path = Path(path)
+        try:
+            ledger.db = sqlite3.connect(
+                f"{ledger.path.as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None
+            )
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{path}: cannot open the ledger ({exc})") from exc
+        ledger.db.row_factory = sqlite3.Row
+        ledger.db.execute("PRAGMA busy_timeout=30000")
+        return ledger
 
     @classmethod
     def of_cycle(cls, workspace: Workspace, cycle: int) -> Ledger:
@@ -262,15 +331,45 @@ class Ledger:
         ).fetchone()
         return FormRecord(**dict(row)) if row else None
 
-    def forms(self, kind: str | None = None) -> list[FormRecord]:
+    def forms(self, kind: str | None = None, *, brief: bool = False) -> list[FormRecord]:
         """Return all form records, optionally of one kind, ordered by employee id and kind."""
+        # ``brief`` leaves out the fields and fixed text (``"[]"``): for 20,000 forms they are
+        # hundreds of megabytes that most stages never look at.
         query = "SELECT * FROM forms"
+        if brief:
+            query = f"SELECT {BRIEF_COLUMNS}, '[]' AS fields, '[]' AS outside_text FROM forms"
         params: tuple = ()
         if kind:
             query += " WHERE kind = ?"
             params = (kind,)
         rows = self.db.execute(query + " ORDER BY employee_id, kind", params).fetchall()
         return [FormRecord(**dict(row)) for row in rows]
+
+    def sent_form(self, employee_id: str, kind: str) -> tuple[str, str, str] | None:
+        """Return the path, fields (JSON) and fixed text (JSON) of one generated form, or None."""
+        row = self.db.execute(
+            "SELECT path, fields, outside_text FROM forms WHERE employee_id = ? AND kind = ?",
+            (employee_id, kind),
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def form_briefs(self, kind: str | None = None) -> list[FormBrief]:
+        """Return every form's employee, kind, manager and status (no fields or fixed text)."""
+        rows = self.db.execute(
+            "SELECT employee_id, kind, manager_id, status, language FROM forms"
+            " WHERE (:kind IS NULL OR kind = :kind) ORDER BY employee_id, kind",
+            {"kind": kind},
+        )
+        return [FormBrief(*row) for row in rows]
+
+    def distinct_fields(self) -> list[tuple[str, str]]:
+        """Return each different (kind, fields JSON) the generated forms were sent with."""
+        return [tuple(row) for row in self.db.execute("SELECT DISTINCT kind, fields FROM forms")]
+
+    def form_languages(self, kind: str) -> dict[str, str]:
+        """Return the language of every form of ``kind`` by employee id (fields not loaded)."""
+        rows = self.db.execute("SELECT employee_id, language FROM forms WHERE kind = ?", (kind,))
+        return {row[0]: row[1] for row in rows}
 
     def record_form(self, record: FormRecord) -> None:
         """Insert or replace the record of one generated form."""
@@ -341,6 +440,25 @@ class Ledger:
         rows = self.db.execute("SELECT sha256 FROM returned_files WHERE outcome = 'quarantined'")
         return {row[0] for row in rows}
 
+    def quarantined_sources(self) -> set[str]:
+        """Return the source files (an email, not its attachment) holding a quarantined file."""
+        rows = self.db.execute("SELECT source FROM returned_files WHERE outcome = 'quarantined'")
+        return {row[0].split(" → ")[0] for row in rows}
+
+    def source_files(self) -> dict[str, tuple[int, int, str, int]]:
+        """Return the files collect read before by the SHA-256 of their path: size, time, …"""
+        rows = self.db.execute(
+            "SELECT path_sha256, size, mtime_ns, sha256, items FROM source_files"
+        )
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def note_source_file(self, path_sha256: str, size: int, mtime_ns: int, sha256: str, items: int):
+        """Remember a file collect has read, to know it again by its size and time."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO source_files VALUES (?, ?, ?, ?, ?)",
+            (path_sha256, size, mtime_ns, sha256, items),
+        )
+
     def quarantined_count(self) -> int:
         """Return how many returned files of this cycle are in quarantine."""
         query = "SELECT COUNT(*) FROM returned_files WHERE outcome = 'quarantined'"
@@ -401,26 +519,68 @@ class Ledger:
     def accepted_versions(self, kind: str | None = None) -> list[ReturnedVersion]:
         """Return every accepted returned file of the cycle (or only those of form ``kind``)."""
         rows = self.db.execute(
-            "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time,"
-            " collected_at, answers, warnings, saved_at FROM returned_files"
-            " WHERE outcome = 'accepted' AND (:kind IS NULL OR kind = :kind)"
-            " ORDER BY rowid",
-            {"kind": kind},
+            ACCEPTED + " AND (:kind IS NULL OR kind = :kind) ORDER BY rowid", {"kind": kind}
         ).fetchall()
-        return [
-            ReturnedVersion(
-                row["employee_id"],
-                row["kind"],
-                row["source"],
-                row["stored_path"],
-                row["sent_at"] or row["file_time"] or row["collected_at"],
-                json.loads(row["answers"]),
-                json.loads(row["warnings"]),
-                row["rowid"],
-                row["saved_at"],
+        return [returned_version(row) for row in rows]
+
+    def accepted_version_groups(self, kind: str | None = None) -> Iterator[list[ReturnedVersion]]:
+        """Yield the accepted returned files form by form (employee id, kind), oldest first."""
+        # One form's versions at a time: a cycle of 10,000 people never has all answers in memory.
+        rows = self.db.execute(
+            ACCEPTED + " AND (:kind IS NULL OR kind = :kind) ORDER BY employee_id, kind, rowid",
+            {"kind": kind},
+        )
+        for _, group in itertools.groupby(rows, key=lambda row: (row["employee_id"], row["kind"])):
+            yield [returned_version(row) for row in group]
+
+    def accepted_versions_of(self, employee_id: str) -> list[ReturnedVersion]:
+        """Return the accepted returned files of one employee's forms, oldest first."""
+        rows = self.db.execute(
+            ACCEPTED + " AND employee_id = ? ORDER BY rowid", (employee_id,)
+        ).fetchall()
+        return [returned_version(row) for row in rows]
+
+    def accepted_versions_for(self, kind: str, employee_ids: list[str]) -> list[ReturnedVersion]:
+        """Return the accepted returned files of these employees' forms of ``kind``, in order."""
+        found: list[ReturnedVersion] = []
+        for start in range(0, len(employee_ids), 500):
+            chunk = employee_ids[start : start + 500]
+            rows = self.db.execute(
+                ACCEPTED + f" AND kind = ? AND employee_id IN ({','.join('?' * len(chunk))})"
+                " ORDER BY rowid",
+                (kind, *chunk),
             )
-            for row in rows
+            found += [returned_version(row) for row in rows]
+        return found
+
+    def generated_for(self, kind: str, employee_ids: list[str]) -> set[str]:
+        """Return which of these employees have a generated form of ``kind``."""
+        found: set[str] = set()
+        for start in range(0, len(employee_ids), 500):
+            chunk = employee_ids[start : start + 500]
+            rows = self.db.execute(
+                "SELECT employee_id FROM forms WHERE kind = ?"
+                f" AND employee_id IN ({','.join('?' * len(chunk))})",
+                (kind, *chunk),
+            )
+            found |= {row[0] for row in rows}
+        return found
+
+    def answers_stamp(self) -> list:
+        """Return what changes whenever the answers workbook's rows may change (cheaply)."""
+        return [
+            tuple(self.db.execute(f"SELECT COUNT(*), MAX(rowid) FROM {table}").fetchone())
+            for table in ("returned_files", "forms", "chosen_versions")
         ]
+
+    def accepted_evidence_of(self, employee_id: str) -> list[dict]:
+        """Return how each accepted file of one employee arrived (as ``accepted_evidence``)."""
+        rows = self.db.execute(
+            "SELECT sha256, source, stored_path, sender, sent_at, file_time, collected_at"
+            " FROM returned_files WHERE outcome = 'accepted' AND employee_id = ?",
+            (employee_id,),
+        ).fetchall()
+        return [dict(row) for row in rows]
 
     # emails ------------------------------------------------------------------------------------
 
@@ -466,6 +626,55 @@ class Ledger:
             f"SELECT kind, employee_id, key, value FROM extracted WHERE kind IN ({marks})", kinds
         )
         return {(kind, eid, key): json.loads(value) for kind, eid, key, value in rows}
+
+    def extracted_for(self, kind: str, employee_ids: list[str]) -> dict[tuple[str, str], object]:
+        """Return what collect last wrote into these employees' cells, by (employee id, key)."""
+        found: dict[tuple[str, str], object] = {}
+        for start in range(0, len(employee_ids), 500):
+            chunk = employee_ids[start : start + 500]
+            rows = self.db.execute(
+                "SELECT employee_id, key, value FROM extracted WHERE kind = ?"
+                f" AND employee_id IN ({','.join('?' * len(chunk))})",
+                (kind, *chunk),
+            )
+            found.update({(eid, key): json.loads(value) for eid, key, value in rows})
+        return found
+
+    def written_rows(self, kind: str, employee_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Return, per employee, the (inputs, written) hashes of their row as last written."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(employee_ids), 500):
+            chunk = employee_ids[start : start + 500]
+            rows = self.db.execute(
+                "SELECT employee_id, inputs, written FROM workbook_rows WHERE kind = ?"
+                f" AND employee_id IN ({','.join('?' * len(chunk))})",
+                (kind, *chunk),
+            )
+            found.update({row[0]: (row[1], row[2]) for row in rows})
+        return found
+
+    def extracted_keys(self, kind: str) -> set[str]:
+        """Return every column key collect ever wrote into a form kind's sheet."""
+        rows = self.db.execute("SELECT DISTINCT key FROM extracted WHERE kind = ?", (kind,))
+        return {row[0] for row in rows}
+
+    @contextmanager
+    def workbook_update(self) -> Iterator[Callable[[list[tuple]], None]]:
+        """Yield a function that records written cells; they stay only if the block succeeds."""
+        # The block writes the new workbook and moves it into place: both or neither.
+        self.db.execute("SAVEPOINT answers_workbook")
+        try:
+            yield self._remember_written
+        except BaseException:
+            self.db.execute("ROLLBACK TO answers_workbook")
+            self.db.execute("RELEASE answers_workbook")
+            raise
+        self.db.execute("RELEASE answers_workbook")
+
+    def _remember_written(self, cells: list[tuple], rows: list[tuple] = ()) -> None:
+        """Record written cells (kind, employee, key, JSON) and rows (kind, employee, hashes)."""
+        self.db.executemany("INSERT OR REPLACE INTO extracted VALUES (?, ?, ?, ?)", cells)
+        self.db.executemany("INSERT OR REPLACE INTO workbook_rows VALUES (?, ?, ?, ?)", rows)
 
     def remember_extracted(self, written: list[tuple], move_into_place: Callable[[], None]):
         """Record the values written to the workbook and move it into place: both or neither."""
@@ -623,5 +832,6 @@ def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, t
         ("returned_files", f"employee_id = ? OR sha256 IN ({marks})", (employee_id, *shas)),
         ("emails", "recipient_id = ?", (employee_id,)),
         ("extracted", "employee_id = ?", (employee_id,)),
+        ("workbook_rows", "employee_id = ?", (employee_id,)),
         ("meetings", "employee_id = ?", (employee_id,)),
     ]

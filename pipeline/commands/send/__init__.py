@@ -86,7 +86,7 @@ def plan_emails(
     domain = sender_domain(config, config_path)
     due = resolve_deadline(deadline, config, config_path)
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        forms = ledger.forms()
+        forms = ledger.forms(brief=True)
         rows = ledger.emails(kind)
         talks = talk_times(ledger.meetings("talk"), config) if kind == "reminder" else {}
     cycle_dir = workspace.output_dir / str(cycle)

@@ -224,7 +224,7 @@ def manager_notes(workspace, cycle, roster, kind: str, emails: list[PlannedEmail
     if kind not in ("prep", "minutes") or not about:
         return []
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        forms = ledger.forms()
+        forms = ledger.forms(brief=True)
     kinds = (FormKind.MANAGER, FormKind.MINUTES) if kind == "minutes" else (FormKind.MANAGER,)
     changes = manager_changes(forms, roster, kinds)
     return [send_note(change, roster, kind) for change in changes if change.employee.id in about]

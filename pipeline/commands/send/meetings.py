@@ -18,6 +18,7 @@ from pipeline.commands.send.emails import (
 from pipeline.domain.confirmation import minutes_states
 from pipeline.domain.dates import format_date
 from pipeline.domain.followups import FollowUp, agreed_followups, names_employee
+from pipeline.domain.kinds import FormKind
 from pipeline.formats.calendar import CANCEL, REQUEST, Attendee, Person
 from pipeline.formats.email import (
     TEMPLATE_FOLDER,
@@ -88,9 +89,9 @@ def plan_meetings(workspace, cycle, roster, kind, deadline, today) -> list[Plann
         invites = ledger.emails("invite") if kind == "invite" else rows
         addresses = {row["recipient_id"]: row["recipient"] for row in invites}
         if kind == "invite":
-            mails_of = _invite_mails(talks, ledger.forms())
+            mails_of = _invite_mails(talks, ledger.forms(brief=True))
         elif kind == "followups":
-            states = minutes_states(ledger.accepted_versions())
+            states = minutes_states(ledger.accepted_versions(FormKind.MINUTES))
             mails_of = _followup_mails(states, ledger.meetings("followup"))
         else:
             mails_of = _reflection_mails(talks)

@@ -1063,3 +1063,38 @@ def test_final_docx_keeps_an_answer_pasted_in_libreoffice_25(tmp_path):
     assert PLACEHOLDER not in text  # the untouched fields still show nothing
     old = zip_parts(final_docx(flagged, [("", "Signaturside")]))  # the flag alone decides
     assert "Limt inn" not in ooxml.all_text(etree.fromstring(old[ooxml.DOCUMENT_PART]))
+
+
+# --- many at once: the pipeline ----------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_many_minutes_are_built_and_sealed_in_worker_processes(
+    tmp_path, demo_p12, pool, monkeypatch
+):
+    # Enough minutes for the worker processes (finalize's PARALLEL_THRESHOLD); one of them is
+    # broken, and it fails alone while the others are sealed, verified and counted.
+    many = {str(200 + n): (f"Kari Nordmann-Ås {n}", "nb", "Drift") for n in range(22)}
+    for employee_id, person in many.items():
+        monkeypatch.setitem(PEOPLE, employee_id, person)
+    built = build(tmp_path / "ws", demo_p12, ids=tuple(many))
+    for employee_id in many:
+        give_back_all(built, employee_id, agreed(employee_id))
+    broken = built.returned[("221", "minutes")][0][2]["stored_path"]
+    (built.workspace.cycle_dir(CYCLE) / broken).write_bytes(b"PK\x03\x04 ikke lenger et skjema")
+    steps = []
+    report = finalize_minutes(
+        built.workspace,
+        CYCLE,
+        password=PASSWORD,
+        pool=pool,
+        workers=2,
+        progress=lambda done, total: steps.append((done, total)),
+    )
+    assert [a.employee_id for a in report.archived] == sorted(many)[:-1]  # in id order
+    assert [f.employee_id for f in report.failed] == ["221"]
+    assert steps[-1] == (22, 22) and len(steps) == 22
+    results = verify_archive(built.workspace, CYCLE)
+    pdfs = [r for r in results if r.path.suffix == ".pdf"]
+    assert len(pdfs) == 21 and all(r.ok for r in results), [r.problems for r in results]
+    assert not list(built.workspace.cycle_dir(CYCLE).glob(".finalize-*"))

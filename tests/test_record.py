@@ -201,3 +201,27 @@ def test_round_trip_fill_collect_correct_minutes_finalize(returned_both, tmp_pat
     documents = {name: data for name, data in attached.items() if name.endswith(".docx")}
     assert sorted(documents.values()) == sorted(originals.values())  # byte for byte
     assert returned_minutes in documents.values()
+
+
+def test_corrections_collect_kept_are_known_without_reading_the_workbook(
+    returned_both, monkeypatch
+):
+    import pipeline.domain.record as record_module
+
+    workspace, folder, _ = returned_both
+    key = first_text_key(sent_form(workspace, EMPLOYEE, "employee"))
+    correct_in_workbook(workspace, "employee", EMPLOYEE, key, CORRECTION)
+    path = workspace.answers_path(CYCLE)
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        read = hr_corrections(ledger, path)  # saved by HR: the workbook is read
+    collect_returned(workspace, CYCLE, folder, workers=1)  # keeps HR's edit, records it
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the workbook was read although collect recorded its corrections")
+
+    monkeypatch.setattr(record_module, "answer_rows", no_reading)
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:
+        assert hr_corrections(ledger, path) == read == {(EMPLOYEE, "employee"): {key: CORRECTION}}
+    correct_in_workbook(workspace, "employee", EMPLOYEE, key, "HR igjen")  # saved again
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger, pytest.raises(AssertionError):
+        hr_corrections(ledger, path)  # now it must be read

@@ -226,7 +226,7 @@ def simulate_prep(folder: Path, target: Path) -> int:
     workspace = Workspace.at(folder)
     roster = read_roster(workspace.roster_path)
     with Ledger(workspace.ledger_path(CYCLE)) as ledger:
-        forms = [r for r in ledger.forms() if r.kind in ("employee", "manager")]
+        forms = [r for r in ledger.forms(brief=True) if r.kind in ("employee", "manager")]
     jobs = []
     for number, record in enumerate(forms):
         employee = roster.by_id[record.employee_id]
@@ -245,7 +245,7 @@ def simulate_minutes(folder: Path, target: Path) -> int:
     workspace = Workspace.at(folder)
     roster = read_roster(workspace.roster_path)
     with Ledger(workspace.ledger_path(CYCLE)) as ledger:
-        forms = ledger.forms("minutes")
+        forms = ledger.forms("minutes", brief=True)
     jobs = []
     for record in forms:
         employee = roster.by_id[record.employee_id]

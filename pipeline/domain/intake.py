@@ -18,6 +18,7 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
+import functools
 import hashlib
 import json
 import os
@@ -313,9 +314,24 @@ def attached_outlook(
     yield from found
 
 
+class KeptHeaders(email.policy.EmailPolicy):
+    """The email package's default policy, each header value parsed once however often asked."""
+
+    # Reading one email asks for the same Content-Type a dozen times, and each time the default
+    # policy parses it again (most of the time an email takes). A parsed header never changes.
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one policy object for the whole run
+    def header_fetch_parse(self, name, value):
+        """Return the header as the default policy parses it (kept for the next call)."""
+        return super().header_fetch_parse(name, value)
+
+
+EMAIL_POLICY = KeptHeaders()
+
+
 def read_message(data: bytes) -> EmailMessage:
     """Return the parsed message, or raise Rejected when the bytes are no email at all."""
-    message = email.message_from_bytes(data, policy=email.policy.default)
+    message = email.message_from_bytes(data, policy=EMAIL_POLICY)
     if not message.keys():
         raise Rejected(NOT_AN_EMAIL, "corrupt")
     return message
@@ -532,9 +548,9 @@ class SentForms(dict):
             if len(self) >= SENT_FORMS_KEPT:
                 del self[next(iter(self))]  # the oldest
             if lines:
-                self[key] = SentForm(questions_from_json(fields), tuple(lines))
+                self[key] = SentForm(sent_questions(fields), tuple(lines))
             elif full.exists():  # a ledger from before fixed text was recorded
-                self[key] = sent_form(full.read_bytes(), questions_from_json(fields))
+                self[key] = sent_form(full.read_bytes(), sent_questions(fields))
             else:
                 return default
         return super().get(key, default)
@@ -550,6 +566,12 @@ class SentForms(dict):
         if self._ledger is None or self._owner != os.getpid():  # never a forked parent's handle
             self._ledger, self._owner = Ledger.reader(Path(self.ledger_path)), os.getpid()
         return self._ledger.sent_form(*key)
+
+
+@functools.lru_cache(maxsize=64)
+def sent_questions(fields: str) -> tuple:
+    """Return the questions of a sent form's fields JSON (the same for most forms of a kind)."""
+    return questions_from_json(fields)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.domain.questions import questions_from_json
 from pipeline.domain.versions import counted_versions
-from pipeline.formats.answers import answer_rows, normalize
+from pipeline.formats.answers import answer_of, answer_rows, normalize, workbook_stamp
 from pipeline.state.ledger import Ledger, ReturnedVersion, batched
 
 ROWS_PER_LOOKUP = 256  # workbook rows compared with the ledger's memory at a time
@@ -65,6 +65,14 @@ def hr_corrections(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], 
     if not path.is_file() or not keys:
         return {}
     corrections: dict[tuple[str, str], dict] = {}
+    recorded = ledger.workbook_corrections(workbook_stamp(path))
+    if recorded is not None and all(
+        set(wanted) <= set(recorded[1].get(kind, ())) for kind, wanted in keys.items()
+    ):  # the workbook is as collect wrote it, its edits looked for in every column asked for
+        for kind, employee_id, key, value in recorded[0]:
+            if key in keys.get(kind, ()):
+                corrections.setdefault((employee_id, kind), {})[key] = value
+        return corrections
     for chunk in batched(answer_rows(path, keys), ROWS_PER_LOOKUP):
         written = {}
         for kind in {kind for kind, _, _ in chunk}:
@@ -117,8 +125,4 @@ def recorded_forms(
 
 def as_answer(value: object) -> object:
     """Return a workbook value as an answer: text stays text, empty is None, numbers as text."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool | str):
-        return value
-    return normalize(value)
+    return answer_of(value)

@@ -187,6 +187,9 @@ def update_answers_workbook(
                     "or LibreOffice?); close it and run collect again"
                 )
             os.replace(temporary, path)
+            keys = {kind: [q.key for q in found] for kind, (found, _) in sheets.items()}
+            stamp = "" if rewrite.foreign_rows else workbook_stamp(path)
+            ledger.replace_workbook_corrections(rewrite.corrections, stamp, keys)
     except PermissionError as exc:
         raise WorkbookLockedError(
             f"{path}: cannot replace the workbook ({exc.strerror}); " + LOCKED_FIX
@@ -265,6 +268,8 @@ class Rewrite:
             raise corrupt(path, exc) from exc
         self.written: dict[str, object] = {}  # part name -> bytes, a MergedSheet, Unselected
         self.files: list = []  # temporary files holding rows, closed by ``close``
+        self.corrections: list[tuple] = []  # HR's edits kept: (kind, employee, key, JSON)
+        self.foreign_rows = False  # rows of someone not in the roster (their edits not seen)
 
     def close(self) -> None:
         """Close the temporary files (they hold answers: never left behind)."""
@@ -533,6 +538,8 @@ class SheetRewrite:
             mine = employee_id in self.wanted and employee_id not in self.seen
             if mine:
                 self.seen.add(employee_id)
+            elif employee_id and employee_id not in self.wanted:  # HR's own row, or a leaver's
+                self.rewrite.foreign_rows = True
             owners.append(employee_id if mine else "")
         ids = [e for e in owners if e]
         ledger = self.rewrite.ledger
@@ -632,6 +639,8 @@ class SheetRewrite:
             self.written.append((*where, TO_JSON(new)))
         if decision != "write":
             self.hr_cells += 1
+            if decision != "agree":  # HR's value stands: a correction of the record
+                self.rewrite.corrections.append((*where, TO_JSON(answer_of(current))))
             self.note_width(column, current)
             return existing.raw if existing is not None else b""
         if fresh:
@@ -868,6 +877,23 @@ def cell_value(cell: Cell) -> object:
         if match:
             return match.group(1).upper() == "TRUE"
     return value
+
+
+def answer_of(value: object) -> object:
+    """Return a workbook value as an answer: text stays text, empty is None, numbers as text."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool | str):
+        return value
+    return normalize(value)
+
+
+def workbook_stamp(path: Path) -> str:
+    """Return what identifies the workbook as written: its size and modification time."""
+    # Recorded with HR's corrections when collect writes the workbook: while the stamp holds,
+    # nobody saved the workbook since, and the recorded corrections are all there are.
+    state = file_state(path)
+    return f"{state[1]}:{state[0]}" if state is not None else ""
 
 
 def merge_cell(current: object, last: object, new: object) -> str:

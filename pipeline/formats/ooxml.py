@@ -56,6 +56,7 @@ W_VAL = w("val")
 W_TAG, W_ALIAS, W_SHOWING = w("tag"), w("alias"), w("showingPlcHdr")
 W_LIST_ITEM, W_VALUE, W_DISPLAY = w("listItem"), w("value"), w("displayText")
 W_STYLE_PATH = f"{w('pPr')}/{w('pStyle')}"
+W_PPR, W_PSTYLE = w("pPr"), w("pStyle")
 W_TBL, W_NO_BREAK_HYPHEN, W_TYPE = w("tbl"), w("noBreakHyphen"), w("type")
 W_DEL, W_MOVE_FROM, W_VANISH, W_RPR = w("del"), w("moveFrom"), w("vanish"), w("rPr")
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -257,6 +258,16 @@ def parse_xml(data: bytes, name: str = "XML") -> etree._Element:
 HEADING_STYLE = re.compile(r"(?i)^(heading|overskrift|berschrift)\s*1$")
 
 
+def child(element: etree._Element, *tags: str) -> etree._Element | None:
+    """Return the first child with ``tags[0]``, its first child with ``tags[1]`` …, or None."""
+    # As ``element.find("a/b")``, at half the cost: the readers below run millions of times.
+    for tag in tags:
+        element = next(element.iterchildren(tag), None)
+        if element is None:
+            return None
+    return element
+
+
 def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
     """Return every content control under ``root``, in document order, with its section."""
     fields = []
@@ -281,24 +292,24 @@ def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
 
 def sole_nested_control(sdt: etree._Element) -> etree._Element | None:
     """Return the only control nested in ``sdt`` when it wraps exactly one, else None."""
-    content = sdt.find(W_SDTCONTENT)
+    content = child(sdt, W_SDTCONTENT)
     nested = list(islice(content.iter(W_SDT), 2)) if content is not None else []
     return nested[0] if len(nested) == 1 else None
 
 
 def paragraph_style(paragraph: etree._Element) -> str:
     """Return the style id of a paragraph, or ''."""
-    style = paragraph.find(W_STYLE_PATH)
+    style = child(paragraph, W_PPR, W_PSTYLE)
     return (style.get(W_VAL) or "") if style is not None else ""
 
 
 def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = "") -> Field:
     """Return one content control as a Field."""
-    props = sdt.find(W_SDTPR)
+    props = child(sdt, W_SDTPR)
     props = props if props is not None else etree.Element(W_SDTPR)
     kind = control_type(props)
     cell = answer_cell(sdt)
-    showing = props.find(W_SHOWING) is not None
+    showing = child(props, W_SHOWING) is not None
     items = list(props.iter(W_LIST_ITEM))
     options = tuple(item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in items)
     labels = tuple(item.get(W_DISPLAY) or item.get(W_VALUE) or "" for item in items)
@@ -321,8 +332,8 @@ def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = ""
 
 def attr_val(props: etree._Element, tag: str) -> str:
     """Return the w:val of the child ``tag`` of sdtPr, or ''."""
-    child = props.find(tag)
-    return (child.get(W_VAL) or "") if child is not None else ""
+    found = child(props, tag)
+    return (found.get(W_VAL) or "") if found is not None else ""
 
 
 CONTROL_TYPES = {
@@ -372,14 +383,16 @@ def nearest_cell(element: etree._Element) -> etree._Element | None:
 def control_value(sdt, props, kind: str, cell) -> tuple[str | bool | None, bool]:
     """Return the value entered in one control (text, bool or ISO date), and if text was hidden."""
     if kind == "checkbox":
-        checked = props.find(f"{{{W14}}}checkbox/{{{W14}}}checked")
+        checked = child(props, f"{{{W14}}}checkbox", f"{{{W14}}}checked")
         ticked = checked is not None and checked.get(f"{{{W14}}}val", "1") in ("1", "true", "on")
         return ticked, False
     if kind in ("dropdown", "combobox"):
         return dropdown_value(props, content_text(sdt).strip()), False
     if kind == "date":
         return date_value(props, content_text(sdt).strip()), False
-    content = cell if kind in ("richtext", "text") and cell is not None else sdt.find(W_SDTCONTENT)
+    content = (
+        cell if kind in ("richtext", "text") and cell is not None else child(sdt, W_SDTCONTENT)
+    )
     return visible_text(content) if content is not None else ("", False)
 
 
@@ -402,7 +415,7 @@ def date_value(props: etree._Element, shown: str) -> str:
         return f"{year}-{int(month):02d}-{int(day):02d}"
     if re.match(r"^\d{4}-\d{2}-\d{2}", shown):
         return shown[:10]
-    date = props.find(w("date"))
+    date = child(props, w("date"))
     full = date.get(w("fullDate")) if date is not None else None
     if full and shown:
         return full[:10]
@@ -411,7 +424,7 @@ def date_value(props: etree._Element, shown: str) -> str:
 
 def content_text(sdt: etree._Element) -> str:
     """Return the text inside a control's sdtContent."""
-    content = sdt.find(W_SDTCONTENT)
+    content = child(sdt, W_SDTCONTENT)
     return element_text(content) if content is not None else ""
 
 
@@ -428,7 +441,7 @@ def visible_text(element: etree._Element) -> tuple[str, bool]:
     pieces: list[str] = []
     hidden = False
     for paragraph in element.iter(W_P):
-        if any(a.tag == W_P for a in paragraph.iterancestors()):
+        if next(paragraph.iterancestors(W_P), None) is not None:  # nested: read with its parent
             continue
         text, skipped = runs_text(paragraph)
         pieces += [text, "" if mark_removed(paragraph) else "\n"]
@@ -440,8 +453,8 @@ def visible_text(element: etree._Element) -> tuple[str, bool]:
 
 def mark_removed(paragraph: etree._Element) -> bool:
     """Return True when a paragraph's mark is a tracked deletion or was moved away."""
-    marks = paragraph.find(W_MARK_PATH)
-    return marks is not None and any(marks.find(tag) is not None for tag in (W_DEL, W_MOVE_FROM))
+    marks = child(paragraph, W_PPR, W_RPR)
+    return marks is not None and any(child(marks, tag) is not None for tag in (W_DEL, W_MOVE_FROM))
 
 
 def paragraph_text(paragraph: etree._Element) -> str:

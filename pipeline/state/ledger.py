@@ -104,6 +104,13 @@ CREATE TABLE IF NOT EXISTS erased_files (  -- deleted by retention or erase: nev
     erased_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS returned_by_form ON returned_files (employee_id, kind);
+CREATE TABLE IF NOT EXISTS workbook_corrections (  -- HR's edits collect kept, as last written
+    kind TEXT NOT NULL,
+    employee_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,              -- JSON of the answer HR's cell holds
+    PRIMARY KEY (kind, employee_id, key)
+);
 CREATE TABLE IF NOT EXISTS workbook_rows (  -- each employee row as collect last wrote it
     kind TEXT NOT NULL,
     employee_id TEXT NOT NULL,
@@ -239,6 +246,7 @@ class ReturnedVersion:
     saved_at: str = ""  # when the document says it was last saved
 
 
+CORRECTIONS_STAMP = "workbook_corrections_of"  # meta: the workbook the recorded corrections are of
 BRIEF_COLUMNS = (
     "employee_id, kind, path, sha256, inputs_hash, template_version, language, status,"
     " generated_at, handed_out_at, manager_id"
@@ -671,6 +679,23 @@ class Ledger:
             raise
         self.db.execute("RELEASE answers_workbook")
 
+    def replace_workbook_corrections(
+        self, corrections: list[tuple], stamp: str, keys: dict[str, list[str]]
+    ) -> None:
+        """Record HR's corrections the workbook (as ``stamp`` says it is) holds in ``keys``."""
+        self.db.execute("DELETE FROM workbook_corrections")
+        self.db.executemany("INSERT INTO workbook_corrections VALUES (?, ?, ?, ?)", corrections)
+        self.set_meta(CORRECTIONS_STAMP, json.dumps([stamp, keys], sort_keys=True))
+
+    def workbook_corrections(self, stamp: str) -> tuple[list[tuple], dict] | None:
+        """Return HR's corrections recorded for the workbook ``stamp`` names, and in which
+        columns they were looked for; None when the workbook was saved since."""
+        recorded = json.loads(self.get_meta(CORRECTIONS_STAMP) or '["", {}]')
+        if not stamp or recorded[0] != stamp:
+            return None
+        rows = self.db.execute("SELECT kind, employee_id, key, value FROM workbook_corrections")
+        return [(row[0], row[1], row[2], json.loads(row[3])) for row in rows], recorded[1]
+
     def _remember_written(self, cells: list[tuple], rows: list[tuple] = ()) -> None:
         """Record written cells (kind, employee, key, JSON) and rows (kind, employee, hashes)."""
         self.db.executemany("INSERT OR REPLACE INTO extracted VALUES (?, ?, ?, ?)", cells)
@@ -833,5 +858,6 @@ def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, t
         ("emails", "recipient_id = ?", (employee_id,)),
         ("extracted", "employee_id = ?", (employee_id,)),
         ("workbook_rows", "employee_id = ?", (employee_id,)),
+        ("workbook_corrections", "employee_id = ?", (employee_id,)),
         ("meetings", "employee_id = ?", (employee_id,)),
     ]

@@ -89,11 +89,10 @@ def collect_returned(
     report = CollectReport(source_dir)
     entries = listing(source_dir)
     with Ledger.of_cycle(workspace, cycle) as ledger:
-        known = ledger.known_hashes()
         # Quarantined files are screened again: a restored secret or a form generated since
         # may let them in now. Those still turned away count as already collected.
         retry = ledger.quarantined_hashes()
-        todo = still_to_read(entries, ledger, known, report)
+        todo = still_to_read(entries, ledger, report)
         context = {
             "secret": workspace.secret(),
             "cycle": cycle,
@@ -101,9 +100,7 @@ def collect_returned(
             "limits": limits_default(),
             "ledger_path": ledger.path,  # each worker looks up the sent forms it meets
             "people": {e.id: e.name for e in roster.employees},  # visible details vs identity
-            "issued": ledger.issued_tokens(),  # recognised even after a lost key was replaced
-            "known": known,
-            "retry": retry,
+            "retry": retry,  # the workers also ask the ledger which files and identities it knows
         }
         senders = {e.email.lower(): e.id for e in roster.employees if e.email}
         intake = Intake(report, ledger, cycle_dir, retry, senders)
@@ -137,7 +134,7 @@ def settle_forms(ledger: Ledger, touched: set, chosen: dict, notes: list[str]) -
 
 
 def still_to_read(
-    entries: list[SourceFile | str], ledger: Ledger, known: set[str], report: CollectReport
+    entries: list[SourceFile | str], ledger: Ledger, report: CollectReport
 ) -> list[SourceFile]:
     """Return the files to read; a file read before and unchanged since counts as collected."""
     # Unchanged means the same size and modification time as when collect last read it, its
@@ -150,7 +147,7 @@ def still_to_read(
             continue
         before = read_before.get(entry.key)
         unchanged = before is not None and before[:2] == (entry.size, entry.mtime_ns)
-        if unchanged and before[2] in known and entry.relative not in retry_sources:
+        if unchanged and entry.relative not in retry_sources and ledger.is_known_file(before[2]):
             report.found += before[3]
             report.already_collected += before[3]
         else:

@@ -519,6 +519,46 @@ def reason_for_suffix(suffix: str) -> str:
 SENT_FORMS_KEPT = 64  # sent forms a worker keeps after looking them up
 
 
+class ProcessLedger:
+    """The cycle's ledger opened read-only once per process, for look-ups from workers."""
+
+    def __init__(self, ledger_path: Path | str):
+        self.ledger_path = str(ledger_path)
+        self._ledger: Ledger | None = None
+        self._owner = 0
+
+    def __reduce__(self):
+        return (type(self), (self.ledger_path,))  # a fresh handle in another process
+
+    def ledger(self) -> Ledger:
+        """Return this process's read-only ledger (never a forked parent's handle)."""
+        if self._ledger is None or self._owner != os.getpid():
+            self._ledger, self._owner = Ledger.reader(Path(self.ledger_path)), os.getpid()
+        return self._ledger
+
+    def close(self) -> None:
+        """Close this process's handle (the last one to close tidies the ledger up)."""
+        if self._ledger is not None and self._owner == os.getpid():
+            self._ledger.close()
+        self._ledger = None
+
+
+class KnownFiles(ProcessLedger):
+    """The SHA-256 of every file collected (or erased) in the cycle, asked one at a time."""
+
+    # A set of them all would be copied into every worker process; a look-up costs far less.
+
+    def __contains__(self, sha256: object) -> bool:
+        return isinstance(sha256, str) and self.ledger().is_known_file(sha256)
+
+
+class IssuedIdentities(ProcessLedger):
+    """Every identity a form of the cycle carried (kept when a lost key was replaced)."""
+
+    def __contains__(self, identity: object) -> bool:
+        return isinstance(identity, str) and self.ledger().is_issued(identity)
+
+
 class SentForms(dict):
     """Sent forms by (employee id, kind): their fields and fixed text, looked up when needed."""
 
@@ -530,8 +570,7 @@ class SentForms(dict):
         super().__init__()
         self.ledger_path = str(ledger_path)
         self.cycle_dir = Path(ledger_path).parent
-        self._ledger: Ledger | None = None
-        self._owner = 0
+        self.handle = ProcessLedger(ledger_path)
 
     def __reduce__(self):
         return (SentForms, (self.ledger_path,))  # a fresh, empty one in another process
@@ -557,15 +596,11 @@ class SentForms(dict):
 
     def close(self) -> None:
         """Close this process's ledger handle (the last one to close tidies the ledger up)."""
-        if self._ledger is not None and self._owner == os.getpid():
-            self._ledger.close()
-        self._ledger = None
+        self.handle.close()
 
     def lookup(self, key) -> tuple[str, str, str] | None:
         """Return the ledger's (path, fields, fixed text) of one form, or None."""
-        if self._ledger is None or self._owner != os.getpid():  # never a forked parent's handle
-            self._ledger, self._owner = Ledger.reader(Path(self.ledger_path)), os.getpid()
-        return self._ledger.sent_form(*key)
+        return self.handle.ledger().sent_form(*key)
 
 
 @functools.lru_cache(maxsize=64)
@@ -624,7 +659,9 @@ def take_all(
 ) -> Iterator[Taken]:
     """Yield what every file holds, in order, read and screened on all cores."""
     sent_forms = SentForms(context["ledger_path"])
-    settings = {**context, "sent_forms": sent_forms}
+    known = KnownFiles(context["ledger_path"])
+    issued = IssuedIdentities(context["ledger_path"])
+    settings = {**context, "sent_forms": sent_forms, "known": known, "issued": issued}
     taken = parallel_map(
         take_in,
         settings,
@@ -638,7 +675,8 @@ def take_all(
         for one in taken:
             yield take_in(settings, one.source) if one.in_main else one
     finally:
-        sent_forms.close()
+        for handle in (sent_forms, known, issued):
+            handle.close()
 
 
 # -- storing ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ wait, and only the items in flight are held in memory.
 from __future__ import annotations
 
 import functools
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -51,8 +52,7 @@ def parallel_map(
         yield from counted(results, total, progress)
         return
     chunk = max(1, min(50, total // (workers * tasks_per_worker)))
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_keep, initargs=(function, settings)) as pool:
+    with forked_pool(workers, _keep, (function, settings)) as pool:
         yield from counted(pool.imap(_call, items, chunksize=chunk), total, progress)
         pool.close()
         pool.join()
@@ -70,8 +70,7 @@ def lazy_map(function, settings, items: Iterable, workers, threshold) -> Iterato
         yield from map(functools.partial(function, settings), chain(window, iterator))
         return
     chunk = max(1, min(50, len(window) // (workers * 4)))
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_keep, initargs=(function, settings)) as pool:
+    with forked_pool(workers, _keep, (function, settings)) as pool:
         waiting: deque = deque()
         while window:
             waiting.append(pool.imap(_call, window, chunksize=chunk))
@@ -82,6 +81,18 @@ def lazy_map(function, settings, items: Iterable, workers, threshold) -> Iterato
             yield from waiting.popleft()
         pool.close()
         pool.join()
+
+
+def forked_pool(workers: int, initializer, initargs: tuple):
+    """Return a fork pool whose workers never copy this process's objects just to scan them."""
+    # After a fork, the garbage collector of each worker would walk every object inherited
+    # from us and so copy the memory pages holding them: frozen objects are not walked.
+    gc.freeze()
+    try:
+        context = multiprocessing.get_context("fork")
+        return context.Pool(workers, initializer=initializer, initargs=initargs)
+    finally:
+        gc.unfreeze()
 
 
 def counted(results, total: int, progress: Progress | None) -> Iterator:
@@ -103,10 +114,7 @@ class WorkerPool:
 
     def __enter__(self) -> WorkerPool:
         if self.workers > 1:
-            context = multiprocessing.get_context("fork")
-            self._pool = context.Pool(
-                self.workers, initializer=_keep_settings, initargs=(self.settings,)
-            )
+            self._pool = forked_pool(self.workers, _keep_settings, (self.settings,))
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -412,6 +412,19 @@ class Ledger:
             (identity, employee_id, kind, now_iso()),
         )
 
+    def is_issued(self, identity: str) -> bool:
+        """Return True when a form this cycle wrote carried ``identity``."""
+        query = "SELECT 1 FROM issued_identities WHERE identity = ?"
+        return self.db.execute(query, (identity,)).fetchone() is not None
+
+    def is_known_file(self, sha256: str) -> bool:
+        """Return True when a file with this SHA-256 was collected in this cycle (or erased)."""
+        for table in ("returned_files", "erased_files"):
+            query = f"SELECT 1 FROM {table} WHERE sha256 = ?"
+            if self.db.execute(query, (sha256,)).fetchone() is not None:
+                return True
+        return False
+
     def issued_tokens(self) -> frozenset[str]:
         """Return the identity of every form this cycle ever wrote, with any key since lost."""
         rows = self.db.execute("SELECT identity FROM issued_identities")

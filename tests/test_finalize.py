@@ -912,10 +912,26 @@ def test_final_docx_leaves_minutes_without_links_alone():
     minutes = filled(minutes_form("tok", with_pictures), agreed("101"))
     final = zip_parts(final_docx(minutes, [("", "Signaturside")]))
     for name, data in zip_parts(minutes).items():
-        if name != ooxml.DOCUMENT_PART:
+        if name not in (ooxml.DOCUMENT_PART, ooxml.STYLES_PART):
             assert final[name] == data, name
     drawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
     assert len(list(etree.fromstring(final[ooxml.DOCUMENT_PART]).iter(f"{{{drawing}}}blip"))) == 2
+
+
+def test_final_docx_keeps_only_the_styles_in_use():
+    minutes = filled(minutes_form("tok"), agreed("101"))
+    before, final = zip_parts(minutes), zip_parts(final_docx(minutes, [("", "Signaturside")]))
+
+    def style_ids(styles: bytes) -> set[str]:
+        return {s.get(ooxml.w("styleId")) for s in etree.fromstring(styles).iter(ooxml.w("style"))}
+
+    named = {
+        e.get(ooxml.W_VAL)
+        for e in etree.fromstring(final[ooxml.DOCUMENT_PART]).iter(*ooxml.STYLE_REFERENCES)
+    }
+    kept = style_ids(final[ooxml.STYLES_PART])
+    assert named & style_ids(before[ooxml.STYLES_PART]) <= kept
+    assert len(kept) < len(style_ids(before[ooxml.STYLES_PART]))
 
 
 @pytest.mark.libreoffice

@@ -322,3 +322,58 @@ def test_flattening_lets_the_content_decide_and_drops_the_grey_style():
     assert b"PlaceholderText" not in etree.tostring(flat)
     by_flag = ooxml.parse_xml(ooxml.flatten_controls(xml))  # no prompts known: the flag decides
     assert ooxml.all_text(by_flag) == ""
+
+
+def styles_part(*styles: str) -> bytes:
+    """Return a styles part holding ``styles`` (w:style elements)."""
+    return f"<w:styles {NS}><w:docDefaults/>{''.join(styles)}</w:styles>".encode()
+
+
+def style(style_id: str, *, kind: str = "paragraph", inside: str = "", default=False) -> str:
+    """Return one w:style element."""
+    flag = ' w:default="1"' if default else ""
+    return f'<w:style w:type="{kind}"{flag} w:styleId="{style_id}">{inside}</w:style>'
+
+
+def test_styles_nobody_uses_are_dropped_and_what_the_used_ones_build_on_is_kept():
+    styles = styles_part(
+        style("Normal", default=True),
+        style("TableNormal", kind="table", default=True),
+        style("Heading1", inside='<w:basedOn w:val="Normal"/><w:link w:val="Heading1Char"/>'),
+        style("Heading1Char", kind="character"),
+        style("Quote", inside='<w:next w:val="Normal"/>'),
+        style("ListStyle", kind="numbering"),
+        style("GridTable4", kind="table"),
+        style("Unused", inside='<w:basedOn w:val="Quote"/>'),
+    )
+    document = body(
+        '<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr></w:p>'
+        '<w:p><w:r><w:rPr><w:rStyle w:val="Missing"/></w:rPr></w:r></w:p>'
+    )
+    numbering = f'<w:numbering {NS}><w:abstractNum><w:numStyleLink w:val="ListStyle"/>'
+    numbering += "</w:abstractNum></w:numbering>"
+    parts = {
+        ooxml.STYLES_PART: styles,
+        ooxml.DOCUMENT_PART: etree.tostring(document),
+        "word/numbering.xml": numbering.encode(),
+        "word/footer1.xml": f'<w:ftr {NS}><w:tbl><w:tblPr><w:tblStyle w:val="Quote"/>'
+        "</w:tblPr></w:tbl></w:ftr>".encode(),
+    }
+
+    kept = ooxml.parse_xml(ooxml.without_unused_styles(parts))
+
+    ids = [s.get(ooxml.w("styleId")) for s in kept.iterchildren(ooxml.w("style"))]
+    assert ids == ["Normal", "TableNormal", "Heading1", "Heading1Char", "Quote", "ListStyle"]
+    assert kept.find(ooxml.w("docDefaults")) is not None
+
+
+def test_styles_are_left_alone_when_all_are_used_or_a_part_cannot_be_read():
+    styles = styles_part(style("Normal", default=True), style("Title"))
+    uses_title = etree.tostring(body('<w:p><w:pPr><w:pStyle w:val="Title"/></w:pPr></w:p>'))
+    plain = {ooxml.STYLES_PART: styles, ooxml.DOCUMENT_PART: etree.tostring(body(""))}
+
+    assert ooxml.without_unused_styles({**plain, ooxml.DOCUMENT_PART: uses_title}) is None
+    kept = ooxml.parse_xml(ooxml.without_unused_styles(plain))
+    assert [s.get(ooxml.w("styleId")) for s in kept.iterchildren()] == [None, "Normal"]
+    assert ooxml.without_unused_styles({**plain, "word/header1.xml": b"<w:hdr Style"}) is None
+    assert ooxml.without_unused_styles({ooxml.DOCUMENT_PART: uses_title}) is None

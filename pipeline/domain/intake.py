@@ -320,7 +320,7 @@ class KeptHeaders(email.policy.EmailPolicy):
     # Reading one email asks for the same Content-Type a dozen times, and each time the default
     # policy parses it again (most of the time an email takes). A parsed header never changes.
 
-    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one policy object for the whole run
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one policy object; an email asks for few
     def header_fetch_parse(self, name, value):
         """Return the header as the default policy parses it (kept for the next call)."""
         return super().header_fetch_parse(name, value)

@@ -420,7 +420,10 @@ def test_config_must_name_a_real_sender_before_anything_goes_out(tmp_path):
 # outbox -----------------------------------------------------------------------------------------
 
 
-def test_outbox_drafts_parse_carry_x_unsent_and_are_not_rewritten(cyc):
+@pytest.mark.parametrize("in_workers", [False, True], ids=["here", "worker-processes"])
+def test_outbox_drafts_parse_carry_x_unsent_and_are_not_rewritten(cyc, monkeypatch, in_workers):
+    if in_workers:  # a big batch: the drafts are built and written by a pool of processes
+        monkeypatch.setattr(delivery, "DRAFTS_IN_PARALLEL", 2)
     report = cyc.send()
     outbox = cyc.cycle_dir / "outbox"
     assert report.outbox == outbox and report.mode == "outbox"
@@ -451,22 +454,25 @@ def test_outbox_drafts_parse_carry_x_unsent_and_are_not_rewritten(cyc):
     assert {p.name: p.read_bytes() for p in outbox.glob("*.eml")} == before
 
 
-def test_outbox_finds_its_draft_again_after_a_crash(cyc, monkeypatch):
-    real_record = delivery.record
+def test_outbox_finds_its_drafts_again_after_a_crash(cyc, monkeypatch):
+    real_record = delivery.record_within
 
     def crash_on_drafted(ledger, planned, status, detail):
         if status == "drafted":
             raise KeyboardInterrupt
         real_record(ledger, planned, status, detail)
 
-    monkeypatch.setattr(delivery, "record", crash_on_drafted)
+    monkeypatch.setattr(delivery, "record_within", crash_on_drafted)
     with pytest.raises(KeyboardInterrupt):
         cyc.send()
-    monkeypatch.setattr(delivery, "record", real_record)
-    assert len(list((cyc.cycle_dir / "outbox").glob("*.eml"))) == 1
+    monkeypatch.setattr(delivery, "record_within", real_record)
+    outbox = cyc.cycle_dir / "outbox"
+    written = {p.name: p.read_bytes() for p in outbox.glob("*.eml")}
+    assert len(written) == 6  # the batch was written, then the crash came before the ledger
+    assert {r["status"] for r in cyc.ledger_rows()} <= {"failed"}  # rolled back: none drafted
     report = cyc.send()
     assert len(report.drafted) == 6
-    assert len(list((cyc.cycle_dir / "outbox").glob("*.eml"))) == 6
+    assert {p.name: p.read_bytes() for p in outbox.glob("*.eml")} == written  # none twice
 
 
 def test_dry_run_sends_nothing_and_writes_nothing(cyc, server):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.commands.send.emails import (
@@ -13,6 +14,7 @@ from pipeline.commands.send.emails import (
     build_message,
 )
 from pipeline.domain.names import ascii_slug
+from pipeline.domain.pools import parallel_map
 from pipeline.errors import MailError
 from pipeline.formats.email import (
     drafts_by_message_id,
@@ -23,8 +25,14 @@ from pipeline.formats.smtp import (
     SmtpSession,
 )
 from pipeline.state.config import Config
-from pipeline.state.files import ensure_private_dir, unique_path, write_private
-from pipeline.state.ledger import Ledger
+from pipeline.state.files import (
+    ensure_private_dir,
+    sync_files,
+    sync_folders,
+    unique_path,
+    write_private,
+)
+from pipeline.state.ledger import Ledger, batched
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +57,22 @@ def sort_out(plan: list[PlannedEmail], report: SendReport) -> list[PlannedEmail]
 
 def record(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> None:
     """Write the email's ledger row; a sent or drafted email also marks its forms handed out."""
+    with ledger.transaction():
+        record_within(ledger, email, status, detail)
+
+
+def record_within(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> None:
+    """Write the email's ledger row inside the caller's transaction (see ``record``)."""
     paths = [a.path for a in email.attachments]
     write = ledger.record_email(
         email.message_id, email.kind, email.recipient_id, email.address, paths
     )
-    with ledger.transaction():
-        write(status, detail)
-        if status in ("sent", "drafted"):
-            for attachment in email.attachments:
-                _hand_out(ledger, attachment)
-            if email.meeting is not None:
-                ledger.mark_meeting_invited(email.meeting.record)
+    write(status, detail)
+    if status in ("sent", "drafted"):
+        for attachment in email.attachments:
+            _hand_out(ledger, attachment)
+        if email.meeting is not None:
+            ledger.mark_meeting_invited(email.meeting.record)
 
 
 def _hand_out(ledger: Ledger, attachment: Attachment) -> None:
@@ -71,25 +84,61 @@ def _hand_out(ledger: Ledger, attachment: Attachment) -> None:
 
 def write_outbox(report, ledger, config, cycle_dir, progress) -> None:
     """Write one unsent draft (.eml) per pending email; never rewrite an existing draft."""
-    outbox = report.outbox
+    # The messages are built and written on every core, unflushed; each batch is flushed and
+    # then recorded in one transaction. A crash in between leaves drafts the ledger does not
+    # know yet: the next run finds them by Message-ID and records them, never writing twice.
+    outbox = ensure_private_dir(report.outbox)
     existing = drafts_by_message_id(outbox)
-    for done, email in enumerate(report.pending, start=1):
-        try:
-            path = existing.get(email.message_id) or _write_draft(email, config, cycle_dir, outbox)
-        except MailError as exc:
-            _fail(report, ledger, email, str(exc))
-        else:
-            relative = path.relative_to(cycle_dir).as_posix()
-            record(ledger, email, "drafted", relative)
-            report.drafted.append(Outcome(email, relative))
-        if progress:
-            progress(done, len(report.pending))
+    jobs = [(email, existing.get(email.message_id)) for email in report.pending]
+    drafts = parallel_map(
+        _draft_of,
+        DraftSettings(config, cycle_dir, outbox),
+        jobs,
+        threshold=DRAFTS_IN_PARALLEL,
+        progress=progress,
+    )
+    for batch in batched(zip(report.pending, drafts, strict=True), DRAFT_BATCH):
+        sync_files(path for _, (path, _) in batch if path is not None)
+        sync_folders([outbox])  # the drafts' names on disk before the ledger says so
+        with ledger.transaction():
+            for email, (path, problem) in batch:
+                if path is None:
+                    record_within(ledger, email, "failed", problem)
+                    report.failed.append(Outcome(email, problem))
+                    continue
+                relative = path.relative_to(cycle_dir).as_posix()
+                record_within(ledger, email, "drafted", relative)
+                report.drafted.append(Outcome(email, relative))
+
+
+DRAFTS_IN_PARALLEL = 40  # below this, forking costs more than it saves
+DRAFT_BATCH = 200  # drafts flushed and recorded together
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    """What every draft of one run needs."""
+
+    config: Config
+    cycle_dir: Path
+    outbox: Path
+
+
+def _draft_of(settings: DraftSettings, job: tuple) -> tuple[Path | None, str]:
+    """Return (the draft's path, '') for one pending email, or (None, why it failed)."""
+    email, existing = job
+    if existing is not None:
+        return existing, ""
+    try:
+        return _write_draft(email, settings.config, settings.cycle_dir, settings.outbox), ""
+    except MailError as exc:
+        return None, str(exc)
 
 
 def _write_draft(email: PlannedEmail, config: Config, cycle_dir: Path, outbox: Path) -> Path:
-    """Return the path of a new unsent draft (.eml, owner-only) of ``email``."""
+    """Return the path of a new unsent draft (.eml, owner-only, flushed by the caller)."""
     data = build_message(email, config, cycle_dir, draft=True).as_bytes()
-    return write_private(unique_path(ensure_private_dir(outbox) / _draft_name(email)), data)
+    return write_private(unique_path(outbox / _draft_name(email)), data, durable=False)
 
 
 def _draft_name(email: PlannedEmail) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from pipeline.state.workspace import Workspace
 MINUTES = FormKind.MINUTES
 EMPTY = "–"
 AGENDA_SIZE = 5
+PREP_ANSWERS = "prep_answers"  # context key: what finish_context makes the tables of
 WORDS = {
     "nb": {
         "yes": "Ja",
@@ -81,19 +83,19 @@ def prepare_minutes(
                 ready.add(employee.id)
 
         def extra(employee: Employee, kind: str) -> dict:
+            # Only what the minutes are made from is read here (and hashed, to know when a form
+            # is unchanged); the side-by-side table and the agenda are made where the form is
+            # rendered (``finish_context``, in a worker process for big batches).
             record = employee_record(ledger, employee.id, chosen, corrections)
             employee_side = record.get((employee.id, FormKind.EMPLOYEE))
             manager_side = record.get((employee.id, FormKind.MANAGER))
-            specs = merged_specs(
-                sent_fields(ledger, employee.id, FormKind.EMPLOYEE),
-                sent_fields(ledger, employee.id, FormKind.MANAGER),
-            )
-            words = WORDS.get(employee.language, WORDS["nb"])
-            employee_answers = employee_side.answers if employee_side else {}
-            manager_answers = manager_side.answers if manager_side else {}
             return {
-                "sides": sides(specs, employee_answers, manager_answers, words),
-                "agenda": agenda(specs, employee_answers, manager_answers, words),
+                PREP_ANSWERS: {
+                    "employee_fields": sent_fields_json(ledger, employee.id, FormKind.EMPLOYEE),
+                    "manager_fields": sent_fields_json(ledger, employee.id, FormKind.MANAGER),
+                    "employee": employee_side.answers if employee_side else {},
+                    "manager": manager_side.answers if manager_side else {},
+                }
             }
 
         report.forms = write_forms(
@@ -103,6 +105,7 @@ def prepare_minutes(
             (MINUTES,),
             only=ready,
             extra=extra,
+            finish=finish_context,
             force=force,
             workers=workers,
             progress=progress,
@@ -112,10 +115,31 @@ def prepare_minutes(
     return report
 
 
-def sent_fields(ledger: Ledger, employee_id: str, kind: str) -> list[Question]:
-    """Return the fields of a generated form as it was sent (none when it was not generated)."""
+def sent_fields_json(ledger: Ledger, employee_id: str, kind: str) -> str:
+    """Return the fields (JSON) of a generated form as it was sent ('[]' when not generated)."""
     form = ledger.form(employee_id, kind)
-    return questions_from_json(form.fields) if form else []
+    return form.fields if form else "[]"
+
+
+def finish_context(context: dict) -> dict:
+    """Return the minutes form's variables: both prep forms side by side, and the agenda."""
+    prep = context[PREP_ANSWERS]
+    specs = merged_specs(
+        sent_questions(prep["employee_fields"]), sent_questions(prep["manager_fields"])
+    )
+    words = WORDS.get(context["language"], WORDS["nb"])
+    employee_answers, manager_answers = prep["employee"], prep["manager"]
+    return {
+        **{key: value for key, value in context.items() if key != PREP_ANSWERS},
+        "sides": sides(specs, employee_answers, manager_answers, words),
+        "agenda": agenda(specs, employee_answers, manager_answers, words),
+    }
+
+
+@functools.lru_cache(maxsize=16)  # the forms of one template and language share their fields
+def sent_questions(fields: str) -> tuple[Question, ...]:
+    """Return the questions of a sent form's fields (JSON)."""
+    return tuple(questions_from_json(fields))
 
 
 def merged_specs(employee_fields, manager_fields) -> list[Question]:

@@ -78,6 +78,7 @@ class GenerateReport:
 
 
 ExtraContext = Callable[[Employee, str], dict]
+FinishContext = Callable[[dict], dict]  # the template variables made from the planned ones
 
 
 def write_forms(
@@ -89,12 +90,16 @@ def write_forms(
     previous: PreviousCycle | None = None,
     only: set[str] | None = None,
     extra: ExtraContext | None = None,
+    finish: FinishContext | None = None,
     force: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
     new_key: bool = False,
 ) -> GenerateReport:
     """Return the report of (re)writing forms of ``kinds`` for the roster (or ``only`` some)."""
+    # ``extra`` adds variables when a form is planned (here: they decide whether it changed);
+    # ``finish`` turns the planned variables into the template's where the form is rendered
+    # (in worker processes for big batches), for work that needs nothing but those variables.
     secret = workspace.secret(create=True, replace_lost=new_key)  # before anything is written
     employees = [e for e in roster.employees if only is None or e.id in only]
     templates = load_templates(workspace, employees, kinds)
@@ -116,7 +121,7 @@ def write_forms(
             for kind in kinds
         )
         total = len(employees) * len(kinds)
-        rendered = render_jobs(jobs, total, templates, workers, progress)
+        rendered = render_jobs(jobs, total, (templates, finish), workers, progress)
         for batch in batched(rendered, LEDGER_BATCH):
             batch = [done for done in batch if done[0] is not None]  # unchanged: nothing to do
             sync_files(job.path for job, _, _, outcome in batch if outcome == "written")
@@ -288,13 +293,13 @@ def form_file_name(employee: Employee, kind: str, cycle: int) -> str:
 # -- rendering, in parallel ----------------------------------------------------------------
 
 
-def render_jobs(jobs, total: int, templates, workers: int | None, progress: Progress | None):
+def render_jobs(jobs, total: int, settings, workers: int | None, progress: Progress | None):
     """Yield (job, sha256, …) for every job rendered and written, on all cores for big batches."""
     # ``jobs`` is a generator (None for a form left as it is); only a few windows of it are
     # planned ahead, so the contexts of 20,000 forms are never all in memory.
     return parallel_map(
         render_and_write,
-        templates,
+        settings,
         jobs,
         workers=workers,
         threshold=PARALLEL_THRESHOLD,
@@ -303,13 +308,16 @@ def render_jobs(jobs, total: int, templates, workers: int | None, progress: Prog
     )
 
 
-def render_and_write(templates: dict, job: FormJob | None) -> tuple[FormJob, str, str, str]:
+def render_and_write(settings: tuple, job: FormJob | None) -> tuple[FormJob, str, str, str]:
     """Return the job, its form's SHA-256, its fields and fixed text (JSON), and what was done."""
     # What was done is 'written', 'unchanged' or 'protected' (handed out, left alone).
+    # ``settings`` are the compiled templates and the run's ``finish`` (or None).
     if job is None:
         return None, "", "", "unchanged"  # decided when planned: counted there
+    templates, finish = settings
     template = templates[(job.kind, job.language)]
-    data, document_xml = template.render_parts(job.context, job.properties)
+    context = finish(job.context) if finish else job.context
+    data, document_xml = template.render_parts(context, job.properties)
     sha = hashlib.sha256(data).hexdigest()
     if sha == job.previous_sha:
         return job, sha, "", "unchanged"

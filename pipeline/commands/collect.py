@@ -126,11 +126,20 @@ def collect_returned(
 def settle_forms(ledger: Ledger, touched: set, chosen: dict, notes: list[str]) -> None:
     """Mark each form that got a new version returned (unless unfilled); note its versions."""
     with ledger.transaction():  # one commit, not one per form
-        for employee_id, kind in sorted(touched):
-            versions = [v for v in ledger.accepted_versions_of(employee_id) if v.kind == kind]
-            winner = newest_versions(versions, notes, touched, chosen).get((employee_id, kind))
-            if winner is not None and not is_unfilled(winner):  # unfilled: reminders go on
-                ledger.set_form_status(employee_id, kind, "returned")
+        for chunk in batched(sorted(touched), LEDGER_BATCH):  # a few ledger reads per chunk
+            ids_by_kind: dict[str, list[str]] = {}
+            for employee_id, kind in chunk:
+                ids_by_kind.setdefault(kind, []).append(employee_id)
+            versions = [
+                version
+                for kind, ids in ids_by_kind.items()
+                for version in ledger.accepted_versions_for(kind, ids)
+            ]
+            winners = newest_versions(versions, notes, touched, chosen)
+            for key in chunk:
+                winner = winners.get(key)
+                if winner is not None and not is_unfilled(winner):  # unfilled: reminders go on
+                    ledger.set_form_status(*key, "returned")
 
 
 def still_to_read(

@@ -801,3 +801,97 @@ def test_a_date_hr_typed_reads_as_that_date(path, ledger):
     found = {(kind, e): values for kind, e, values in answers_module.answer_rows(path, keys)}
     assert found[("employee", "1001")]["course_date"] == dt.datetime(2026, 9, 1)
     assert found[("employee", "1001")]["workload"] == "Passe"
+
+
+# the fast path for new rows writes what the cell-by-cell merge writes ---------------------------
+
+ANSWER = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.just(""),
+    st.sampled_from(["Passe", "  ledende og etterfølgende  ", "a&b<c>d\r\ne", "=1+1", "\t"]),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
+    st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)),
+)
+
+
+@pytest.fixture
+def fresh_rows(monkeypatch) -> list[str]:
+    """Return the employee ids of the rows the fast path writes, as it writes them."""
+    written = []
+    fresh_row = answers_module.SheetRewrite.fresh_row
+
+    def spy(self, layout, number, answer, last):
+        written.append(answer.employee_id)
+        return fresh_row(self, layout, number, answer, last)
+
+    monkeypatch.setattr(answers_module.SheetRewrite, "fresh_row", spy)
+    return written
+
+
+def written_both_ways(scenario, fresh_rows: list[str]) -> list[tuple]:
+    """Return what ``scenario(path, ledger)`` leaves behind with and without the fast path."""
+    # Without it every new row goes through ``merged_row`` with fresh=True, cell by cell.
+    results = []
+    for fast in (True, False):
+        with tempfile.TemporaryDirectory() as folder, Ledger(Path(folder) / "l.sqlite") as ledger:
+            original, fresh_row = answers_module.SheetRewrite.fresh_layout, fresh_rows.copy()
+            if not fast:
+                answers_module.SheetRewrite.fresh_layout = lambda self: None
+            try:
+                report = scenario(Path(folder) / "answers.xlsx", ledger)
+            finally:
+                answers_module.SheetRewrite.fresh_layout = original
+            assert (fresh_rows != fresh_row) == fast  # the way asked for was taken
+            with zipfile.ZipFile(Path(folder) / "answers.xlsx") as archive:
+                parts = {name: archive.read(name) for name in archive.namelist()}
+            tables = [
+                [tuple(r) for r in ledger.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3")]
+                for table in ("extracted", "workbook_rows", "workbook_corrections")
+            ]
+            summary = (report.updated_cells, report.kept_hr_edits, report.conflicts, report.rows)
+            results.append((parts, tables, summary))
+    return results
+
+
+@settings(  # fresh_rows only grows: each example compares it before and after
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(people=st.lists(st.lists(ANSWER, min_size=5, max_size=5), min_size=1, max_size=4))
+def test_new_rows_are_written_as_the_cell_by_cell_merge_writes_them(people, fresh_rows):
+    keys = [q.key for q in EMPLOYEE_QUESTIONS]
+    rows = [
+        row(str(1001 + n), dict(zip(keys, values, strict=True)), name=f"Ås {values[0]}")
+        for n, values in enumerate(people)
+    ]
+
+    def scenario(path, ledger):
+        return update_answers_workbook(path, sheets_of(rows), ledger)
+
+    fast, slow = written_both_ways(scenario, fresh_rows)
+    assert fast == slow
+
+
+def test_new_rows_match_in_columns_hr_moved_and_with_values_remembered(fresh_rows):
+    def scenario(path, ledger):
+        update_answers_workbook(path, sheets_of([row("1001", first_answers())]), ledger)
+        workbook = load(path)
+        sheet = workbook["employee"]
+        header = {cell.value: cell for cell in sheet[1]}
+        header["wellbeing"].value, header["workload"].value = "workload", "wellbeing"
+        sheet.cell(1, sheet.max_column + 1, "hr_note")
+        workbook.save(path)
+        path.rename(path.with_name("answers-old.xlsx"))  # remembered values, a new workbook
+        long_text = "Lang tekst. " * 3000  # longer than a cell holds
+        rows = [row("1001", first_answers(workload="Lite")), row("1002", first_answers())]
+        update_answers_workbook(path, sheets_of(rows), ledger)
+        path.with_name("answers-old.xlsx").replace(path)  # HR's moved columns, new people
+        rows += [row("1003", first_answers(wellbeing=long_text, wants_course=False))]
+        return update_answers_workbook(path, sheets_of(rows), ledger)
+
+    fast, slow = written_both_ways(scenario, fresh_rows)
+    assert fast == slow
+    assert "1003" in fresh_rows
+    assert any(c.reason.startswith("the answer is longer") for c in fast[2][2])

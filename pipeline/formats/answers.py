@@ -50,6 +50,7 @@ XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
 BOOLEAN_FORMULA = re.compile(r"=(TRUE|FALSE)(\(\))?", re.IGNORECASE)
 NEVER = object()  # "no extraction ever wrote this cell"
 TO_JSON = json.JSONEncoder(ensure_ascii=False).encode
+TEXT_TO_JSON = json.encoder.encode_basestring  # what TO_JSON does with text, minus its overhead
 
 LOCKED_FIX = (
     "close it in Excel/LibreOffice and run collect again "
@@ -437,6 +438,19 @@ class MergedSheet:
             writer.write(tail)
 
 
+@dataclass(frozen=True)
+class FreshLayout:
+    """How a new employee's row is written: (column, key, cell start) of each cell."""
+
+    fixed: list[tuple[int, str, str]]  # the fixed columns
+    answers: list[tuple[int, str, str]]  # the questions' columns, in the template's order
+    order: list[int] | None  # the cells' order by column, None when that is the order above
+
+
+SHORT_VALUE = 64  # characters: values up to this long have their XML remembered per sheet
+EMPTY_CELL_END = xlsx.cell_end(None)
+
+
 class SheetRewrite:
     """One form kind's sheet merged row by row: fixed columns always, answers unless HR edited."""
 
@@ -456,6 +470,9 @@ class SheetRewrite:
         self.header_styles: dict[int | None, int] = {}
         self.max_row = 0
         self.max_column = 0
+        # the end of the <c> of each short value met before (choices, dates, booleans, empty)
+        self.ends: dict = {None: xlsx.cell_end(None), True: xlsx.cell_end(True)}
+        self.ends[False] = xlsx.cell_end(False)
 
     def run(self) -> MergedSheet:
         """Return the merged sheet (its rows written to a temporary file)."""
@@ -465,6 +482,7 @@ class SheetRewrite:
         pending = [] if header is None or header.number == 1 else [first]
         header = header if header is not None and header.number == 1 else None
         self.columns = self.read_header(header)
+        self.layout = self.fresh_layout()
         self.body.write(self.header_row(header))
         self.max_row = 1
         for chunk in chunks(itertools.chain(pending, rows), ROWS_PER_LOOKUP):
@@ -543,23 +561,29 @@ class SheetRewrite:
             owners.append(employee_id if mine else "")
         ids = [e for e in owners if e]
         ledger = self.rewrite.ledger
-        answers, last = self.rows.rows(ids), ledger.extracted_for(self.kind, ids)
-        before = ledger.written_rows(self.kind, ids)
+        answers, before = self.rows.rows(ids), ledger.written_rows(self.kind, ids)
+        inputs = {employee_id: row_inputs(answers[employee_id]) for employee_id in ids}
+        unchanged = {  # as written last time, and nothing new for them: copied as they are
+            employee_id
+            for row, employee_id in zip(rows, owners, strict=True)
+            if employee_id
+            and not self.new_columns
+            and before.get(employee_id) == (inputs[employee_id], digest(row.raw))
+        }
+        last = ledger.extracted_for(self.kind, [e for e in ids if e not in unchanged])
         for row, employee_id in zip(rows, owners, strict=True):
             self.max_row = max(self.max_row, row.number)
-            if employee_id:
-                answer = answers[employee_id]
-                inputs = row_inputs(answer)
-                if not self.new_columns and before.get(employee_id) == (inputs, digest(row.raw)):
-                    self.body.write(row.raw)  # as written last time, and nothing new for it
-                    continue
+            if employee_id in unchanged:
+                self.body.write(row.raw)
+                continue
             parsed = row.parsed()
             self.max_column = max([self.max_column, *(c.column for c in parsed.cells)])
             if not employee_id:
                 self.measure(parsed)
                 self.body.write(row.raw)
                 continue
-            self.write_row(employee_id, inputs, self.merged_row(parsed, answer, last, fresh=False))
+            merged = self.merged_row(parsed, answers[employee_id], last, fresh=False)
+            self.write_row(employee_id, inputs[employee_id], merged)
         self.remember()
 
     def add_rows(self, employee_ids: list[str]) -> None:
@@ -568,9 +592,12 @@ class SheetRewrite:
         last = self.rewrite.ledger.extracted_for(self.kind, employee_ids)
         for employee_id in employee_ids:
             self.max_row += 1
-            row = xlsx.Row(self.max_row, b"", [], b"")
             answer = answers[employee_id]
-            merged = self.merged_row(row, answer, last, fresh=True)
+            if self.layout is not None:
+                merged = self.fresh_row(self.layout, self.max_row, answer, last)
+            else:
+                row = xlsx.Row(self.max_row, b"", [], b"")
+                merged = self.merged_row(row, answer, last, fresh=True)
             self.write_row(employee_id, row_inputs(answer), merged)
         self.remember()
 
@@ -636,11 +663,11 @@ class SheetRewrite:
         elif decision == "conflict":
             report.conflicts.append(Conflict(*where, CONFLICT_REASON))
         if not same:
-            self.written.append((*where, TO_JSON(new)))
+            self.written.append((*where, to_json(new)))
         if decision != "write":
             self.hr_cells += 1
             if decision != "agree":  # HR's value stands: a correction of the record
-                self.rewrite.corrections.append((*where, TO_JSON(answer_of(current))))
+                self.rewrite.corrections.append((*where, to_json(answer_of(current))))
             self.note_width(column, current)
             return existing.raw if existing is not None else b""
         if fresh:
@@ -649,6 +676,88 @@ class SheetRewrite:
             style = existing.style if existing is not None else None
         self.note_width(column, new)
         return xlsx.cell_xml(column, number, None if new == "" else new, style)
+
+    # -- a new employee's row: every cell is written, nothing to merge ---------------------------
+
+    def fresh_layout(self) -> FreshLayout | None:
+        """Return how a new row is written, or None when two of our keys share a column."""
+        # ``merged_row`` with fresh=True does the same, cell by cell; ``fresh_row`` is its fast
+        # path for the 800,000 cells of a first write.
+        keys = [*FIXED_COLUMNS, *(q.key for q in self.questions)]
+        columns = [self.columns[key] for key in keys]
+        if len(set(columns)) < len(columns):
+            return None
+        fixed = [(self.columns[key], key, self.wrapped) for key in FIXED_COLUMNS]
+        answers = [
+            (self.columns[q.key], q.key, self.top if q.type == "checkbox" else self.wrapped)
+            for q in self.questions
+        ]
+        order = sorted(range(len(columns)), key=columns.__getitem__)
+        fixed, answers = (
+            [(column, key, xlsx.cell_start(column, style)) for column, key, style in cells]
+            for cells in (fixed, answers)
+        )
+        return FreshLayout(fixed, answers, None if order == list(range(len(order))) else order)
+
+    def fresh_row(self, layout: FreshLayout, number: int, answer: AnswerRow, last: dict) -> bytes:
+        """Return a new employee's row: what ``merged_row`` with fresh=True returns, faster."""
+        self.hr_cells = 0
+        employee_id = normalize_id(answer.employee_id)
+        longest, ends, kind, written = self.longest, self.ends, self.kind, self.written
+        cells = []
+        for column, key, start in layout.fixed:
+            value = clean_value(employee_id if key == "employee_id" else getattr(answer, key))
+            width = longest[column]  # a line is never longer than its text
+            if width < MAX_TRACKED_WIDTH and (type(value) is not str or len(value) > width):
+                longest[column] = max(width, line_length(value))
+            value = value or None
+            end = ends.get(value)
+            if end is None:
+                end = xlsx.cell_end(value)
+                if len(value) <= SHORT_VALUE:
+                    ends[value] = end
+            cells.append(start % number + end)
+        updated = 0
+        values = answer.answers
+        for column, key, start in layout.answers:
+            original = values.get(key)
+            if type(original) is str and len(original) <= EXCEL_CELL_LIMIT // 2:
+                # what clean_value returns (never cut); a printable text has no forbidden character
+                value = original if original.isprintable() else XML_FORBIDDEN.sub("", original)
+                stored = TEXT_TO_JSON(value)
+                if value:
+                    updated += 1
+                    width = longest[column]  # a line is never longer than its text
+                    if width < MAX_TRACKED_WIDTH and len(value) > width:
+                        longest[column] = max(width, line_length(value))
+                    end = ends.get(value)
+                    if end is None:
+                        end = xlsx.text_end(value)
+                        if len(value) <= SHORT_VALUE:
+                            ends[value] = end
+                else:
+                    end = EMPTY_CELL_END
+            else:  # no answer, a checkbox, or text cut to fit a cell
+                value = clean_value(original)
+                if was_cut(original, value):
+                    self.report.conflicts.append(Conflict(kind, employee_id, key, TRUNCATED_REASON))
+                if value is not None and value != "":
+                    updated += 1
+                stored = to_json(value)
+                if value is not None and longest[column] < MAX_TRACKED_WIDTH:
+                    longest[column] = max(longest[column], line_length(value))
+                end = ends.get(value) or xlsx.cell_end(value)
+            if last:
+                before = last.get((employee_id, key), NEVER)
+                if before is NEVER or type(before) is not type(value) or before != value:
+                    written.append((kind, employee_id, key, stored))
+            else:
+                written.append((kind, employee_id, key, stored))
+            cells.append(start % number + end)
+        self.report.updated_cells += updated
+        if layout.order is not None:
+            cells = [cells[n] for n in layout.order]
+        return b'<row r="%d">' % number + "".join(cells).encode() + b"</row>"
 
     # -- column widths --------------------------------------------------------------------------
 
@@ -681,6 +790,17 @@ def row_inputs(answer: AnswerRow) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def to_json(value: object) -> str:
+    """Return a cell value as the ledger remembers it (JSON, letters as they are)."""
+    if type(value) is str:
+        return TEXT_TO_JSON(value)
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "true" if value else "false"
+    return TO_JSON(value)
+
+
 def digest(xml: bytes) -> str:
     """Return the SHA-256 of a row's XML."""
     return hashlib.sha256(xml).hexdigest()
@@ -696,6 +816,8 @@ def line_length(value: object) -> int:
     """Return the length of a value's longest line."""
     if value is None:
         return 0
+    if type(value) is str and "\n" not in value:
+        return len(value)
     return max(map(len, str(value).split("\n")), default=0)
 
 

@@ -13,7 +13,14 @@ from lxml import etree
 from pipeline.domain.questions import Question
 from pipeline.errors import Rejected
 from pipeline.formats import ooxml
-from pipeline.formats.extract import extract, identify, screen, sent_form, shown_tokens
+from pipeline.formats.extract import (
+    extract,
+    identified,
+    identify,
+    screen,
+    sent_form,
+    shown_tokens,
+)
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
 from testkit.simulate import fields_of, fill_form
@@ -127,6 +134,10 @@ def test_identity_falls_back_to_the_footer_line_when_properties_are_lost(generat
     without = ooxml.replace_part(sent, ooxml.CUSTOM_PART, ooxml.custom_properties_xml({}))
     identity, _, _ = identify(without, generated.secret())
     assert identity.employee_id == "1003"
+    # the embedded line is told apart from the one read in the footer
+    assert identified(without, generated.secret())[3] == ""
+    embedded = ooxml.read_custom_properties(ooxml.read_package(sent).part(ooxml.CUSTOM_PART))
+    assert identified(sent, generated.secret())[3] == embedded[PROPERTY] != ""
 
 
 def test_identity_missing_everywhere_is_rejected(generated, sent):

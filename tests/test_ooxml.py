@@ -4,6 +4,8 @@ import io
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from pipeline.errors import Rejected
@@ -377,3 +379,169 @@ def test_styles_are_left_alone_when_all_are_used_or_a_part_cannot_be_read():
     assert [s.get(ooxml.w("styleId")) for s in kept.iterchildren()] == [None, "Normal"]
     assert ooxml.without_unused_styles({**plain, "word/header1.xml": b"<w:hdr Style"}) is None
     assert ooxml.without_unused_styles({ooxml.DOCUMENT_PART: uses_title}) is None
+
+
+# -- the fast readers agree with the careful ones ---------------------------------------------
+# Generated trees hold what changes the text (hidden runs and marks, tracked deletions and
+# moves, tabs, breaks, hyphens, text boxes with their fallback copy) and what decides answer
+# cells (controls in cells, nested controls and tables, controls wrapped around cells).
+
+MC_NS_DECL = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+TEXTS = st.sampled_from(["a", " b ", "Svar æøå", "", " "])
+VANISH = st.sampled_from(["<w:vanish/>", "<w:vanish w:val='false'/>", "<w:vanish w:val='on'/>"])
+RUN_PIECES = st.one_of(
+    TEXTS.map(lambda text: f"<w:t xml:space='preserve'>{text}</w:t>"),
+    st.sampled_from(
+        [
+            "<w:tab/>",
+            "<w:br/>",
+            "<w:br w:type='page'/>",
+            "<w:cr/>",
+            "<w:noBreakHyphen/>",
+            "<w:delText>slettet</w:delText>",
+            "<w:instrText>PAGE</w:instrText>",
+        ]
+    ),
+)
+MARKS = st.sampled_from(["", "<w:del/>", "<w:moveFrom/>", "<w:vanish/>"])
+STYLES = st.sampled_from(["", "Heading1", "Overskrift1", "Normal"])
+
+
+def run_of(pieces: list[str], vanish: str | None) -> str:
+    """Return a run holding ``pieces``, hidden by ``vanish`` when given."""
+    props = f"<w:rPr>{vanish}</w:rPr>" if vanish else ""
+    return f"<w:r>{props}{''.join(pieces)}</w:r>"
+
+
+def paragraph_of(mark: str, style: str, inline: list[str]) -> str:
+    """Return a paragraph with its mark's properties and style, holding ``inline``."""
+    style_xml = f"<w:pStyle w:val='{style}'/>" if style else ""
+    mark_xml = f"<w:rPr>{mark}</w:rPr>" if mark else ""
+    props = f"<w:pPr>{style_xml}{mark_xml}</w:pPr>" if style or mark else ""
+    return f"<w:p>{props}{''.join(inline)}</w:p>"
+
+
+def control_of(tag: str, kind: str, showing: bool, content: str) -> str:
+    """Return a content control of ``kind`` holding ``content``."""
+    showing_xml = "<w:showingPlcHdr/>" if showing else ""
+    return (
+        f"<w:sdt><w:sdtPr><w:tag w:val='{tag}'/>{showing_xml}{kind}</w:sdtPr>"
+        f"<w:sdtContent>{content}</w:sdtContent></w:sdt>"
+    )
+
+
+KINDS = st.sampled_from(
+    [
+        "",
+        "<w:text/>",
+        "<w:dropDownList><w:listItem w:displayText='Ja' w:value='y'/></w:dropDownList>",
+        "<w:date w:fullDate='2027-01-05T00:00:00Z'/>",
+    ]
+)
+
+
+def blocks(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Return block content built from ``inner``: paragraphs, tables, controls."""
+    inline = st.deferred(
+        lambda: st.one_of(
+            st.builds(run_of, st.lists(RUN_PIECES, max_size=3), st.none() | VANISH),
+            st.builds(
+                lambda run: f"<w:del>{run}</w:del>",
+                st.builds(run_of, st.lists(RUN_PIECES, max_size=2), st.none()),
+            ),
+            st.builds(
+                lambda run: f"<w:moveFrom>{run}</w:moveFrom>",
+                st.builds(run_of, st.lists(RUN_PIECES, max_size=2), st.none()),
+            ),
+            st.builds(
+                lambda box, copy: (
+                    f"<w:r><mc:AlternateContent><mc:Choice><w:txbxContent>{box}"
+                    f"</w:txbxContent></mc:Choice><mc:Fallback>{copy}</mc:Fallback>"
+                    "</mc:AlternateContent></w:r>"
+                ),
+                inner,
+                inner,
+            ),
+            st.builds(
+                control_of,
+                st.sampled_from(["k1", "k2"]),
+                KINDS,
+                st.booleans(),
+                st.builds(run_of, st.lists(RUN_PIECES, max_size=2), st.none()),
+            ),
+        )
+    )
+    paragraph = st.builds(paragraph_of, MARKS, STYLES, st.lists(inline, max_size=3))
+    cell = st.lists(paragraph | inner, max_size=2).map(
+        lambda items: f"<w:tc>{''.join(items)}</w:tc>"
+    )
+    table = st.lists(cell, min_size=1, max_size=3).map(
+        lambda cells: f"<w:tbl><w:tr>{''.join(cells)}</w:tr></w:tbl>"
+    )
+    control = st.builds(control_of, st.sampled_from(["k1", "k2", ""]), KINDS, st.booleans(), inner)
+    return st.lists(st.one_of(paragraph, table, control), max_size=4).map("".join)
+
+
+BLOCKS = st.recursive(st.just(""), blocks, max_leaves=12)
+
+
+def generated(xml: str) -> etree._Element:
+    """Return a parsed w:document whose body holds generated ``xml``."""
+    return ooxml.parse_xml(
+        f"<w:document {NS} {MC_NS_DECL}><w:body>{xml}</w:body></w:document>".encode()
+    )
+
+
+GENERATED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@GENERATED
+@given(xml=BLOCKS)
+def test_fast_text_reading_equals_the_careful_reading(xml):
+    root = generated(xml)
+    fast = ooxml.TextReader(root)
+    for element in root.iter():
+        assert fast.runs_text(element) == ooxml.runs_text(element)
+        assert fast.visible_text(element) == ooxml.visible_text(element)
+
+
+@GENERATED
+@given(xml=BLOCKS)
+def test_answer_cells_found_at_once_equal_the_ones_asked_for_one_by_one(xml):
+    root = generated(xml)
+    reader = ooxml.PartReader(root)
+    for sdt in root.iter(ooxml.W_SDT):
+        assert reader.answer_cell(sdt) is ooxml.answer_cell(sdt)
+        assert ooxml.read_field(sdt, reader=reader) == ooxml.read_field(sdt)
+    for cell in root.iter(ooxml.W_TC):  # a reader for a part of the tree asks the tree
+        for sdt in cell.iter(ooxml.W_SDT):
+            assert ooxml.PartReader(cell).answer_cell(sdt) is ooxml.answer_cell(sdt)
+
+
+@GENERATED
+@given(xml=BLOCKS)
+def test_one_reader_reads_the_fields_and_the_text_outside_them_as_two_would(xml):
+    reader = ooxml.PartReader(generated(xml))
+    anchors: dict[str, int] = {}
+    hidden: set[int] = set()
+    fields, lines = reader.fields(), reader.outside_text(anchors, hidden)
+    assert fields == ooxml.read_fields(generated(xml))
+    anchors_apart: dict[str, int] = {}
+    hidden_apart: set[int] = set()
+    apart = ooxml.text_outside_fields(generated(xml), anchors_apart, hidden_apart)
+    assert (lines, anchors, hidden) == (apart, anchors_apart, hidden_apart)
+
+
+def test_the_fast_reading_sees_what_makes_a_paragraph_not_plain():
+    root = body(
+        "<w:p><w:r><w:t>a</w:t><w:tab/><w:t>b</w:t></w:r>"
+        "<w:r><w:rPr><w:vanish/></w:rPr><w:t>skjult</w:t></w:r></w:p>"
+        "<w:p><w:pPr><w:rPr><w:del/></w:rPr></w:pPr><w:r><w:t>c</w:t></w:r></w:p>"
+        "<w:p><w:r><w:t>d</w:t></w:r></w:p>"
+    )
+    reader = ooxml.TextReader(root)
+    first, second, third = root.iter(ooxml.W_P)
+    assert reader.runs_text(first) == ("a\tb", True)
+    assert reader.mark_removed(second) and not reader.mark_removed(third)
+    assert reader.visible_text(root) == ("a\tb\ncd", True)
+    assert third not in reader.careful and first in reader.careful

@@ -59,12 +59,22 @@ def identify(
     issued: Collection[str] = (),
 ):
     """Return (identity, package, document root) of a returned file; raise Rejected."""
+    return identified(data, secret, limits, issued)[:3]
+
+
+def identified(
+    data: bytes,
+    secret: bytes,
+    limits: ooxml.Limits = ooxml.DEFAULT_LIMITS,
+    issued: Collection[str] = (),
+):
+    """Return (identity, package, document root, embedded identity line or ''); raise Rejected."""
     package = ooxml.read_package(data, limits, wanted=WANTED_PARTS, headers_footers=True)
     if ooxml.DOCUMENT_PART not in package.parts:
         raise Rejected("not a Word document (no word/document.xml)", "not_docx")
     root = ooxml.parse_xml(package.parts[ooxml.DOCUMENT_PART], ooxml.DOCUMENT_PART)
     properties = ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART))
-    token = properties.get(PROPERTY, "")
+    embedded = token = properties.get(PROPERTY, "")
     if not token:
         token = next(iter(shown_tokens(package)), "")
     if not token:
@@ -73,7 +83,7 @@ def identify(
             "(or was copied into a new document); ask for the form that was sent",
             "identity_missing",
         )
-    return parse_token(token, secret, issued), package, root
+    return parse_token(token, secret, issued), package, root, embedded
 
 
 def shown_tokens(package: ooxml.Package, embedded: str = "") -> list[str]:
@@ -99,10 +109,10 @@ def sent_form(data: bytes, fields: tuple[Question, ...] | None = None) -> SentFo
 
 def sent_form_of_xml(document_xml: bytes, fields: tuple[Question, ...] | None = None) -> SentForm:
     """Return the fields and fixed text of a generated form's document.xml."""
-    root = ooxml.parse_xml(document_xml, ooxml.DOCUMENT_PART)
-    found = ooxml.read_fields(root) if fields is None else []
+    reader = ooxml.PartReader(ooxml.parse_xml(document_xml, ooxml.DOCUMENT_PART))
+    found = reader.fields() if fields is None else []
     anchors: dict[str, int] = {}
-    lines, rows = numbered_lines(ooxml.text_outside_fields(root, anchors))
+    lines, rows = numbered_lines(reader.outside_text(anchors))
     if fields is None:
         fields = tuple(
             replace(
@@ -127,11 +137,12 @@ def line_index(rows: list[int], paragraph: int) -> int:
 
 def extract(root, sent: SentForm) -> Extraction:
     """Return the answers of a returned document, keyed by the sent form's keys, with warnings."""
-    found = [f for f in ooxml.read_fields(root) if f.type != "other"]
+    reader = ooxml.PartReader(root)
+    found = [f for f in reader.fields() if f.type != "other"]
     matches = match_fields(sent.fields, found)
     result = Extraction()
     hidden: set[int] = set()
-    paragraphs = ooxml.text_outside_fields(root, hidden=hidden)
+    paragraphs = reader.outside_text(hidden=hidden)
     result.fixed_text, rows = numbered_lines(paragraphs)
     changes = fixed_text_changes(sent.outside_text, result.fixed_text)
     recovered = lost_answers(sent.fields, matches, changes)
@@ -352,7 +363,7 @@ def screen(
     """Return the screened answers of one returned file; raise Rejected with the reason."""
     # ``people`` (employee id → name, from the roster) lets the form's visible details be
     # checked against its embedded identity.
-    identity, package, root = identify(data, secret, limits, issued)
+    identity, package, root, embedded = identified(data, secret, limits, issued)
     if identity.cycle != cycle:
         raise Rejected(
             f"the form belongs to cycle {identity.cycle}, not {cycle}; "
@@ -368,7 +379,6 @@ def screen(
         )
     extraction = extract(root, sent)
     people = people or {}
-    embedded = ooxml.read_custom_properties(package.part(ooxml.CUSTOM_PART)).get(PROPERTY, "")
     shown = shown_elsewhere(identity, shown_tokens(package, embedded))
     shown = shown or shown_in_place(identity, extraction.fixed_text, sent, people)
     if shown:

@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from itertools import islice
+from itertools import chain, islice
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
@@ -51,7 +51,7 @@ def w(tag: str) -> str:
     return f"{{{W}}}{tag}"
 
 
-W_SDT, W_SDTPR, W_SDTCONTENT = w("sdt"), w("sdtPr"), w("sdtContent")
+W_SDT, W_SDTPR, W_SDTCONTENT, W_BODY = w("sdt"), w("sdtPr"), w("sdtContent"), w("body")
 W_P, W_R, W_T, W_TC, W_TAB, W_BR, W_CR = w("p"), w("r"), w("t"), w("tc"), w("tab"), w("br"), w("cr")
 W_VAL = w("val")
 W_TAG, W_ALIAS, W_SHOWING = w("tag"), w("alias"), w("showingPlcHdr")
@@ -237,7 +237,7 @@ _PARSER = etree.XMLParser(
 
 def parse_xml(data: bytes, name: str = "XML") -> etree._Element:
     """Return the root of untrusted XML; raise Rejected for DTDs, entities or bad syntax."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # XML keywords are case-sensitive
+    if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data):  # case-sensitive
         raise Rejected(f"{name} declares a DTD or entities (XXE / billion laughs)", "xml_entities")
     try:
         root = etree.fromstring(data, _PARSER)
@@ -261,34 +261,123 @@ HEADING_STYLE = re.compile(r"(?i)^(heading|overskrift|berschrift)\s*1$")
 
 def child(element: etree._Element, *tags: str) -> etree._Element | None:
     """Return the first child with ``tags[0]``, its first child with ``tags[1]`` …, or None."""
-    # As ``element.find("a/b")``, at half the cost: the readers below run millions of times.
+    # As ``element.find("a/b")``, at a third of the cost: the readers below run millions of times.
     for tag in tags:
-        element = next(element.iterchildren(tag), None)
-        if element is None:
+        for node in element:
+            if node.tag == tag:
+                element = node
+                break
+        else:
             return None
     return element
 
 
 def read_fields(root: etree._Element, part: str = DOCUMENT_PART) -> list[Field]:
     """Return every content control under ``root``, in document order, with its section."""
-    fields = []
-    section = ""
-    inherited: dict[etree._Element, Field] = {}
-    container = root.find(w("body"))
-    for top in container if container is not None else root:
-        if top.tag == W_P and HEADING_STYLE.match(paragraph_style(top)):
-            section = paragraph_text(top).strip()
-        for element in top.iter(W_SDT):
-            found = read_field(element, part, section)
-            inner = sole_nested_control(element)
-            if inner is not None and found.type == "richtext":
-                inherited[inner] = found  # a wrapper LibreOffice put around a typed control
+    return PartReader(root).fields(part)
+
+
+class PartReader:
+    """Reads the controls and the text of one part, sharing the walks both need."""
+
+    # Every control's answer cell and every element that needs the careful reading are found
+    # once, up front; read the fields first, as ``outside_text`` cuts the controls out.
+
+    def __init__(self, root: etree._Element):
+        self.root = root
+        self.text = TextReader(root)
+        body = root.find(W_BODY)
+        self.container = body if body is not None else root  # its children: the top elements
+        self.controls, self.cells = answer_cells(root)
+
+    def fields(self, part: str = DOCUMENT_PART) -> list[Field]:
+        """Return every content control under the root, in document order, with its section."""
+        fields = []
+        section = ""
+        inherited: dict[etree._Element, Field] = {}
+        for top in self.container:
+            if top.tag == W_P and HEADING_STYLE.match(paragraph_style(top)):
+                section = self.text.runs_text(top)[0].strip()
+            for element in top.iter(W_SDT):
+                found = read_field(element, part, section, self)
+                inner = sole_nested_control(element) if found.type == "richtext" else None
+                if inner is not None:
+                    inherited[inner] = found  # a wrapper LibreOffice put around a typed control
+                    continue
+                outer = inherited.get(element)
+                if outer is not None:
+                    found = replace(
+                        found, key=found.key or outer.key, title=found.title or outer.title
+                    )
+                fields.append(found)
+        return fields
+
+    def answer_cell(self, sdt: etree._Element) -> etree._Element | None:
+        """Return the table cell this control sits alone in, or None."""
+        return self.cells[sdt] if sdt in self.cells else answer_cell(sdt)
+
+    def outside_text(
+        self, anchors: dict[str, int] | None = None, hidden: set[int] | None = None
+    ) -> list[str]:
+        """Return the text of every paragraph outside the controls and answer cells."""
+        # See ``text_outside_fields``: this cuts the controls and answer cells out of the tree.
+        excluded: dict[etree._Element, etree._Element] = {}
+        for sdt in self.controls:
+            cell = self.answer_cell(sdt)
+            excluded.setdefault(cell if cell is not None else sdt, sdt)
+        for element, sdt in excluded.items():
+            parent = element.getparent()
+            if parent is None:
                 continue
-            outer = inherited.get(element)
-            if outer is not None:
-                found = replace(found, key=found.key or outer.key, title=found.title or outer.title)
-            fields.append(found)
-    return fields
+            if anchors is None:
+                parent.remove(element)
+            else:
+                props = child(sdt, W_SDTPR)
+                key = attr_val(props, W_TAG) if props is not None else ""
+                parent.replace(element, etree.Element(ANCHOR, key=key))
+        lines: list[str] = []
+        for node in self.root.iter(W_P, ANCHOR):
+            if node.tag == ANCHOR:
+                anchors.setdefault(node.get("key") or "", len(lines))
+                continue
+            text, skipped = self.text.runs_text(node)
+            if skipped and hidden is not None:
+                hidden.add(len(lines))
+            lines.append(text)
+        return lines
+
+
+def answer_cells(root: etree._Element) -> tuple[list, dict]:
+    """Return the controls under ``root`` in document order, and each one's answer cell or None."""
+    # As ``answer_cell`` finds it, with one short walk up from every control to its closest
+    # cell (noting whether a control or a table comes first): a cell is an answer cell when
+    # exactly one control has it as its closest cell. A control whose closest cell may lie
+    # above ``root`` is left out (``PartReader.answer_cell`` asks the tree for it).
+    controls = list(root.iter(W_SDT))
+    closest: dict[etree._Element, etree._Element | None] = {}
+    counts: dict[etree._Element, int] = {}
+    whole = root.getparent() is None  # nothing lies above ``root``
+    for sdt in controls:
+        cell, blocked, parent = None, False, sdt
+        while parent is not root:
+            parent = parent.getparent()
+            if parent is None:
+                break
+            tag = parent.tag
+            if tag == W_TC:
+                cell = parent
+                counts[cell] = counts.get(cell, 0) + 1
+                break
+            if tag in (W_SDT, W_TBL):
+                blocked = True
+        if cell is None and not whole:
+            continue
+        closest[sdt] = None if blocked else cell
+    cells = {
+        sdt: cell if cell is not None and counts[cell] == 1 else None
+        for sdt, cell in closest.items()
+    }
+    return controls, cells
 
 
 def sole_nested_control(sdt: etree._Element) -> etree._Element | None:
@@ -304,31 +393,46 @@ def paragraph_style(paragraph: etree._Element) -> str:
     return (style.get(W_VAL) or "") if style is not None else ""
 
 
-def read_field(sdt: etree._Element, part: str = DOCUMENT_PART, section: str = "") -> Field:
+def read_field(
+    sdt: etree._Element,
+    part: str = DOCUMENT_PART,
+    section: str = "",
+    reader: PartReader | None = None,
+) -> Field:
     """Return one content control as a Field."""
+    # ``reader``: the PartReader of the whole part, which knows the answer cells already.
     props = child(sdt, W_SDTPR)
     props = props if props is not None else etree.Element(W_SDTPR)
-    kind = control_type(props)
-    cell = answer_cell(sdt)
-    showing = child(props, W_SHOWING) is not None
-    items = list(props.iter(W_LIST_ITEM))
-    options = tuple(item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in items)
-    labels = tuple(item.get(W_DISPLAY) or item.get(W_VALUE) or "" for item in items)
-    value, hidden = control_value(sdt, props, kind, cell)
+    kind, key, title, showing = control_properties(props)
+    content = child(sdt, W_SDTCONTENT)
+    cell = reader.answer_cell(sdt) if reader is not None else answer_cell(sdt)
+    text = reader.text if reader is not None else CAREFUL
+    options, labels = list_items(props)
+    value, hidden = control_value(props, content, kind, cell, text)
     return Field(
-        key=attr_val(props, W_TAG),
-        title=attr_val(props, W_ALIAS),
+        key=key,
+        title=title,
         type=kind,
         value=value,
         showing_placeholder=showing,
         options=options,
         labels=labels,
-        placeholder=content_text(sdt) if showing else "",
+        placeholder=text.element_text(content) if showing else "",
         in_answer_cell=cell is not None,
         part=part,
         section=section,
         hidden_text=hidden,
     )
+
+
+def list_items(props: etree._Element) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the values and the display texts of a control's list items."""
+    items = list(props.iter(W_LIST_ITEM))
+    if not items:
+        return (), ()
+    options = tuple(item.get(W_VALUE) or item.get(W_DISPLAY) or "" for item in items)
+    labels = tuple(item.get(W_DISPLAY) or item.get(W_VALUE) or "" for item in items)
+    return options, labels
 
 
 def attr_val(props: etree._Element, tag: str) -> str:
@@ -354,10 +458,27 @@ CONTROL_TYPES = {
 TYPE_PRIORITY = ("checkbox", "dropdown", "combobox", "date", "text", "picture", "richtext", "other")
 
 
+NAMED_PROPERTIES = (W_TAG, W_ALIAS, W_SHOWING)
+
+
 def control_type(props: etree._Element) -> str:
     """Return the kind of a content control from its properties."""
-    kinds = {CONTROL_TYPES[child.tag] for child in props if child.tag in CONTROL_TYPES}
-    return next((kind for kind in TYPE_PRIORITY if kind in kinds), "richtext")
+    return control_properties(props)[0]
+
+
+def control_properties(props: etree._Element) -> tuple[str, str, str, bool]:
+    """Return a control's kind, tag, title (alias), and whether it shows its placeholder."""
+    # The tag and the title are the w:val of the first w:tag and w:alias, as ``attr_val`` reads.
+    kinds = set()
+    values: dict[str, str] = {}
+    for node in props:
+        tag = node.tag
+        if tag in CONTROL_TYPES:
+            kinds.add(CONTROL_TYPES[tag])
+        elif tag in NAMED_PROPERTIES and tag not in values:
+            values[tag] = node.get(W_VAL) or ""
+    kind = next((kind for kind in TYPE_PRIORITY if kind in kinds), "richtext")
+    return kind, values.get(W_TAG, ""), values.get(W_ALIAS, ""), W_SHOWING in values
 
 
 def answer_cell(sdt: etree._Element) -> etree._Element | None:
@@ -381,20 +502,22 @@ def nearest_cell(element: etree._Element) -> etree._Element | None:
     return parent
 
 
-def control_value(sdt, props, kind: str, cell) -> tuple[str | bool | None, bool]:
+def control_value(
+    props, content, kind: str, cell, text: TextReader | None = None
+) -> tuple[str | bool | None, bool]:
     """Return the value entered in one control (text, bool or ISO date), and if text was hidden."""
+    # ``content``: the control's sdtContent (or None); ``cell``: its answer cell (or None).
+    text = text if text is not None else CAREFUL
     if kind == "checkbox":
         checked = child(props, f"{{{W14}}}checkbox", f"{{{W14}}}checked")
         ticked = checked is not None and checked.get(f"{{{W14}}}val", "1") in ("1", "true", "on")
         return ticked, False
     if kind in ("dropdown", "combobox"):
-        return dropdown_value(props, content_text(sdt).strip()), False
+        return dropdown_value(props, text.element_text(content).strip()), False
     if kind == "date":
-        return date_value(props, content_text(sdt).strip()), False
-    content = (
-        cell if kind in ("richtext", "text") and cell is not None else child(sdt, W_SDTCONTENT)
-    )
-    return visible_text(content) if content is not None else ("", False)
+        return date_value(props, text.element_text(content).strip()), False
+    content = cell if kind in ("richtext", "text") and cell is not None else content
+    return text.visible_text(content) if content is not None else ("", False)
 
 
 def dropdown_value(props: etree._Element, shown: str) -> str:
@@ -425,8 +548,7 @@ def date_value(props: etree._Element, shown: str) -> str:
 
 def content_text(sdt: etree._Element) -> str:
     """Return the text inside a control's sdtContent."""
-    content = child(sdt, W_SDTCONTENT)
-    return element_text(content) if content is not None else ""
+    return CAREFUL.content_text(sdt)
 
 
 def element_text(element: etree._Element) -> str:
@@ -436,20 +558,7 @@ def element_text(element: etree._Element) -> str:
 
 def visible_text(element: etree._Element) -> tuple[str, bool]:
     """Return the visible text of an element (one line per paragraph), and if text was hidden."""
-    # A paragraph whose mark was deleted or moved away (tracked) runs on into the next one.
-    if element.tag == W_P:
-        return runs_text(element)
-    pieces: list[str] = []
-    hidden = False
-    for paragraph in element.iter(W_P):
-        if next(paragraph.iterancestors(W_P), None) is not None:  # nested: read with its parent
-            continue
-        text, skipped = runs_text(paragraph)
-        pieces += [text, "" if mark_removed(paragraph) else "\n"]
-        hidden = hidden or skipped
-    if not pieces:
-        return runs_text(element)
-    return "".join(pieces[:-1]), hidden
+    return CAREFUL.visible_text(element)
 
 
 def mark_removed(paragraph: etree._Element) -> bool:
@@ -468,24 +577,27 @@ def run_text(element: etree._Element) -> str:
     return runs_text(element)[0]
 
 
+READ_NODES = (*TEXT_NODES, *NOT_SHOWN, W_VANISH)  # what the careful reading looks at
+SPECIAL_NODES = tuple(tag for tag in READ_NODES if tag != W_T)  # what makes a paragraph not plain
+
+
 def runs_text(element: etree._Element) -> tuple[str, bool]:
     """Return the visible text of runs under ``element``, and whether hidden text was left out."""
     # Field codes (w:instrText) and deleted text (w:delText) are other elements, never read;
     # whole subtrees that are not shown are skipped (see NOT_SHOWN), so are hidden runs.
     out: list[str] = []
     hidden = False
-    skipping: etree._Element | None = None
-    for node in element.iter(*TEXT_NODES, *NOT_SHOWN, W_VANISH):
-        if skipping is not None and is_within(node, skipping):
+    skipped: Collection[etree._Element] = ()  # the nodes of the subtree being skipped
+    for node in element.iter(*READ_NODES):
+        if node in skipped:
             continue
-        skipping = None
         tag = node.tag
         if tag in NOT_SHOWN:
-            skipping = node
+            skipped = set(node.iter(*READ_NODES))
         elif tag == W_VANISH:
             run = hidden_run(node)
             if run is not None:
-                skipping = run
+                skipped = set(run.iter(*READ_NODES))
                 hidden = hidden or any((t.text or "").strip() for t in run.iter(W_T))
         elif tag == W_T:
             out.append(node.text or "")
@@ -500,9 +612,9 @@ def runs_text(element: etree._Element) -> tuple[str, bool]:
     return "".join(out), hidden
 
 
-def is_within(node: etree._Element, ancestor: etree._Element) -> bool:
-    """Return True when ``node`` lies inside ``ancestor``."""
-    return any(parent is ancestor for parent in node.iterancestors())
+def plain_text(element: etree._Element) -> str:
+    """Return the text of an element that holds nothing but w:t text (no SPECIAL_NODES)."""
+    return "".join([node.text or "" for node in element.iter(W_T)])
 
 
 def hidden_run(vanish: etree._Element) -> etree._Element | None:
@@ -512,6 +624,95 @@ def hidden_run(vanish: etree._Element) -> etree._Element | None:
     if props is None or props.tag != W_RPR or run is None or run.tag != W_R:
         return None
     return None if (vanish.get(W_VAL) or "").lower() in OFF else run
+
+
+NESTED_PARAGRAPHS = etree.XPath(".//w:p//w:p", namespaces={"w": W})
+
+
+class TextReader:
+    """Reads visible text; given a root, the plain elements under it (most of them) fast."""
+
+    # The careful reading (``runs_text``) looks at every node that can change the text; an
+    # element without such nodes reads as its w:t texts joined. One pass over the root finds
+    # the elements that need the careful reading (the nodes and all above them), the paragraphs
+    # whose mark was removed, and the paragraphs inside paragraphs. Only elements under the
+    # root may be asked about; cutting subtrees out of it afterwards is fine (an element only
+    # loses nodes).
+
+    def __init__(self, root: etree._Element | None = None):
+        self.fast = root is not None
+        self.careful: set[etree._Element] = set()  # elements holding more than w:t text
+        self.joined: set[etree._Element] = set()  # paragraphs whose mark was removed
+        self.nested: set[etree._Element] | None = None  # paragraphs inside paragraphs
+        if root is None:
+            return
+        for node in root.iter(*SPECIAL_NODES):
+            for element in chain((node,), node.iterancestors()):
+                if element in self.careful:
+                    break  # and so are the ones above it
+                self.careful.add(element)
+            paragraph = removed_mark_of(node)
+            if paragraph is not None:
+                self.joined.add(paragraph)
+        if root.tag != W_P and next(root.iterancestors(W_P), None) is None:
+            self.nested = set(NESTED_PARAGRAPHS(root))
+
+    def runs_text(self, element: etree._Element) -> tuple[str, bool]:
+        """Return the visible text of runs under ``element``, and whether text was hidden."""
+        if self.fast and element not in self.careful:
+            return plain_text(element), False
+        return runs_text(element)
+
+    def visible_text(self, element: etree._Element) -> tuple[str, bool]:
+        """Return the visible text of an element (a line per paragraph), and if text was hidden."""
+        # A paragraph whose mark was deleted or moved away (tracked) runs on into the next one.
+        if element.tag == W_P:
+            return self.runs_text(element)
+        pieces: list[str] = []
+        hidden = False
+        for paragraph in element.iter(W_P):
+            if self.is_nested(paragraph):  # read with the paragraph it is in
+                continue
+            text, skipped = self.runs_text(paragraph)
+            pieces += [text, "" if self.mark_removed(paragraph) else "\n"]
+            hidden = hidden or skipped
+        if not pieces:
+            return self.runs_text(element)
+        return "".join(pieces[:-1]), hidden
+
+    def content_text(self, sdt: etree._Element) -> str:
+        """Return the text inside a control's sdtContent."""
+        return self.element_text(child(sdt, W_SDTCONTENT))
+
+    def element_text(self, element: etree._Element | None) -> str:
+        """Return the visible text of an element, or '' for None."""
+        return self.visible_text(element)[0] if element is not None else ""
+
+    def is_nested(self, paragraph: etree._Element) -> bool:
+        """Return True when a paragraph lies inside another paragraph (a text box)."""
+        if self.nested is not None:
+            return paragraph in self.nested
+        return next(paragraph.iterancestors(W_P), None) is not None
+
+    def mark_removed(self, paragraph: etree._Element) -> bool:
+        """Return True when a paragraph's mark is a tracked deletion or was moved away."""
+        return paragraph in self.joined if self.fast else mark_removed(paragraph)
+
+
+CAREFUL = TextReader()  # reads every element the careful way
+
+
+def removed_mark_of(node: etree._Element) -> etree._Element | None:
+    """Return the paragraph whose mark ``node`` deletes or moves away, or None."""
+    # As ``mark_removed`` asks it: the w:del or w:moveFrom in the first w:rPr of the first w:pPr.
+    if node.tag not in (W_DEL, W_MOVE_FROM):
+        return None
+    marks = node.getparent()
+    props = marks.getparent() if marks is not None else None
+    paragraph = props.getparent() if props is not None else None
+    if paragraph is None or (marks.tag, props.tag, paragraph.tag) != (W_RPR, W_PPR, W_P):
+        return None
+    return paragraph if child(paragraph, W_PPR, W_RPR) is marks else None
 
 
 ANCHOR = "{urn:samtale}anchor"  # stands in for a control cut out while anchors are read
@@ -524,32 +725,10 @@ def text_outside_fields(
 ) -> list[str]:
     """Return the text of every paragraph outside the controls and answer cells."""
     # Consumes ``root``: the controls and answer cells are cut out of the tree, so read the
-    # fields first. With ``anchors``, the place of every tagged control is noted there: how many
-    # of the returned paragraphs come before it. With ``hidden``, the numbers of the paragraphs
-    # that hold hidden text are noted there.
-    excluded: dict[etree._Element, etree._Element] = {}
-    for sdt in root.iter(W_SDT):
-        cell = answer_cell(sdt)
-        excluded.setdefault(cell if cell is not None else sdt, sdt)
-    for element, sdt in excluded.items():
-        parent = element.getparent()
-        if parent is None:
-            continue
-        if anchors is None:
-            parent.remove(element)
-        else:
-            key = attr_val(sdt.find(W_SDTPR), W_TAG) if sdt.find(W_SDTPR) is not None else ""
-            parent.replace(element, etree.Element(ANCHOR, key=key))
-    lines: list[str] = []
-    for node in root.iter(W_P, ANCHOR):
-        if node.tag == ANCHOR:
-            anchors.setdefault(node.get("key") or "", len(lines))
-            continue
-        text, skipped = runs_text(node)
-        if skipped and hidden is not None:
-            hidden.add(len(lines))
-        lines.append(text)
-    return lines
+    # fields first (or read both with one PartReader). With ``anchors``, the place of every
+    # tagged control is noted there: how many of the returned paragraphs come before it. With
+    # ``hidden``, the numbers of the paragraphs that hold hidden text are noted there.
+    return PartReader(root).outside_text(anchors, hidden)
 
 
 def all_text(root: etree._Element) -> str:

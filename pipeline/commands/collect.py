@@ -298,13 +298,16 @@ def inputs_digest(ledger: Ledger, roster: Roster, sheets: dict) -> str:
 def minutes_notes(ledger: Ledger, employee_ids: set[str]) -> list[str]:
     """Return, for minutes that came back in this run, whether they are confirmed by both."""
     notes = []
-    for employee_id in sorted(employee_ids):
-        versions = ledger.accepted_versions_of(employee_id)
-        state = minutes_state(employee_id, [v for v in versions if v.kind == FormKind.MINUTES])
-        if state.confirmed:
-            notes.append(f"minutes of {employee_id}: confirmed by both; ready for finalize")
-        else:
-            notes.append(f"minutes of {employee_id}: waiting for {'; '.join(state.missing)}")
+    for chunk in batched(sorted(employee_ids), LEDGER_BATCH):  # one ledger read per chunk
+        versions: dict[str, list[ReturnedVersion]] = {}
+        for version in ledger.accepted_versions_for(FormKind.MINUTES, chunk):
+            versions.setdefault(version.employee_id, []).append(version)
+        for employee_id in chunk:
+            state = minutes_state(employee_id, versions.get(employee_id, []))
+            if state.confirmed:
+                notes.append(f"minutes of {employee_id}: confirmed by both; ready for finalize")
+            else:
+                notes.append(f"minutes of {employee_id}: waiting for {'; '.join(state.missing)}")
     return notes
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.domain.forms import GenerateReport, Progress, write_forms
 from pipeline.domain.kinds import PREP_KINDS, FormKind
 from pipeline.domain.managers import manager_changes, minutes_warning
-from pipeline.domain.questions import Question, questions_from_json
+from pipeline.domain.questions import Question, sent_questions
 from pipeline.domain.record import by_employee, employee_record, hr_corrections, recorded_forms
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
@@ -134,12 +133,6 @@ def finish_context(context: dict) -> dict:
         "sides": sides(specs, employee_answers, manager_answers, words),
         "agenda": agenda(specs, employee_answers, manager_answers, words),
     }
-
-
-@functools.lru_cache(maxsize=16)  # the forms of one template and language share their fields
-def sent_questions(fields: str) -> tuple[Question, ...]:
-    """Return the questions of a sent form's fields (JSON)."""
-    return tuple(questions_from_json(fields))
 
 
 def merged_specs(employee_fields, manager_fields) -> list[Question]:

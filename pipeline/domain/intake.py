@@ -31,7 +31,7 @@ from pathlib import Path
 
 from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import parallel_map
-from pipeline.domain.questions import questions_from_json
+from pipeline.domain.questions import sent_questions
 from pipeline.errors import Rejected, WorkspaceError, plain_reason
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
@@ -601,12 +601,6 @@ class SentForms(dict):
     def lookup(self, key) -> tuple[str, str, str] | None:
         """Return the ledger's (path, fields, fixed text) of one form, or None."""
         return self.handle.ledger().sent_form(*key)
-
-
-@functools.lru_cache(maxsize=64)
-def sent_questions(fields: str) -> tuple:
-    """Return the questions of a sent form's fields JSON (the same for most forms of a kind)."""
-    return questions_from_json(fields)
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,13 @@ def open_source(path: Path) -> zipfile.ZipFile:
         raise corrupt(path, exc) from exc
 
 
+# What zipfile, zlib and lxml raise for a damaged or foreign workbook.
+UNREADABLE = (
+    zipfile.BadZipFile, KeyError, IndexError, OSError, ValueError, EOFError, zlib.error,
+    etree.XMLSyntaxError,
+)  # fmt: skip
+
+
 def corrupt(path: Path, exc: Exception) -> WorkbookError:
     """Return the error for a workbook that cannot be read as one."""
     return WorkbookError(
@@ -1160,16 +1167,7 @@ def answer_rows(
                             yield kind, employee_id, values
     except FileNotFoundError as exc:
         raise WorkbookError(f"{path}: file not found") from exc
-    except (
-        zipfile.BadZipFile,
-        KeyError,
-        IndexError,
-        OSError,
-        ValueError,
-        EOFError,
-        zlib.error,
-        etree.XMLSyntaxError,
-    ) as exc:
+    except UNREADABLE as exc:
         raise corrupt(path, exc) from exc
 
 
@@ -1226,17 +1224,8 @@ def read_answer_columns(
             }
     except FileNotFoundError as exc:
         raise WorkbookError(f"{path}: file not found") from exc
-    except (
-        zipfile.BadZipFile,
-        KeyError,
-        IndexError,
-        OSError,
-        ValueError,
-        etree.XMLSyntaxError,
-    ) as exc:
-        raise WorkbookError(
-            f"{path}: not a readable .xlsx workbook ({plain_reason(exc)}); {CORRUPT_FIX}"
-        ) from exc
+    except UNREADABLE as exc:
+        raise corrupt(path, exc) from exc
 
 
 def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:

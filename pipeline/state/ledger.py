@@ -210,6 +210,8 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+IDS_PER_QUERY = 500  # employee ids in one "IN (…)" (SQLite allows 999 parameters in old builds)
+
 ACCEPTED = (
     "SELECT rowid, employee_id, kind, source, stored_path, sent_at, file_time, collected_at,"
     " answers, warnings, saved_at FROM returned_files WHERE outcome = 'accepted'"
@@ -561,31 +563,27 @@ class Ledger:
         ).fetchall()
         return [returned_version(row) for row in rows]
 
+    def _rows_of(
+        self, query: str, kind: str, employee_ids: list[str], order: str = ""
+    ) -> Iterator[sqlite3.Row]:
+        """Yield the rows of ``query`` (``kind = ?`` bound) for these employees, in chunks."""
+        # SQLite limits the parameters of one statement; the ids go in chunks below that.
+        for start in range(0, len(employee_ids), IDS_PER_QUERY):
+            chunk = employee_ids[start : start + IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            yield from self.db.execute(
+                f"{query} AND employee_id IN ({marks}){order}", (kind, *chunk)
+            )
+
     def accepted_versions_for(self, kind: str, employee_ids: list[str]) -> list[ReturnedVersion]:
         """Return the accepted returned files of these employees' forms of ``kind``, in order."""
-        found: list[ReturnedVersion] = []
-        for start in range(0, len(employee_ids), 500):
-            chunk = employee_ids[start : start + 500]
-            rows = self.db.execute(
-                ACCEPTED + f" AND kind = ? AND employee_id IN ({','.join('?' * len(chunk))})"
-                " ORDER BY rowid",
-                (kind, *chunk),
-            )
-            found += [returned_version(row) for row in rows]
-        return found
+        rows = self._rows_of(ACCEPTED + " AND kind = ?", kind, employee_ids, " ORDER BY rowid")
+        return [returned_version(row) for row in rows]
 
     def generated_for(self, kind: str, employee_ids: list[str]) -> set[str]:
         """Return which of these employees have a generated form of ``kind``."""
-        found: set[str] = set()
-        for start in range(0, len(employee_ids), 500):
-            chunk = employee_ids[start : start + 500]
-            rows = self.db.execute(
-                "SELECT employee_id FROM forms WHERE kind = ?"
-                f" AND employee_id IN ({','.join('?' * len(chunk))})",
-                (kind, *chunk),
-            )
-            found |= {row[0] for row in rows}
-        return found
+        rows = self._rows_of("SELECT employee_id FROM forms WHERE kind = ?", kind, employee_ids)
+        return {row[0] for row in rows}
 
     def answers_stamp(self) -> list:
         """Return what changes whenever the answers workbook's rows may change (cheaply)."""
@@ -650,29 +648,15 @@ class Ledger:
 
     def extracted_for(self, kind: str, employee_ids: list[str]) -> dict[tuple[str, str], object]:
         """Return what collect last wrote into these employees' cells, by (employee id, key)."""
-        found: dict[tuple[str, str], object] = {}
-        for start in range(0, len(employee_ids), 500):
-            chunk = employee_ids[start : start + 500]
-            rows = self.db.execute(
-                "SELECT employee_id, key, value FROM extracted WHERE kind = ?"
-                f" AND employee_id IN ({','.join('?' * len(chunk))})",
-                (kind, *chunk),
-            )
-            found.update({(eid, key): json.loads(value) for eid, key, value in rows})
-        return found
+        query = "SELECT employee_id, key, value FROM extracted WHERE kind = ?"
+        rows = self._rows_of(query, kind, employee_ids)
+        return {(eid, key): json.loads(value) for eid, key, value in rows}
 
     def written_rows(self, kind: str, employee_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Return, per employee, the (inputs, written) hashes of their row as last written."""
-        found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(employee_ids), 500):
-            chunk = employee_ids[start : start + 500]
-            rows = self.db.execute(
-                "SELECT employee_id, inputs, written FROM workbook_rows WHERE kind = ?"
-                f" AND employee_id IN ({','.join('?' * len(chunk))})",
-                (kind, *chunk),
-            )
-            found.update({row[0]: (row[1], row[2]) for row in rows})
-        return found
+        query = "SELECT employee_id, inputs, written FROM workbook_rows WHERE kind = ?"
+        rows = self._rows_of(query, kind, employee_ids)
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def extracted_keys(self, kind: str) -> set[str]:
         """Return every column key collect ever wrote into a form kind's sheet."""

@@ -89,3 +89,31 @@ def test_a_generator_is_read_a_window_at_a_time(count, workers):
     if workers > 1 and count > 40:
         assert {r[2] for r in rest} != {os.getpid()}
         assert ahead <= 3 * 256  # never the whole generator at once
+
+
+PARENT_ONLY: list[str] = []  # filled by a test in this process only
+
+
+def parent_memory(settings: dict, item: int) -> tuple[list[str], int, int]:
+    """Return what this process sees of PARENT_ONLY, the item and the parent process id."""
+    return list(PARENT_ONLY), item, os.getppid()
+
+
+@pytest.mark.parametrize("generator", [False, True])
+def test_fresh_workers_start_from_a_server_not_from_a_copy_of_this_process(generator):
+    # A forked worker sees what this process put in memory before the fork; a fresh one does
+    # not (it imported the module anew), and its settings came pickled.
+    PARENT_ONLY.append("roster of 10,000")
+    try:
+        items = range(100) if generator else list(range(100))
+        forked = list(parallel_map(parent_memory, {}, list(range(100)), workers=2))
+        fresh = list(
+            parallel_map(parent_memory, {}, iter(items) if generator else items, workers=2,
+                         total=100, fresh=True)
+        )  # fmt: skip
+    finally:
+        PARENT_ONLY.clear()
+    assert {tuple(r[0]) for r in forked} == {("roster of 10,000",)}
+    assert {tuple(r[0]) for r in fresh} == {()}
+    assert [r[1] for r in fresh] == list(range(100))  # in order, all of them
+    assert os.getpid() not in {r[2] for r in fresh}  # their parent is the server, not us

@@ -132,7 +132,7 @@ class Intake:
 # -- discovering -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per file of the folder, 20,000 of them
 class SourceFile:
     """One file in the source folder, as listed (not read yet)."""
 
@@ -664,6 +664,7 @@ def take_all(
         threshold=PARALLEL_THRESHOLD,
         tasks_per_worker=8,
         progress=progress,
+        fresh=True,  # the main process grows with every file recorded: workers must not copy it
     )
     try:
         for one in taken:

@@ -381,6 +381,80 @@ def test_styles_are_left_alone_when_all_are_used_or_a_part_cannot_be_read():
     assert ooxml.without_unused_styles({ooxml.DOCUMENT_PART: uses_title}) is None
 
 
+def test_styles_named_in_a_part_already_read_are_not_read_again():
+    styles = styles_part(style("Normal", default=True), style("Title"), style("Quote"))
+    unreadable = b"<w:document Style"  # parsing it would give up (None)
+    parts = {ooxml.STYLES_PART: styles, ooxml.DOCUMENT_PART: unreadable}
+    assert ooxml.without_unused_styles(parts) is None
+
+    kept = ooxml.without_unused_styles(parts, {ooxml.DOCUMENT_PART: ("Title",)})
+
+    ids = [s.get(ooxml.w("styleId")) for s in ooxml.parse_xml(kept).iterchildren(ooxml.w("style"))]
+    assert ids == ["Normal", "Title"]
+
+
+BOX = (
+    "<w:tbl><w:tr><w:tc><w:p><w:pPr><w:pStyle w:val='Instructions'/></w:pPr><w:r>"
+    "<w:t>Slik fyller du ut</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+)
+
+
+@pytest.mark.parametrize("prompts", [None, ("Skriv her",)])
+def test_the_final_document_is_the_three_steps_on_one_tree(prompts):
+    control = (
+        "<w:p><w:pPr><w:pStyle w:val='Heading1'/></w:pPr><w:r><w:t>Mål</w:t></w:r></w:p>"
+        "<w:sdt><w:sdtPr><w:tag w:val='goals'/><w:showingPlcHdr/></w:sdtPr><w:sdtContent>"
+        "<w:p><w:r><w:rPr><w:rStyle w:val='PlaceholderText'/></w:rPr><w:t>Skriv her</w:t>"
+        "</w:r></w:p></w:sdtContent></w:sdt>"
+    )
+    xml = etree.tostring(body(BOX + control + "<w:sectPr/>"))
+    page = [("SignatureHeading", "Signaturer"), ("", "Leder:\tKari Ødegård-Løvås")]
+
+    final = ooxml.final_document(xml, prompts, "Instructions", page)
+
+    stepwise = ooxml.append_paragraphs(
+        ooxml.drop_boxes(ooxml.flatten_controls(xml, prompts), "Instructions"), page
+    )
+    assert final.xml == stepwise
+    assert final.style_names == ("Heading1", "SignatureHeading")  # the box and its style gone
+    assert b"Slik fyller du ut" not in final.xml and b"Skriv her" not in final.xml
+
+
+def test_with_parts_copies_the_kept_members_bytes_and_writes_the_changed_ones():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>", zipfile.ZIP_DEFLATED)
+        archive.writestr("word/theme/theme1.xml", b"<theme>" * 500, zipfile.ZIP_DEFLATED, 9)
+        archive.writestr("word/stored.xml", b"<stored/>", zipfile.ZIP_STORED)
+        archive.writestr(ooxml.DOCUMENT_PART, b"<old/>", zipfile.ZIP_DEFLATED)
+    data = buffer.getvalue()
+
+    out = ooxml.with_parts(data, {ooxml.DOCUMENT_PART: b"<new/>", "word/added.xml": b"<a/>"})
+
+    with zipfile.ZipFile(io.BytesIO(out)) as archive:
+        assert archive.testzip() is None  # every checksum holds
+        assert archive.namelist() == [
+            "[Content_Types].xml",
+            "word/theme/theme1.xml",
+            "word/stored.xml",
+            ooxml.DOCUMENT_PART,
+            "word/added.xml",
+        ]
+        assert archive.read(ooxml.DOCUMENT_PART) == b"<new/>"
+        assert archive.read("word/stored.xml") == b"<stored/>"
+        theme = archive.getinfo("word/theme/theme1.xml")
+    before = zipfile.ZipFile(io.BytesIO(data)).getinfo("word/theme/theme1.xml")
+    assert theme.compress_size == before.compress_size  # level 9's bytes, not compressed again
+    assert ooxml.kept_entry(data, before).compressed in data
+
+
+def test_a_member_whose_local_header_lies_is_compressed_again():
+    data = bytearray(zip_bytes({ooxml.DOCUMENT_PART: b"<w:document/>" * 20}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(ooxml.DOCUMENT_PART)
+    data[info.header_offset : info.header_offset + 4] = b"XXXX"  # not a local header there
+    assert ooxml.kept_entry(bytes(data), info) is None
+
+
 # -- the fast readers agree with the careful ones ---------------------------------------------
 # Generated trees hold what changes the text (hidden runs and marks, tracked deletions and
 # moves, tabs, breaks, hyphens, text boxes with their fallback copy) and what decides answer

@@ -47,8 +47,7 @@ from pipeline.formats.ooxml import (
     DOCUMENT_PART,
     DOCX_MIME,
     STYLES_PART,
-    append_paragraphs,
-    drop_boxes,
+    final_document,
     flatten_controls,
     header_footer_parts,
     read_custom_properties,
@@ -552,14 +551,15 @@ def final_docx(
     if document is None:
         raise MinutesError(f"the returned minutes have no {DOCUMENT_PART}; it is not a Word file")
     changed = without_outside_links(package.parts)
-    flat = flatten_controls(changed.get(DOCUMENT_PART, document), prompts or None)
-    final = drop_boxes(flat, INSTRUCTIONS_STYLE)
-    changed[DOCUMENT_PART] = append_paragraphs(final, page)
+    final = final_document(
+        changed.get(DOCUMENT_PART, document), prompts or None, INSTRUCTIONS_STYLE, page
+    )
+    changed[DOCUMENT_PART] = final.xml
     for name in header_footer_parts(package.names):
         part = changed.get(name, package.part(name))
         if part is not None and b"sdt" in part:
             changed[name] = flatten_controls(part)
-    styles = without_unused_styles({**package.parts, **changed})
+    styles = without_unused_styles({**package.parts, **changed}, {DOCUMENT_PART: final.style_names})
     if styles is not None:  # LibreOffice converts the smaller package a fifth faster
         changed[STYLES_PART] = styles
     return with_parts(data, changed)

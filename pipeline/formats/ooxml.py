@@ -955,14 +955,48 @@ def replace_part(data: bytes, name: str, content: bytes) -> bytes:
 # -- flattening (final minutes: the agreed text as plain text, no form fields) ---------------
 
 
+@dataclass(frozen=True)
+class FinalDocument:
+    """The archived minutes' document.xml, and the style ids it names (for dropping the rest)."""
+
+    xml: bytes
+    style_names: tuple[str, ...]
+
+
+def final_document(
+    document_xml: bytes,
+    prompts: Collection[str] | None,
+    box_style: str,
+    paragraphs: list[tuple[str, str]],
+) -> FinalDocument:
+    """Return document.xml flattened, without the boxes in ``box_style``, ``paragraphs`` added."""
+    # The steps of flatten_controls, drop_boxes and append_paragraphs on one parsed tree.
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    flatten_tree(root, prompts)
+    drop_boxes_tree(root, box_style)
+    append_paragraphs_tree(root, paragraphs, page_break=True)
+    return FinalDocument(serialized(root), tuple(style_names(root, STYLE_REFERENCES)))
+
+
+def serialized(root: etree._Element) -> bytes:
+    """Return a part's bytes as Word writes them (declaration, UTF-8, standalone)."""
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
 def flatten_controls(document_xml: bytes, prompts: Collection[str] | None = None) -> bytes:
     """Return document.xml with every content control replaced by its plain content."""
+    root = parse_xml(document_xml, DOCUMENT_PART)
+    flatten_tree(root, prompts)
+    return serialized(root)
+
+
+def flatten_tree(root: etree._Element, prompts: Collection[str] | None = None) -> None:
+    """Replace every content control under ``root`` by its plain content."""
     # Controls still showing their prompt become empty, so no instruction text ends up in the
     # archived minutes. With ``prompts`` (the sent form's placeholder texts) the content decides,
     # as LibreOffice 25 keeps the placeholder flag on pasted answers; without them, the flag
     # does. Answers lose the grey placeholder style LibreOffice 25 leaves on them.
     known = {" ".join(prompt.split()) for prompt in prompts or () if prompt.strip()}
-    root = parse_xml(document_xml, DOCUMENT_PART)
     for sdt in reversed(list(root.iter(W_SDT))):
         props = sdt.find(W_SDTPR)
         content = sdt.find(W_SDTCONTENT)
@@ -981,7 +1015,6 @@ def flatten_controls(document_xml: bytes, prompts: Collection[str] | None = None
             parent.insert(position + offset, child)
         parent.remove(sdt)
     ensure_cells_have_paragraphs(root)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 PLACEHOLDER_STYLE = "PlaceholderText"
@@ -1014,6 +1047,14 @@ def append_paragraphs(
 ) -> bytes:
     """Return document.xml with (style id, text) paragraphs added at the end of the body."""
     root = parse_xml(document_xml, DOCUMENT_PART)
+    append_paragraphs_tree(root, paragraphs, page_break)
+    return serialized(root)
+
+
+def append_paragraphs_tree(
+    root: etree._Element, paragraphs: list[tuple[str, str]], page_break: bool = True
+) -> None:
+    """Add (style id, text) paragraphs at the end of the body under ``root``."""
     body = root.find(w("body"))
     section = body.find(w("sectPr"))
     new = []
@@ -1032,12 +1073,17 @@ def append_paragraphs(
             section.addprevious(element)
         else:
             body.append(element)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def drop_boxes(document_xml: bytes, style_id: str) -> bytes:
     """Return document.xml without the tables whose first paragraph has style ``style_id``."""
     root = parse_xml(document_xml, DOCUMENT_PART)
+    drop_boxes_tree(root, style_id)
+    return serialized(root)
+
+
+def drop_boxes_tree(root: etree._Element, style_id: str) -> None:
+    """Remove the tables under ``root`` whose first paragraph has style ``style_id``."""
     for table in list(root.iter(w("tbl"))):
         first = next(table.iter(W_P), None)
         if (
@@ -1046,7 +1092,6 @@ def drop_boxes(document_xml: bytes, style_id: str) -> bytes:
             and table.getparent() is not None
         ):
             table.getparent().remove(table)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 # -- links out of a package (never followed when a returned file is converted) -------------
@@ -1063,10 +1108,44 @@ PICTURE_TAGS = tuple(w(tag) for tag in ("drawing", "pict", "object"))
 
 def with_parts(data: bytes, changed: dict[str, bytes]) -> bytes:
     """Return a .docx with the ``changed`` parts replaced, every other entry kept as it was."""
+    # An entry kept is read whole (its checksum checked) but not compressed again: its deflated
+    # bytes are copied as they are.
+    entries = {}
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         order = archive.namelist()
-        parts = {name: archive.read(name) for name in order}
-    return write_package({**parts, **changed}, order)
+        for info in archive.infolist():
+            if info.filename in changed:
+                continue
+            content = archive.read(info)
+            entries[info.filename] = kept_entry(data, info) or compress_entry(
+                info.filename, content
+            )
+    for name, content in changed.items():
+        entries[name] = compressed_once(name, content) if name == STYLES_PART else None
+        entries[name] = entries[name] or compress_entry(name, content)
+    names = package_order(order)
+    names += [name for name in entries if name not in names]
+    return write_entries([entries[name] for name in names if name in entries])
+
+
+def kept_entry(data: bytes, info: zipfile.ZipInfo) -> ZipEntry | None:
+    """Return a deflated member's bytes as they lie in the zip ``data``, or None (stored, odd)."""
+    start = info.header_offset
+    header = data[start : start + 30]
+    if info.compress_type != zipfile.ZIP_DEFLATED or header[:4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    begin = start + 30 + name_length + extra_length
+    compressed = data[begin : begin + info.compress_size]
+    if len(compressed) != info.compress_size:
+        return None
+    return ZipEntry(info.filename, info.CRC, info.file_size, compressed)
+
+
+@functools.lru_cache(maxsize=8)  # the minutes of one template share one styles part
+def compressed_once(name: str, data: bytes) -> ZipEntry:
+    """Return ``compress_entry(name, data)``, computed once for a part many packages share."""
+    return compress_entry(name, data)
 
 
 def without_outside_links(parts: dict[str, bytes]) -> dict[str, bytes]:
@@ -1189,8 +1268,11 @@ STYLE_LINKS = STYLE_REFERENCES | {w("basedOn"), w("link"), w("next")}
 FALSE_VALUES = ("0", "false", "off")
 
 
-def without_unused_styles(parts: dict[str, bytes]) -> bytes | None:
+def without_unused_styles(
+    parts: dict[str, bytes], named_in: dict[str, tuple[str, ...]] | None = None
+) -> bytes | None:
     """Return the styles part with only the styles in use and what they build on, or None."""
+    # ``named_in``: the style ids some parts name, known already (those parts are not parsed).
     # Word's templates carry a gallery of some 180 styles (table styles above all), and
     # LibreOffice imports every one for each document it converts: a fifth of its time. Styles
     # no part names change nothing on the page. Kept: the defaults, every style any part names,
@@ -1201,10 +1283,13 @@ def without_unused_styles(parts: dict[str, bytes]) -> bytes | None:
         return None
     try:
         table = styles_table(data)
-        named = [
+        known = named_in or {}
+        named = [value for names in known.values() for value in names]
+        named += [
             value
             for name, part in parts.items()
-            if name != STYLES_PART and name.endswith(".xml") and b"tyle" in part
+            if name != STYLES_PART and name not in known
+            if name.endswith(".xml") and b"tyle" in part
             for value in style_names(parse_xml(part, name), STYLE_REFERENCES)
         ]
     except Rejected:

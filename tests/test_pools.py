@@ -117,3 +117,26 @@ def test_fresh_workers_start_from_a_server_not_from_a_copy_of_this_process(gener
     assert {tuple(r[0]) for r in fresh} == {()}
     assert [r[1] for r in fresh] == list(range(100))  # in order, all of them
     assert os.getpid() not in {r[2] for r in fresh}  # their parent is the server, not us
+
+
+def test_objects_made_before_a_long_lived_block_are_skipped_by_the_collector_only_within():
+    import gc
+
+    from pipeline.domain.pools import long_lived
+
+    before = gc.get_freeze_count()
+    with long_lived():
+        assert gc.get_freeze_count() > before  # everything made so far: not walked again
+    assert gc.get_freeze_count() == before  # and collected as usual afterwards
+
+
+def frozen_objects(settings: dict, item: int) -> int:
+    """Return how many objects the worker's garbage collector skips."""
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_fresh_workers_do_not_walk_their_imported_modules_again():
+    counts = list(parallel_map(frozen_objects, {}, list(range(60)), workers=2, fresh=True))
+    assert min(counts) > 1000  # the modules and settings the worker started with

@@ -25,6 +25,7 @@ from pipeline.domain.intake import (
     take_all,
 )
 from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
+from pipeline.domain.pools import long_lived
 from pipeline.domain.questions import Question, questions_from_json
 from pipeline.domain.versions import is_unfilled, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
@@ -88,7 +89,7 @@ def collect_returned(
     cycle_dir = workspace.cycle_dir(cycle)
     report = CollectReport(source_dir)
     entries = listing(source_dir)
-    with Ledger.of_cycle(workspace, cycle) as ledger:
+    with Ledger.of_cycle(workspace, cycle) as ledger, long_lived():
         # Quarantined files are screened again: a restored secret or a form generated since
         # may let them in now. Those still turned away count as already collected.
         retry = ledger.quarantined_hashes()

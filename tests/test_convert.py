@@ -214,9 +214,17 @@ def test_close_leaves_no_soffice_profile_or_pipe():
 
 CHILD = textwrap.dedent(
     """
+    import signal
     import sys
     from pathlib import Path
     from pipeline.formats.convert import ConverterPool
+
+    # A program started from a terminal: Ctrl-C neither ignored nor blocked, whatever the test
+    # runner's process (which starts this one) does with it; what it inherited is told on stderr.
+    inherited = signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    print(f"inherited SIGINT handling: {inherited}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
 
     source, out = Path(sys.argv[1]), Path(sys.argv[2])
     with ConverterPool(workers=2, timeout=30) as pool:

@@ -975,19 +975,14 @@ def final_document(
     flatten_tree(root, prompts)
     drop_boxes_tree(root, box_style)
     append_paragraphs_tree(root, paragraphs, page_break=True)
-    return FinalDocument(serialized(root), tuple(style_names(root, STYLE_REFERENCES)))
-
-
-def serialized(root: etree._Element) -> bytes:
-    """Return a part's bytes as Word writes them (declaration, UTF-8, standalone)."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return FinalDocument(xml_bytes(root), tuple(style_names(root, STYLE_REFERENCES)))
 
 
 def flatten_controls(document_xml: bytes, prompts: Collection[str] | None = None) -> bytes:
     """Return document.xml with every content control replaced by its plain content."""
     root = parse_xml(document_xml, DOCUMENT_PART)
     flatten_tree(root, prompts)
-    return serialized(root)
+    return xml_bytes(root)
 
 
 def flatten_tree(root: etree._Element, prompts: Collection[str] | None = None) -> None:
@@ -1048,7 +1043,7 @@ def append_paragraphs(
     """Return document.xml with (style id, text) paragraphs added at the end of the body."""
     root = parse_xml(document_xml, DOCUMENT_PART)
     append_paragraphs_tree(root, paragraphs, page_break)
-    return serialized(root)
+    return xml_bytes(root)
 
 
 def append_paragraphs_tree(
@@ -1079,7 +1074,7 @@ def drop_boxes(document_xml: bytes, style_id: str) -> bytes:
     """Return document.xml without the tables whose first paragraph has style ``style_id``."""
     root = parse_xml(document_xml, DOCUMENT_PART)
     drop_boxes_tree(root, style_id)
-    return serialized(root)
+    return xml_bytes(root)
 
 
 def drop_boxes_tree(root: etree._Element, style_id: str) -> None:
@@ -1121,8 +1116,8 @@ def with_parts(data: bytes, changed: dict[str, bytes]) -> bytes:
                 info.filename, content
             )
     for name, content in changed.items():
-        entries[name] = compressed_once(name, content) if name == STYLES_PART else None
-        entries[name] = entries[name] or compress_entry(name, content)
+        compress = compressed_once if name == STYLES_PART else compress_entry
+        entries[name] = compress(name, content)
     names = package_order(order)
     names += [name for name in entries if name not in names]
     return write_entries([entries[name] for name in names if name in entries])
@@ -1337,7 +1332,7 @@ def kept_styles(data: bytes, kept: frozenset[str | None]) -> bytes:
     for style in list(root.iterchildren(w("style"))):
         if style.get(w("styleId")) not in kept:
             root.remove(style)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return xml_bytes(root)
 
 
 def style_names(element: etree._Element, tags: frozenset[str]) -> list[str]:

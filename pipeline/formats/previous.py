@@ -17,7 +17,6 @@ import openpyxl
 from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.errors import Problem, VerifyError, WorkbookError, message_of, plain_reason
 from pipeline.formats.roster import normalize_id as roster_id
-from pipeline.formats.seal import attachments_of
 from pipeline.formats.templates import PREVIOUS_SLOTS
 from pipeline.state.archive import Archive, ManifestEntry
 
@@ -243,6 +242,8 @@ def read_previous_archive(folder: Path, cycle: int | None, given: Path) -> Previ
 
 def sealed_answers(path: Path) -> dict:
     """Return the answers a sealed minutes PDF carries (``answers.json``), by form kind."""
+    from pipeline.formats.seal import attachments_of  # pyHanko takes 0.3 s to load: only here
+
     data = attachments_of(path.read_bytes()).get(SEALED_ANSWERS)
     if data is None:
         raise ValueError(f"no {SEALED_ANSWERS} attached")

@@ -22,6 +22,7 @@ from pipeline.commands.access import access_bundle
 from pipeline.commands.retention import apply_retention
 from pipeline.domain.personal_data import add_months, utc
 from pipeline.state.archive import Archive
+from pipeline.state.ledger import Ledger, MeetingRecord
 
 from . import two_people
 from .conftest import CYCLE
@@ -106,6 +107,35 @@ def test_hr_corrections_are_marked_in_the_persons_answers(ws):
     events = json.loads(files["2027/ledger.json"])
     assert {f["kind"] for f in events["forms"]} == {"employee", "manager"}
     assert all(e["to_them"] or e["forms"] for e in events["emails"])
+
+
+def talk(employee_id: str, start: str, conflict: str = "") -> MeetingRecord:
+    """Return a talk with the manager Randi, as samtale schedule records it."""
+    return MeetingRecord(
+        uid=f"samtale-{CYCLE}-talk-{employee_id}@fjordlys.example",
+        kind="talk",
+        employee_id=employee_id,
+        manager_id=RANDI[0],
+        start=f"{start}+01:00",
+        end=f"{start[:11]}15:00:00+01:00",
+        location="Møterom Fjorden",
+        conflict=conflict,
+    )
+
+
+def test_the_persons_talks_are_listed_without_notes_naming_others(ws):
+    overlap = f"overlaps the talk of {OLIVER[1]} 14:00–15:15"
+    with Ledger(ws.workspace.ledger_path(CYCLE)) as ledger:
+        ledger.save_meetings(
+            [talk(ASE[0], "2027-02-03T14:00:00", overlap), talk(OLIVER[0], "2027-02-03T14:00:00")]
+        )
+    files = members(access_bundle(ws.workspace, ASE[0]).path)
+    meetings = json.loads(files["2027/ledger.json"])["meetings"]
+    assert [(m["employee_id"], m["start"], m["location"]) for m in meetings] == [
+        (ASE[0], "2027-02-03T14:00:00+01:00", "Møterom Fjorden")
+    ]
+    assert "conflict" not in meetings[0]
+    assert not [t for t in OLIVER_TEXTS if t in two_people.texts_in(files["2027/ledger.json"])]
 
 
 def test_a_managers_bundle_holds_none_of_her_peoples_answers(ws):

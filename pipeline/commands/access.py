@@ -84,7 +84,8 @@ WORDS = {
         "outbox_part": "Delen om deg av en e-post samtale skrev ({left_out} vedlegg om andre og "
         "linjene som nevner dem er utelatt)",
         "answers": "Dine rader i svararket; kolonnen «Rettet av HR» viser hva HR har rettet",
-        "ledger": "Det samtales logg (ledger) har registrert om deg",
+        "ledger": "Det samtales logg (ledger) har registrert om deg: skjemaer, filer som kom "
+        "tilbake, e-poster og samtaler som er satt opp",
         "minutes": "Det endelige referatet, forseglet PDF",
         "followups": "Avtalte oppfølgingspunkter (kalenderfil)",
         "deletions": "Det samtale har slettet om deg (sletteloggen)",
@@ -132,7 +133,8 @@ WORDS = {
         "about others and the lines naming them are left out)",
         "answers": "Your rows of the answers workbook; the column 'Corrected by HR' shows HR's "
         "corrections",
-        "ledger": "What samtale's ledger recorded about you",
+        "ledger": "What samtale's ledger recorded about you: forms, files returned, emails and "
+        "talks scheduled",
         "minutes": "The final minutes, a sealed PDF",
         "followups": "The agreed follow-ups (calendar file)",
         "deletions": "What samtale deleted about you (the deletion log)",
@@ -274,7 +276,12 @@ class Bundle:
             count = sum(1 for h in found.unclear if not h.relative.endswith(".txt"))
             self.notes.setdefault(cycle, []).append(self.words["unclear"].format(count=count))
         self.add_answers(found)
-        events = {"forms": found.forms, "returned_files": found.returned, "emails": found.emails}
+        events = {
+            "forms": found.forms,
+            "returned_files": found.returned,
+            "emails": found.emails,
+            "meetings": found.meetings,
+        }
         if any(events.values()):
             data = json.dumps(events, ensure_ascii=False, indent=2).encode("utf-8")
             self.add(f"{cycle}/ledger.json", data, self.words["ledger"], "", LEDGER_NAME)

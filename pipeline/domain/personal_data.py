@@ -102,6 +102,7 @@ class PersonCycle:
     forms: list[dict] = field(default_factory=list)  # their ledger rows, for the access index
     returned: list[dict] = field(default_factory=list)
     emails: list[dict] = field(default_factory=list)
+    meetings: list[dict] = field(default_factory=list)  # their talks and follow-ups booked
     workbook_rows: int = 0
     ledger_rows: int = 0
     deleted_sha256: set[str] = field(default_factory=set)  # returned files going with `own`
@@ -228,11 +229,26 @@ def person_cycle(
         _add_forms(found, view, files)
         _add_returned(found, view, files)
         _add_drafts(found, view, files)
+        found.meetings = [
+            meeting_about_them(m) for m in ledger.meetings() if m.employee_id == employee_id
+        ]
         unclear = {held.sha256 for held in found.unclear}
         found.ledger_rows = ledger.rows_about(employee_id, found.deleted_sha256 | unclear)
     if (folder / ANSWERS_NAME).exists():
         found.workbook_rows = len(rows_about(folder / ANSWERS_NAME, employee_id))
     return found
+
+
+# A talk's conflict note may name someone else whose talk overlaps it (schedule.py): left out.
+MEETING_FIELDS_SHOWN = (
+    "uid", "kind", "employee_id", "manager_id", "start", "end", "location", "status",
+    "sequence", "invited_sequence", "updated_at",
+)  # fmt: skip
+
+
+def meeting_about_them(meeting) -> dict:
+    """Return a talk or follow-up as an access request shows it: when, where, what went out."""
+    return {name: getattr(meeting, name) for name in MEETING_FIELDS_SHOWN}
 
 
 class _CycleView:

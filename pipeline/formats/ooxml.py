@@ -826,7 +826,9 @@ def header_footer_parts(names: list[str]) -> list[str]:
     return sorted(n for n in names if HEADER_FOOTER.fullmatch(n))
 
 
-ZIP_LEVEL = 6
+# zlib level 3 deflates a form's document.xml 2.5x faster than the default 6, for a .docx
+# about 5 % bigger (generate, minutes and finalize compress one per form).
+ZIP_LEVEL = 3
 DOS_DATE_2020 = (2020 - 1980) << 9 | 1 << 5 | 1  # 2020-01-01: fixed, so equal forms are equal bytes
 UTF8_NAMES = 0x800
 

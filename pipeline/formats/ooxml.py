@@ -292,25 +292,35 @@ class PartReader:
 
     def fields(self, part: str = DOCUMENT_PART) -> list[Field]:
         """Return every content control under the root, in document order, with its section."""
+        # The controls under the container's children, in document order (as ``self.controls``
+        # lists them), each in the section of the top-level element it sits in.
         fields = []
-        section = ""
+        sections = self.sections()
         inherited: dict[etree._Element, Field] = {}
+        for element in self.controls:
+            top = top_level(element, sections)
+            if top is None:
+                continue  # not in the body
+            found = read_field(element, part, sections[top], self)
+            inner = sole_nested_control(element) if found.type == "richtext" else None
+            if inner is not None:
+                inherited[inner] = found  # a wrapper LibreOffice put around a typed control
+                continue
+            outer = inherited.get(element)
+            if outer is not None:
+                found = replace(found, key=found.key or outer.key, title=found.title or outer.title)
+            fields.append(found)
+        return fields
+
+    def sections(self) -> dict[etree._Element, str]:
+        """Return the section (the last heading 1 at or above it) of every top-level element."""
+        found = {}
+        section = ""
         for top in self.container:
             if top.tag == W_P and HEADING_STYLE.match(paragraph_style(top)):
                 section = self.text.runs_text(top)[0].strip()
-            for element in top.iter(W_SDT):
-                found = read_field(element, part, section, self)
-                inner = sole_nested_control(element) if found.type == "richtext" else None
-                if inner is not None:
-                    inherited[inner] = found  # a wrapper LibreOffice put around a typed control
-                    continue
-                outer = inherited.get(element)
-                if outer is not None:
-                    found = replace(
-                        found, key=found.key or outer.key, title=found.title or outer.title
-                    )
-                fields.append(found)
-        return fields
+            found[top] = section
+        return found
 
     def answer_cell(self, sdt: etree._Element) -> etree._Element | None:
         """Return the table cell this control sits alone in, or None."""
@@ -345,6 +355,13 @@ class PartReader:
                 hidden.add(len(lines))
             lines.append(text)
         return lines
+
+
+def top_level(element: etree._Element, tops: Collection[etree._Element]) -> etree._Element | None:
+    """Return the element or ancestor of ``element`` that is one of ``tops``, or None."""
+    while element is not None and element not in tops:
+        element = element.getparent()
+    return element
 
 
 def answer_cells(root: etree._Element) -> tuple[list, dict]:
@@ -626,24 +643,21 @@ def hidden_run(vanish: etree._Element) -> etree._Element | None:
     return None if (vanish.get(W_VAL) or "").lower() in OFF else run
 
 
-NESTED_PARAGRAPHS = etree.XPath(".//w:p//w:p", namespaces={"w": W})
-
-
 class TextReader:
     """Reads visible text; given a root, the plain elements under it (most of them) fast."""
 
     # The careful reading (``runs_text``) looks at every node that can change the text; an
     # element without such nodes reads as its w:t texts joined. One pass over the root finds
-    # the elements that need the careful reading (the nodes and all above them), the paragraphs
-    # whose mark was removed, and the paragraphs inside paragraphs. Only elements under the
-    # root may be asked about; cutting subtrees out of it afterwards is fine (an element only
-    # loses nodes).
+    # the elements that need the careful reading (the nodes and all above them) and the
+    # paragraphs whose mark was removed. Only elements under the root may be asked about;
+    # cutting subtrees out of it afterwards is fine (an element only loses nodes) for what is
+    # still in the tree. Whether a paragraph sits inside another one is asked of its ancestors
+    # when needed: a form asks it some 30 times, cheaper than a pass over the whole tree.
 
     def __init__(self, root: etree._Element | None = None):
         self.fast = root is not None
         self.careful: set[etree._Element] = set()  # elements holding more than w:t text
         self.joined: set[etree._Element] = set()  # paragraphs whose mark was removed
-        self.nested: set[etree._Element] | None = None  # paragraphs inside paragraphs
         if root is None:
             return
         for node in root.iter(*SPECIAL_NODES):
@@ -654,8 +668,6 @@ class TextReader:
             paragraph = removed_mark_of(node)
             if paragraph is not None:
                 self.joined.add(paragraph)
-        if root.tag != W_P and next(root.iterancestors(W_P), None) is None:
-            self.nested = set(NESTED_PARAGRAPHS(root))
 
     def runs_text(self, element: etree._Element) -> tuple[str, bool]:
         """Return the visible text of runs under ``element``, and whether text was hidden."""
@@ -690,8 +702,6 @@ class TextReader:
 
     def is_nested(self, paragraph: etree._Element) -> bool:
         """Return True when a paragraph lies inside another paragraph (a text box)."""
-        if self.nested is not None:
-            return paragraph in self.nested
         return next(paragraph.iterancestors(W_P), None) is not None
 
     def mark_removed(self, paragraph: etree._Element) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import secrets
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -199,4 +200,14 @@ def mime_message(
     maintype, subtype = DOCX_TYPE
     for filename, data in attachments:
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    for part in msg.walk():
+        if part.is_multipart():
+            part.set_boundary(new_boundary())
     return msg
+
+
+def new_boundary() -> str:
+    """Return a MIME boundary no body can hold by chance (128 random bits)."""
+    # Without one set, the email package makes its own when writing the message and searches
+    # the whole encoded message for it first: a tenth of the time `send` takes per email.
+    return f"=_samtale_{secrets.token_hex(16)}"

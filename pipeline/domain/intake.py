@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email
-import email.policy
 import email.utils
-import functools
 import hashlib
 import json
 import os
@@ -35,6 +33,7 @@ from pipeline.domain.questions import sent_questions
 from pipeline.errors import Rejected, WorkspaceError, plain_reason
 from pipeline.formats import ooxml
 from pipeline.formats.extract import Screened, SentForm, screen, sent_form
+from pipeline.formats.mime import READING
 from pipeline.formats.outlook import (
     TNEF_SIGNATURE,
     OutlookMessage,
@@ -314,24 +313,9 @@ def attached_outlook(
     yield from found
 
 
-class KeptHeaders(email.policy.EmailPolicy):
-    """The email package's default policy, each header value parsed once however often asked."""
-
-    # Reading one email asks for the same Content-Type a dozen times, and each time the default
-    # policy parses it again (most of the time an email takes). A parsed header never changes.
-
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - one policy object; an email asks for few
-    def header_fetch_parse(self, name, value):
-        """Return the header as the default policy parses it (kept for the next call)."""
-        return super().header_fetch_parse(name, value)
-
-
-EMAIL_POLICY = KeptHeaders()
-
-
 def read_message(data: bytes) -> EmailMessage:
     """Return the parsed message, or raise Rejected when the bytes are no email at all."""
-    message = email.message_from_bytes(data, policy=EMAIL_POLICY)
+    message = email.message_from_bytes(data, policy=READING)
     if not message.keys():
         raise Rejected(NOT_AN_EMAIL, "corrupt")
     return message

@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pipeline.domain.kinds import DEFAULT_LANGUAGE, LANGUAGES
 from pipeline.domain.names import ascii_slug
 from pipeline.errors import MailError, Problem, TemplateError
+from pipeline.formats.mime import SMTP, SMTPUTF8
 from pipeline.formats.roster import EMAIL_PATTERN
 
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
@@ -177,7 +178,7 @@ def mime_message(
     # address has letters like å before the @: no encoding exists for those, so that message
     # is written with raw UTF-8 headers (RFC 6532, sent with SMTPUTF8).
     utf8 = not all(box.username.isascii() for box in mailboxes.values())
-    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    msg = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
     for header, box in mailboxes.items():
         msg[header] = box
     msg["Subject"] = subject

@@ -160,6 +160,15 @@ def test_corrupt_document_is_reported_and_the_batch_goes_on(pool, tmp_path):
     assert {r.mode for r in results} == {"uno"}
 
 
+def test_a_converter_started_after_its_pool_folder_was_tidied_away_makes_it_anew(tmp_path):
+    root = tmp_path / "samtale_lo_pool"
+    root.mkdir(mode=0o700)
+    root.rmdir()  # the last crashed converter's worker removed the empty pool folder
+    home = convert_module.new_home(root, "w0_2")
+    assert home.is_dir() and (home / "out").is_dir()
+    assert stat.S_IMODE(root.stat().st_mode) == stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
 def test_crashed_converters_are_replaced(pool, tmp_path):
     pool.warm_up()
     crashed = soffice_pids(pool.tag)

@@ -244,6 +244,24 @@ def _read_tail(path: Path) -> str:
     return " ".join(text[-LOG_TAIL:].split())
 
 
+def new_home(root: Path, name: str) -> Path:
+    """Return a converter's new private folder ``root/name`` with its ``out`` folder."""
+    # A converter's worker removes the pool's folder when it leaves it empty (it tidies up after
+    # its soffice died, in case nobody else is left to): a converter started again in that
+    # moment makes the pool's folder anew.
+    home = root / name
+    for _ in range(3):
+        try:
+            home.mkdir(mode=PRIVATE_DIR)
+            break
+        except FileNotFoundError:
+            root.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    else:
+        home.mkdir(mode=PRIVATE_DIR)  # still gone: say why
+    (home / "out").mkdir(mode=PRIVATE_DIR)
+    return home
+
+
 class _UnoConverter:
     """One warm soffice driven by ``_uno_worker.py``; restarted with a fresh profile when lost."""
 
@@ -275,9 +293,7 @@ class _UnoConverter:
             self.generation += 1
             name = f"{self.state.tag}_w{self.index}_{self.generation}"
             self.pipe = name
-            self.home = self.state.root / f"w{self.index}_{self.generation}"
-            self.home.mkdir(mode=PRIVATE_DIR)
-            (self.home / "out").mkdir(mode=PRIVATE_DIR)
+            self.home = new_home(self.state.root, f"w{self.index}_{self.generation}")
             self.log = self.home / "worker.log"
             args = [
                 self.python,
@@ -438,9 +454,7 @@ class _CliConverter:
                 raise _Closed
             if self.home is None:
                 self.generation += 1
-                self.home = self.state.root / f"c{self.index}_{self.generation}"
-                self.home.mkdir(mode=PRIVATE_DIR)
-                (self.home / "out").mkdir(mode=PRIVATE_DIR)
+                self.home = new_home(self.state.root, f"c{self.index}_{self.generation}")
             return self.home
 
     def launch(self) -> None:

@@ -250,14 +250,11 @@ def new_home(root: Path, name: str) -> Path:
     # its soffice died, in case nobody else is left to): a converter started again in that
     # moment makes the pool's folder anew.
     home = root / name
-    for _ in range(3):
-        try:
-            home.mkdir(mode=PRIVATE_DIR)
-            break
-        except FileNotFoundError:
-            root.mkdir(mode=PRIVATE_DIR, exist_ok=True)
-    else:
-        home.mkdir(mode=PRIVATE_DIR)  # still gone: say why
+    try:
+        home.mkdir(mode=PRIVATE_DIR)
+    except FileNotFoundError:
+        root.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        home.mkdir(mode=PRIVATE_DIR)
     (home / "out").mkdir(mode=PRIVATE_DIR)
     return home
 

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,7 +25,9 @@ from pyhanko.pdf_utils.generic import TextStringObject as HankoText
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
+from pyhanko.sign.ades.api import CAdESSignedAttrSpec, GenericCommitment
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pypdf import PdfReader, PdfWriter
 from pypdf.annotations import FreeText
 
@@ -35,6 +38,7 @@ from pipeline.formats.seal import (
     PdfInfo,
     attachments_of,
     check_seal,
+    cms_template,
     load_seal,
     prepare_pdf,
     seal_minutes,
@@ -546,3 +550,57 @@ def test_the_container_is_sized_once_as_pyhanko_sizes_it(demo_seal):
     sealed = seal_minutes(minutes_pdf(), INFO, [], demo_seal, reason="Endelig referat")
     signature = PdfFileReader(io.BytesIO(sealed)).embedded_signatures[0]
     assert len(signature.sig_object.raw_get("/Contents").original_bytes) * 2 == estimate
+
+
+# --- the container template ----------------------------------------------------------------------
+
+
+def pades_container(signer, digest: bytes, *, own: bool = True, **settings) -> bytes:
+    """Return the DER of a PAdES container for ``digest``: ours, or pyHanko's own builder's."""
+    sign = type(signer).async_sign if own else signers.SimpleSigner.async_sign
+    attributes = PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC), **settings)
+    made = sign(signer, digest, "sha256", use_pades=True, signed_attr_settings=attributes)
+    return asyncio.run(made).dump()
+
+
+def test_template_containers_are_byte_for_byte_pyhankos(demo_p12):
+    seal = load_seal(demo_p12, PASSWORD)  # its own signer: no template yet
+    reference = load_seal(demo_p12, PASSWORD).signer
+    digests = [os.urandom(32) for _ in range(4)]
+    ours = [pades_container(seal.signer, digest) for digest in digests]
+    assert seal.signer.templates[("sha256", True)] is not None  # made by the first container
+    assert ours == [pades_container(reference, digest, own=False) for digest in digests]
+    assert len(set(ours)) == len(digests)
+
+
+def test_pdfs_sealed_from_the_template_pass_the_check(demo_p12, tmp_path):
+    seal = load_seal(demo_p12, PASSWORD)
+    first, second = (
+        seal_minutes(minutes_pdf(lines), INFO, ATTACHMENTS, seal, reason="Endelig referat")
+        for lines in (LINES, ["Referat for Ørjan Kvåle-Nilsen", "Andre mål for året."])
+    )
+    assert seal.signer.templates[("sha256", True)] is not None
+    for pdf in (first, second):
+        check = check_seal(pdf, expected_certificate_sha256=seal.certificate_sha256)
+        assert check.ok, check.problems
+    assert "Signature is Valid" in pdfsig(tmp_path, second)
+    assert check_seal(flip_byte(second, b"Andre"), expected_certificate_sha256="").ok is False
+
+
+def test_settings_the_template_does_not_carry_get_pyhankos_container(demo_p12):
+    seal = load_seal(demo_p12, PASSWORD)
+    pades_container(seal.signer, os.urandom(32))  # the template exists from here on
+    commitment = CAdESSignedAttrSpec(commitment_type=GenericCommitment.PROOF_OF_APPROVAL.asn1)
+    der = pades_container(seal.signer, os.urandom(32), cades_signed_attrs=commitment)
+    signed = cms.ContentInfo.load(der)["content"]["signer_infos"][0]["signed_attrs"]
+    assert "commitment_type" in {attribute["type"].native for attribute in signed}
+
+
+def test_a_container_with_a_signing_time_gives_no_template(demo_p12):
+    seal = load_seal(demo_p12, PASSWORD)
+    attributes = PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC))
+    digest = os.urandom(32)
+    plain_cms = seal.signer.async_sign(digest, "sha256", signed_attr_settings=attributes)
+    signed = asyncio.run(plain_cms)  # not PAdES: the time is a signed attribute
+    assert cms_template(signed, digest, seal.signer.last_signed) is None
+    assert seal.signer.templates[("sha256", False)] is None

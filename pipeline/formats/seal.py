@@ -18,6 +18,7 @@ PDF only through its cross-reference table instead of copying every object.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asn1crypto import cms
 from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -169,14 +171,70 @@ class KeptKeySigner(signers.SimpleSigner):
     # this signer signs with the key object ``load_seal`` already checked. The signature itself
     # is the same: same mechanism, same padding, same digest.
 
+    # Building the CMS container with asn1crypto costs ten times the RSA signature itself, and
+    # for one seal every container is the same but for the document digest and the signature
+    # value. The first container a process makes is pyHanko's own; it becomes a template
+    # (``CmsTemplate``) that later containers are filled in from, byte for byte what pyHanko
+    # would make (RSA PKCS#1 v1.5 signatures are deterministic: tests/test_seal.py compares).
+
     def __init__(self, *args, private_key, **kwargs):
         super().__init__(*args, **kwargs)
         self.private_key = private_key
+        self.templates: dict[tuple[str, bool], CmsTemplate | None] = {}
+        self.last_signed: tuple[bytes, bytes] | None = None  # (signed bytes, signature)
+
+    async def async_sign(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run=False,
+        use_pades=False,
+        timestamper=None,
+        signed_attr_settings: PdfCMSSignedAttributes | None = None,
+        is_pdf_sig=True,
+        encap_content_info=None,
+    ) -> cms.ContentInfo:
+        """Return the CMS container signing ``data_digest``: from the template when there is one."""
+        plain = (
+            not dry_run
+            and timestamper is None
+            and encap_content_info is None
+            and is_pdf_sig
+            and is_plain(signed_attr_settings)
+            and self.signed_attr_prov_spec is None
+            and self.unsigned_attr_prov_spec is None
+        )
+        key = (digest_algorithm, bool(use_pades))
+        template = self.templates.get(key) if plain else None
+        if template is not None and len(data_digest) == template.digest_size:
+            to_sign = template.signed_bytes(data_digest)
+            signature = self.sign_raw(to_sign, digest_algorithm)
+            return cms.ContentInfo.load(template.container(data_digest, signature))
+        self.last_signed = None
+        signed = await super().async_sign(
+            data_digest,
+            digest_algorithm,
+            dry_run=dry_run,
+            use_pades=use_pades,
+            timestamper=timestamper,
+            signed_attr_settings=signed_attr_settings,
+            is_pdf_sig=is_pdf_sig,
+            encap_content_info=encap_content_info,
+        )
+        if plain and key not in self.templates and isinstance(self.private_key, rsa.RSAPrivateKey):
+            self.templates[key] = cms_template(signed, data_digest, self.last_signed)
+        return signed
 
     def sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         """Return the raw signature of ``data`` (a placeholder of the right size in a dry run)."""
         if dry_run and self.placeholder_size():
             return bytes(self.placeholder_size())
+        signature = self._signature(data, digest_algorithm)
+        self.last_signed = (data, signature)
+        return signature
+
+    def _signature(self, data: bytes, digest_algorithm: str) -> bytes:
+        """Return the raw signature of ``data`` made with the key loaded once."""
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
         try:
             name = mechanism.signature_algo  # as pyHanko's own sign_raw decides
@@ -201,6 +259,69 @@ class KeptKeySigner(signers.SimpleSigner):
         if isinstance(key, ec.EllipticCurvePrivateKey):
             return 2 * ((key.curve.key_size + 7) // 8) + 9  # DER SEQUENCE of two INTEGERs, max
         return 0
+
+
+TEMPLATE_ATTRIBUTES = {"content_type", "message_digest", "signing_certificate_v2"}
+
+
+@dataclass(frozen=True)
+class CmsTemplate:
+    """A seal's CMS container cut where the document digest and the signature value go."""
+
+    digest_size: int
+    signature_size: int
+    signed_parts: tuple[bytes, bytes]  # the signed attributes around the digest
+    container_parts: tuple[bytes, bytes, bytes]  # the container around digest and signature
+
+    def signed_bytes(self, digest: bytes) -> bytes:
+        """Return the signed attributes' DER (what is signed) for this document digest."""
+        return digest.join(self.signed_parts)
+
+    def container(self, digest: bytes, signature: bytes) -> bytes:
+        """Return the whole container's DER for this digest and signature value."""
+        if len(signature) != self.signature_size:
+            raise ValueError("signature of an unexpected size for the seal's template")
+        head, middle, tail = self.container_parts
+        return b"".join((head, digest, middle, signature, tail))
+
+
+def is_plain(settings: PdfCMSSignedAttributes | None) -> bool:
+    """Return True for signed-attribute settings that add nothing per signature (but the time)."""
+    # PAdES puts the signing time in the signature dictionary, not in the container; outside
+    # PAdES it is a signed attribute, which ``cms_template`` then refuses.
+    if settings is None:
+        return True
+    return all(
+        getattr(settings, spec.name) is None
+        for spec in dataclasses.fields(settings)
+        if spec.name != "signing_time"
+    )
+
+
+def cms_template(
+    signed: cms.ContentInfo, digest: bytes, last_signed: tuple[bytes, bytes] | None
+) -> CmsTemplate | None:
+    """Return the template of a container pyHanko made, or None when it varies otherwise."""
+    # Only containers whose signed attributes are all fixed for the seal qualify, and only when
+    # the digest and the signature each occur exactly once, so the cut is unambiguous.
+    if last_signed is None:
+        return None
+    to_sign, signature = last_signed
+    info = signed["content"]["signer_infos"]
+    attributes = info[0]["signed_attrs"] if len(info) == 1 else []
+    types = {attribute["type"].native for attribute in attributes}
+    if not attributes or not types <= TEMPLATE_ATTRIBUTES or info[0]["unsigned_attrs"]:
+        return None
+    whole = signed.dump()
+    if to_sign.count(digest) != 1 or whole.count(digest) != 1 or whole.count(signature) != 1:
+        return None
+    head, rest = whole.split(digest)
+    if signature not in rest:
+        return None  # the layout assumed: the digest (signed attributes) before the signature
+    middle, tail = rest.split(signature)
+    return CmsTemplate(
+        len(digest), len(signature), tuple(to_sign.split(digest)), (head, middle, tail)
+    )
 
 
 def container_size(signer: signers.Signer) -> int:

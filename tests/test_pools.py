@@ -140,3 +140,29 @@ def frozen_objects(settings: dict, item: int) -> int:
 def test_fresh_workers_do_not_walk_their_imported_modules_again():
     counts = list(parallel_map(frozen_objects, {}, list(range(60)), workers=2, fresh=True))
     assert min(counts) > 1000  # the modules and settings the worker started with
+
+
+def test_the_worker_keeping_thread_wakes_for_changes_not_for_every_result(monkeypatch):
+    from pipeline.domain import pools
+
+    wakes = []
+    original = pools.QuietPool._wait_for_updates
+
+    def counted_wait(sentinels, change_notifier, timeout=None):
+        wakes.append(len(sentinels))
+        return original(sentinels, change_notifier, timeout)
+
+    monkeypatch.setattr(pools.QuietPool, "_wait_for_updates", staticmethod(counted_wait))
+    with WorkerPool({"tag": "vidde"}, workers=2) as pool, ThreadPoolExecutor(4) as threads:
+        results = list(threads.map(lambda n: pool.call(tagged, n)[1], range(300)))
+    assert results == [n * n for n in range(300)]
+    assert len(wakes) < 20  # the standard pool's thread wakes (and spins) per result waiting
+
+
+def test_a_worker_that_dies_is_replaced_and_the_pool_goes_on():
+    with WorkerPool({"tag": "myr"}, workers=2) as pool:
+        first = pool.call(tagged, 3)[2]
+        os.kill(first, 9)
+        later = [pool.call(tagged, n) for n in range(40)]
+    assert [r[1] for r in later] == [n * n for n in range(40)]
+    assert first not in {r[2] for r in later}

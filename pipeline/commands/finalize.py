@@ -472,7 +472,8 @@ def plan_job(
     names = [attachment_name(r.version.kind, party, sealing.cycle) for r in documents]
     page = signature_page(party, final_returned, token, sealing, names)
     stem = job_stem(party.employee_id)
-    docx = write_private(workdir / f"{stem}.docx", final_docx(final_returned.data, page, prompts))
+    final = final_docx(final_returned.data, page, prompts)
+    docx = write_private(workdir / f"{stem}.docx", final, durable=False)  # a work file
     answers = recorded_answers(record, party.employee_id, [r.version for r in documents])
     return MinutesJob(
         party, final_returned, documents, token, docx, workdir / f"{stem}.pdf", answers

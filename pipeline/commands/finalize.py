@@ -255,6 +255,7 @@ class MinutesJob:
     docx: Path
     pdf: Path
     answers: dict[str, dict]  # per form kind, as the cycle's record holds them (answers.json)
+    calendar: bytes | None = None  # the agreed follow-ups as iCalendar (made by the worker)
 
 
 @dataclass(frozen=True)
@@ -472,11 +473,12 @@ def plan_job(
     names = [attachment_name(r.version.kind, party, sealing.cycle) for r in documents]
     page = signature_page(party, final_returned, token, sealing, names)
     stem = job_stem(party.employee_id)
-    final = final_docx(final_returned.data, page, prompts)
-    docx = write_private(workdir / f"{stem}.docx", final, durable=False)  # a work file
+    document = final_docx(final_returned.data, page, prompts)
+    docx = write_private(workdir / f"{stem}.docx", document, durable=False)  # a work file
     answers = recorded_answers(record, party.employee_id, [r.version for r in documents])
+    calendar = followups_calendar(party, sealing.cycle, final)
     return MinutesJob(
-        party, final_returned, documents, token, docx, workdir / f"{stem}.pdf", answers
+        party, final_returned, documents, token, docx, workdir / f"{stem}.pdf", answers, calendar
     )
 
 
@@ -860,7 +862,7 @@ def archive_job(
     """Return the archived minutes, and False when another run archived them meanwhile."""
     party, cycle = job.party, sealing.cycle
     source = job.final.evidence.sha256
-    calendar = followups_calendar(party, cycle, job.final.version)
+    calendar = job.calendar
     with archive.lock():
         done = archive.entry_for(party.employee_id, MINUTES, source)
         if done is not None:

@@ -20,9 +20,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from hypothesis import given
+from hypothesis import strategies as st
+from pyhanko.pdf_utils import generic as pdf_generic
 from pyhanko.pdf_utils.generic import NameObject as HankoName
 from pyhanko.pdf_utils.generic import TextStringObject as HankoText
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.ades.api import CAdESSignedAttrSpec, GenericCommitment
@@ -34,6 +38,7 @@ from pypdf.annotations import FreeText
 from pipeline.errors import SealError
 from pipeline.formats.seal import (
     PASSWORD_ENV,
+    PYHANKO_HEX_READER,
     Attachment,
     PdfInfo,
     attachments_of,
@@ -41,6 +46,7 @@ from pipeline.formats.seal import (
     cms_template,
     load_seal,
     prepare_pdf,
+    read_hex_string,
     seal_minutes,
     seal_password,
     seal_pdf,
@@ -604,3 +610,52 @@ def test_a_container_with_a_signing_time_gives_no_template(demo_p12):
     signed = asyncio.run(plain_cms)  # not PAdES: the time is a signed attribute
     assert cms_template(signed, digest, seal.signer.last_signed) is None
     assert seal.signer.templates[("sha256", False)] is None
+
+
+# --- reading hex strings -------------------------------------------------------------------------
+
+
+def read_both(raw: bytes) -> tuple:
+    """Return (value or error, position after) from pyHanko's reader and from ours."""
+    found = []
+    for reader in (PYHANKO_HEX_READER, read_hex_string):
+        stream = io.BytesIO(b"<" + raw)
+        try:
+            value = reader(stream)
+            found.append((type(value), bytes(value.original_bytes), stream.tell()))
+        except PdfStreamError as exc:
+            found.append(("error", str(exc)))
+    return tuple(found)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"48656c6c6f> 0 R",
+        b"48 65\n6C\r\n6c\t6f\x00\x0c> /Next",
+        b"486>",
+        b">",
+        b"FEFF00C600F8>",  # UTF-16 text: a text string
+        b"4865 % a comment\n6c6c6f> 1",
+        b"48g5>",
+        b"4865",
+        b"ab" * 20000 + b">trailer",  # longer than one block, as a seal's /Contents
+    ],
+)
+def test_hex_strings_read_as_pyhanko_reads_them(raw):
+    pyhanko_reads, we_read = read_both(raw)
+    assert we_read == pyhanko_reads
+
+
+@given(
+    st.lists(st.sampled_from([*b"0123456789abcdefABCDEF", *b" \n\r\t"]), max_size=300),
+    st.binary(max_size=20),
+)
+def test_any_hex_string_with_whitespace_reads_as_pyhanko_reads_it(digits, after):
+    raw = bytes(digits) + b">" + after
+    pyhanko_reads, we_read = read_both(raw)
+    assert we_read == pyhanko_reads
+
+
+def test_seals_are_checked_with_our_hex_reader_in_place():
+    assert pdf_generic.read_hex_string_from_stream is read_hex_string

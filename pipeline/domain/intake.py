@@ -177,15 +177,18 @@ def discover(folder: Path) -> Intake:
 
 def open_source(source: SourceFile) -> Intake:
     """Return what one file holds: itself, or an email's attachments and the email."""
+    # The file is read once; what it is (an email, Outlook's, a document) is told from its
+    # name and those bytes, its time from the listing's modification time.
     path, relative, intake = Path(source.path), source.relative, Intake()
     if source.size > ooxml.DEFAULT_LIMITS.max_file_bytes:
         intake.candidates.append(oversized_candidate(path, relative))
-    elif path.suffix.lower() == ".eml" or is_outlook_file(path):
-        intake.candidates += candidates_from_email(path, relative, intake)
+        return intake
+    data = path.read_bytes()
+    file_time = iso_of_ns(source.mtime_ns)
+    if path.suffix.lower() == ".eml" or outlook_kind(path.name, data[: len(TNEF_SIGNATURE)]):
+        intake.candidates += candidates_from_email(path, relative, intake, data, file_time)
     else:
-        intake.candidates.append(
-            Candidate(relative, path.name, path.read_bytes(), file_time=mtime_iso(path))
-        )
+        intake.candidates.append(Candidate(relative, path.name, data, file_time=file_time))
     return intake
 
 
@@ -206,16 +209,21 @@ def is_ignored(name: str) -> bool:
 
 def mtime_iso(path: Path) -> str:
     """Return a file's modification time as ISO 8601 UTC."""
-    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    return stamp.replace(microsecond=0).isoformat()
+    return iso_of_ns(path.stat().st_mtime_ns)
 
 
-def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Candidate]:
+def iso_of_ns(mtime_ns: int) -> str:
+    """Return a modification time in nanoseconds as ISO 8601 UTC, to the second."""
+    return dt.datetime.fromtimestamp(mtime_ns // 1_000_000_000, dt.UTC).isoformat()
+
+
+def candidates_from_email(
+    path: Path, relative: str, intake: Intake, data: bytes, file_time: str
+) -> list[Candidate]:
     """Return the attachments of an .eml or Outlook message as candidates, with sender and date."""
     # The message itself is kept whole: noted in ``intake.emails`` when it carried attachments,
     # else returned as a candidate that screening turns away (no attachment, or unreadable).
-    data = path.read_bytes()
-    whole = Candidate(relative, path.name, data, file_time=mtime_iso(path))
+    whole = Candidate(relative, path.name, data, file_time=file_time)
     notes: list[str] = []
     try:
         sender, sent_at, attachments = opened_carrier(path.name, data, relative, notes)
@@ -234,12 +242,6 @@ def candidates_from_email(path: Path, relative: str, intake: Intake) -> list[Can
         return [replace(whole, refusal=(EMAIL_WITHOUT_FORM, "no_attachment"))]
     intake.emails.append(whole)
     return found
-
-
-def is_outlook_file(path: Path) -> bool:
-    """Return True for Outlook's own files: an .msg, or a winmail.dat (TNEF) by its content."""
-    with path.open("rb") as handle:
-        return bool(outlook_kind(path.name, handle.read(len(TNEF_SIGNATURE))))
 
 
 def opened_carrier(

@@ -162,12 +162,3 @@ def test_the_worker_keeping_thread_wakes_for_changes_not_for_every_result(monkey
         sizes = list(threads.map(lambda n: len(pool.call(large_result, n)), range(300)))
     assert sizes == [200_000] * 300
     assert 1 <= len(wakes) < 20  # the standard pool's thread: thousands of turns here
-
-
-def test_a_worker_that_dies_is_replaced_and_the_pool_goes_on():
-    with WorkerPool({"tag": "myr"}, workers=2) as pool:
-        first = pool.call(tagged, 3)[2]
-        os.kill(first, 9)
-        later = [pool.call(tagged, n) for n in range(40)]
-    assert [r[1] for r in later] == [n * n for n in range(40)]
-    assert first not in {r[2] for r in later}

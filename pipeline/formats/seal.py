@@ -12,7 +12,9 @@ Speed (a January seals thousands of PDFs): the private key is parsed and checked
 seal is loaded, not for every signature; the signature container is sized once per seal from a
 dry run with a placeholder signature value (no trial signature per PDF); and ``seal_minutes``
 adds the attachments, the metadata and the seal in one incremental update, reading the rendered
-PDF only through its cross-reference table instead of copying every object.
+PDF only through its cross-reference table instead of copying every object. After a process's
+first seal, containers are filled in from a template of that first one (``CmsTemplate``), and
+hex strings (a seal's signature value) are read in blocks (``read_hex_string``).
 """
 
 from __future__ import annotations
@@ -343,7 +345,9 @@ def cms_template(
 ) -> CmsTemplate | None:
     """Return the template of a container pyHanko made, or None when it varies otherwise."""
     # Only containers whose signed attributes are all fixed for the seal qualify, and only when
-    # the digest and the signature each occur exactly once, so the cut is unambiguous.
+    # the digest and the signature each occur exactly once, so the cut is unambiguous. (When
+    # threads of one process seal at once, ``last_signed`` may be another thread's: its
+    # signature is not in this container, so no template is made and pyHanko's way goes on.)
     if last_signed is None:
         return None
     to_sign, signature = last_signed

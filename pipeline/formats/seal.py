@@ -223,7 +223,6 @@ class KeptKeySigner(signers.SimpleSigner):
         super().__init__(*args, **kwargs)
         self.private_key = private_key
         self.templates: dict[tuple[str, bool], CmsTemplate | None] = {}
-        self.last_signed: tuple[bytes, bytes] | None = None  # (signed bytes, signature)
 
     async def async_sign(
         self,
@@ -252,7 +251,6 @@ class KeptKeySigner(signers.SimpleSigner):
             to_sign = template.signed_bytes(data_digest)
             signature = self.sign_raw(to_sign, digest_algorithm)
             return cms.ContentInfo.load(template.container(data_digest, signature))
-        self.last_signed = None
         signed = await super().async_sign(
             data_digest,
             digest_algorithm,
@@ -264,19 +262,13 @@ class KeptKeySigner(signers.SimpleSigner):
             encap_content_info=encap_content_info,
         )
         if plain and key not in self.templates and isinstance(self.private_key, rsa.RSAPrivateKey):
-            self.templates[key] = cms_template(signed, data_digest, self.last_signed)
+            self.templates[key] = cms_template(signed, data_digest)
         return signed
 
     def sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
         """Return the raw signature of ``data`` (a placeholder of the right size in a dry run)."""
         if dry_run and self.placeholder_size():
             return bytes(self.placeholder_size())
-        signature = self._signature(data, digest_algorithm)
-        self.last_signed = (data, signature)
-        return signature
-
-    def _signature(self, data: bytes, digest_algorithm: str) -> bytes:
-        """Return the raw signature of ``data`` made with the key loaded once."""
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
         try:
             name = mechanism.signature_algo  # as pyHanko's own sign_raw decides
@@ -340,22 +332,18 @@ def is_plain(settings: PdfCMSSignedAttributes | None) -> bool:
     )
 
 
-def cms_template(
-    signed: cms.ContentInfo, digest: bytes, last_signed: tuple[bytes, bytes] | None
-) -> CmsTemplate | None:
+def cms_template(signed: cms.ContentInfo, digest: bytes) -> CmsTemplate | None:
     """Return the template of a container pyHanko made, or None when it varies otherwise."""
     # Only containers whose signed attributes are all fixed for the seal qualify, and only when
-    # the digest and the signature each occur exactly once, so the cut is unambiguous. (When
-    # threads of one process seal at once, ``last_signed`` may be another thread's: its
-    # signature is not in this container, so no template is made and pyHanko's way goes on.)
-    if last_signed is None:
-        return None
-    to_sign, signature = last_signed
+    # the digest and the signature each occur exactly once, so the cut is unambiguous. What is
+    # signed is the signed attributes' DER under the SET OF tag (RFC 5652, 5.4), not [0].
     info = signed["content"]["signer_infos"]
     attributes = info[0]["signed_attrs"] if len(info) == 1 else []
     types = {attribute["type"].native for attribute in attributes}
     if not attributes or not types <= TEMPLATE_ATTRIBUTES or info[0]["unsigned_attrs"]:
         return None
+    to_sign = b"\x31" + attributes.dump()[1:]
+    signature = info[0]["signature"].native
     whole = signed.dump()
     if to_sign.count(digest) != 1 or whole.count(digest) != 1 or whole.count(signature) != 1:
         return None

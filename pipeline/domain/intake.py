@@ -180,11 +180,11 @@ def open_source(source: SourceFile) -> Intake:
     # The file is read once; what it is (an email, Outlook's, a document) is told from its
     # name and those bytes, its time from the listing's modification time.
     path, relative, intake = Path(source.path), source.relative, Intake()
+    file_time = iso_of_ns(source.mtime_ns)
     if source.size > ooxml.DEFAULT_LIMITS.max_file_bytes:
-        intake.candidates.append(oversized_candidate(path, relative))
+        intake.candidates.append(oversized_candidate(path, relative, file_time))
         return intake
     data = path.read_bytes()
-    file_time = iso_of_ns(source.mtime_ns)
     if path.suffix.lower() == ".eml" or outlook_kind(path.name, data[: len(TNEF_SIGNATURE)]):
         intake.candidates += candidates_from_email(path, relative, intake, data, file_time)
     else:
@@ -192,24 +192,17 @@ def open_source(source: SourceFile) -> Intake:
     return intake
 
 
-def oversized_candidate(path: Path, relative: str) -> Candidate:
+def oversized_candidate(path: Path, relative: str, file_time: str) -> Candidate:
     """Return a candidate for a file too big to read: hashed and later copied as a stream."""
     with path.open("rb") as handle:
         sha = hashlib.file_digest(handle, "sha256").hexdigest()
-    return Candidate(
-        relative, path.name, b"", file_time=mtime_iso(path), sha256=sha, oversized=str(path)
-    )
+    return Candidate(relative, path.name, b"", file_time=file_time, sha256=sha, oversized=str(path))
 
 
 def is_ignored(name: str) -> bool:
     """Return True for lock files and system clutter that are never returned forms."""
     lowered = name.lower()
     return lowered in IGNORED_NAMES or lowered.startswith(("~$", ".~lock", "._"))
-
-
-def mtime_iso(path: Path) -> str:
-    """Return a file's modification time as ISO 8601 UTC."""
-    return iso_of_ns(path.stat().st_mtime_ns)
 
 
 def iso_of_ns(mtime_ns: int) -> str:

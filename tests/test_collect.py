@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cli import cli
-from pipeline.commands.collect import collect_returned
+from pipeline.commands.collect import FormKeys, collect_returned
 from pipeline.errors import WorkspaceError
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
@@ -212,7 +212,7 @@ def test_copies_and_their_folders_are_flushed_before_the_ledger_names_them(
 
     def noting_folders(folders):
         folders = list(folders)
-        flushed.extend(folders)
+        flushed.extend(Path(folder) for folder in folders)
         real_sync_folders(folders)
 
     monkeypatch.setattr(os, "sync", whole_machine)
@@ -665,3 +665,18 @@ def test_answers_typed_and_pasted_in_libreoffice_come_back_exactly(generated_cop
     )
     identity, _, _ = identify(without, generated_copy.secret())
     assert (identity.employee_id, identity.kind) == ("1003", "employee")
+
+
+def test_form_keys_hold_pairs_as_sets_of_ids_per_kind():
+    keys = FormKeys()
+    for pair in [
+        ("1010", "employee"),
+        ("1010", "manager"),
+        ("1011", "employee"),
+        ("1010", "employee"),
+    ]:
+        keys.add(pair)
+    assert ("1010", "manager") in keys and ("1011", "manager") not in keys
+    assert "1010" not in keys and ("1010",) not in keys
+    assert sorted(keys) == [("1010", "employee"), ("1010", "manager"), ("1011", "employee")]
+    assert len(keys) == 3

@@ -23,6 +23,7 @@ from pipeline.domain.intake import (
     MAX_NESTED_EMAILS,
     PARALLEL_THRESHOLD,
     discover,
+    listing,
     store_emails,
 )
 from pipeline.formats import ooxml
@@ -551,6 +552,30 @@ def test_a_link_in_the_source_folder_is_not_followed(tmp_path):
     intake = discover(source)
     assert intake.candidates == []
     assert any("lenke.docx" in line for line in intake.ignored)
+
+
+def test_the_listing_orders_paths_part_by_part_and_follows_no_linked_folder(tmp_path):
+    source = tmp_path / "returned"
+    (source / "a").mkdir(parents=True)
+    (source / "a" / "b.docx").write_bytes(b"1")
+    (source / "a-b.docx").write_bytes(b"2")  # '-' sorts before '/' as text, not as a path
+    (source / "Z.docx").write_bytes(b"3")
+    (source / "~$a-b.docx").write_bytes(b"")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "x.docx").write_bytes(b"4")
+    (source / "lenket").symlink_to(elsewhere, target_is_directory=True)
+    (source / "borte.docx").symlink_to(tmp_path / "missing.docx")
+    found = listing(source)
+    assert [e if isinstance(e, str) else e.relative for e in found] == [
+        "Z.docx",
+        "a/b.docx",
+        "a-b.docx",
+        "~$a-b.docx",
+    ]
+    first = found[1]
+    assert first.path == str(source / "a" / "b.docx") and first.size == 1
+    assert first.mtime_ns == (source / "a" / "b.docx").stat().st_mtime_ns
 
 
 def test_a_file_too_big_to_read_is_streamed_into_quarantine(generated_copy, tmp_path):

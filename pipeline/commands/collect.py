@@ -6,6 +6,7 @@ import email.utils
 import hashlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,11 +105,11 @@ def collect_returned(
             "retry": retry,  # the workers also ask the ledger which files and identities it knows
         }
         senders = {e.email.lower(): e.id for e in roster.employees if e.email}
-        intake = Intake(report, ledger, cycle_dir, retry, senders)
+        intake = Intake(report, ledger, cycle_dir, retry, senders, roster.by_id)
         for batch in batched(take_all(todo, context, workers, progress), LEDGER_BATCH):
             intake.record(batch)
         report.ignored = intake.ignored(entries)
-        touched = set(intake.touched)
+        touched = intake.touched
         if use:
             touched.add(choose_version(ledger, use, cycle))
         chosen = ledger.chosen_versions()
@@ -124,7 +125,7 @@ def collect_returned(
     return report
 
 
-def settle_forms(ledger: Ledger, touched: set, chosen: dict, notes: list[str]) -> None:
+def settle_forms(ledger: Ledger, touched: FormKeys, chosen: dict, notes: list[str]) -> None:
     """Mark each form that got a new version returned (unless unfilled); note its versions."""
     with ledger.transaction():  # one commit, not one per form
         for chunk in batched(sorted(touched), LEDGER_BATCH):  # a few ledger reads per chunk
@@ -168,12 +169,15 @@ def still_to_read(
 class Intake:
     """Records what the workers made of the source files, batch by batch, in the ledger."""
 
-    def __init__(self, report: CollectReport, ledger: Ledger, cycle_dir: Path, retry, senders):
+    def __init__(
+        self, report: CollectReport, ledger: Ledger, cycle_dir: Path, retry, senders, people=None
+    ):
         self.report, self.ledger, self.cycle_dir = report, ledger, cycle_dir
         self.retry, self.senders = retry, senders
+        self.people = people or {}  # the roster's employees by id: their id strings are shared
         self.handled: set[bytes] = set()  # files (SHA-256 digests) recorded in this run
         self.emails: set[str] = set()  # emails kept whole in this run
-        self.touched: set[tuple[str, str]] = set()  # forms that got a new version
+        self.touched = FormKeys()  # forms that got a new version
         self.notes: dict[str, tuple[str, ...]] = {}  # what was skipped inside each email
 
     def record(self, batch: list[Taken]) -> None:
@@ -202,8 +206,13 @@ class Intake:
         for outcome in outcomes:
             note_outcome(self.report, outcome)
             if outcome.screened:
-                identity = outcome.screened.identity  # its strings shared, not one per file:
-                self.touched.add((sys.intern(identity.employee_id), sys.intern(identity.kind)))
+                identity = outcome.screened.identity
+                self.touched.add((self.shared_id(identity.employee_id), identity.kind))
+
+    def shared_id(self, employee_id: str) -> str:
+        """Return the roster's own string for an employee id (one string, not one per file)."""
+        employee = self.people.get(employee_id)
+        return employee.id if employee is not None else sys.intern(employee_id)
 
     def fresh_outcomes(self, taken: Taken) -> list[Outcome]:
         """Return the outcomes of one file to record; count the rest as already collected."""
@@ -247,6 +256,31 @@ class Intake:
             else:
                 found += self.notes.get(entry.relative, ())
         return found
+
+
+class FormKeys:
+    """A set of forms, (employee id, kind), kept as one set of ids per kind: no tuple per form."""
+
+    def __init__(self):
+        self.by_kind: dict[str, set[str]] = {}
+
+    def add(self, key: tuple[str, str]) -> None:
+        """Add one form."""
+        employee_id, kind = key
+        self.by_kind.setdefault(sys.intern(kind), set()).add(employee_id)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 2:
+            return False
+        return key[0] in self.by_kind.get(key[1], ())
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for kind, employee_ids in self.by_kind.items():
+            for employee_id in employee_ids:
+                yield employee_id, kind
+
+    def __len__(self) -> int:
+        return sum(map(len, self.by_kind.values()))
 
 
 def update_workbook_if_changed(

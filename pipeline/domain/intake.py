@@ -136,9 +136,14 @@ class SourceFile:
     """One file in the source folder, as listed (not read yet)."""
 
     relative: str  # as the report and the ledger name it
-    path: str
+    root: str  # the folder listed: one string shared by all its files
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> str:
+        """Return where the file is."""
+        return os.path.join(self.root, self.relative)
 
     @property
     def key(self) -> str:
@@ -148,17 +153,31 @@ class SourceFile:
 
 def listing(folder: Path) -> list[SourceFile | str]:
     """Return every file under ``folder`` in order: a file to read, or a note why it is skipped."""
+    # Plain strings, not Path objects: 20,000 Paths leave their names interned for good.
+    # Ordered as paths are, part by part; links to folders are not followed, nor mentioned.
+    root = str(folder)
     found: list[SourceFile | str] = []
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        relative = str(path.relative_to(folder))
-        if path.is_symlink():
-            found.append(f"{relative} (a link, not a file: not followed)")
-        elif is_ignored(path.name):
+    for relative, entry in sorted(files_under(root, ""), key=lambda item: item[0].split(os.sep)):
+        if entry.is_symlink():
+            if os.path.isfile(entry.path):
+                found.append(f"{relative} (a link, not a file: not followed)")
+        elif is_ignored(entry.name):
             found.append(relative)
         else:
-            info = path.stat()
-            found.append(SourceFile(relative, str(path), info.st_size, info.st_mtime_ns))
+            info = entry.stat(follow_symlinks=False)
+            found.append(SourceFile(relative, root, info.st_size, info.st_mtime_ns))
     return found
+
+
+def files_under(root: str, relative: str) -> Iterator[tuple[str, os.DirEntry]]:
+    """Yield (path relative to ``root``, entry) of every file and link in a folder and below."""
+    with os.scandir(os.path.join(root, relative) if relative else root) as entries:
+        for entry in list(entries):
+            inner = os.path.join(relative, entry.name) if relative else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from files_under(root, inner)
+            elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+                yield inner, entry
 
 
 def discover(folder: Path) -> Intake:
@@ -780,11 +799,12 @@ def store_emails(intake: Intake, cycle_dir: Path, ledger: Ledger, known: set[str
 
 def sync_stored(cycle_dir: Path, stored: list[str]) -> None:
     """Flush copies just stored (their reason notes too) and the folders naming them."""
-    files = [cycle_dir / path for path in stored]
-    notes = [path.with_name(path.name + ".reason.txt") for path in files]
-    sync_files([*files, *(note for note in notes if note.exists())])
-    folders = {path.parent for path in files}
-    sync_folders(folders | {folder.parent for folder in folders})  # new folders are named there
+    # Plain strings, not Path objects: 20,000 Paths leave their names interned for good.
+    files = [os.path.join(cycle_dir, path) for path in stored]
+    notes = [path + ".reason.txt" for path in files]
+    sync_files([*files, *(note for note in notes if os.path.exists(note))])
+    folders = {os.path.dirname(path) for path in files}
+    sync_folders(folders | {os.path.dirname(folder) for folder in folders})  # new ones named there
 
 
 def store_email(carrier: Candidate, cycle_dir: Path) -> str:

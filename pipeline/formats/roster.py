@@ -385,8 +385,10 @@ def _hidden_rows(handle: BinaryIO, part: str) -> tuple[frozenset[int], str]:
     return frozenset(hidden), filter_range
 
 
-def _mentions(source: BinaryIO, word: bytes, chunk: int = 1 << 20) -> bool:
+def _mentions(source: BinaryIO, word: bytes, chunk: int = 1 << 16) -> bool:
     """Return True when ``word`` occurs in the stream, read in chunks."""
+    # Chunks below the C library's threshold for memory of its own (128 KiB): bigger ones
+    # raise that threshold, and the freed megabytes stay with the process afterwards.
     tail = b""
     while block := source.read(chunk):
         seen = tail + block

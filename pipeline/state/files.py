@@ -71,7 +71,7 @@ def write_private(
     return path
 
 
-def sync_files(paths: Iterable[Path], threads: int = 4) -> None:
+def sync_files(paths: Iterable[Path | str], threads: int = 4) -> None:
     """Flush to disk the bytes of files written without a flush (by worker processes)."""
     # Workers write a batch's copies unflushed and go on with the next file; the main process
     # flushes them here, several at a time (waiting on the disk, not on a core), before the
@@ -80,7 +80,7 @@ def sync_files(paths: Iterable[Path], threads: int = 4) -> None:
         list(pool.map(_sync_file, paths))
 
 
-def _sync_file(path: Path) -> None:
+def _sync_file(path: Path | str) -> None:
     """Flush one file's bytes to disk (a file gone meanwhile needs nothing)."""
     try:
         handle = os.open(path, os.O_RDONLY)
@@ -92,7 +92,7 @@ def _sync_file(path: Path) -> None:
         os.close(handle)
 
 
-def sync_folders(folders: Iterable[Path]) -> None:
+def sync_folders(folders: Iterable[Path | str]) -> None:
     """Flush the names just made in each folder to disk (POSIX; elsewhere nothing to do)."""
     # write_private flushes a file's bytes; its name lives in the folder, which needs its own
     # fsync before a ledger row may say the file exists. Cheaper than os.sync(), which flushes

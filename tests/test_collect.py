@@ -367,6 +367,60 @@ def test_a_form_quarantined_for_a_lost_secret_is_let_in_once_it_is_restored(
     assert [r[0] for r in rows] == ["accepted"]
 
 
+def test_copies_of_one_file_count_once_whichever_ledger_batch_they_fall_in(
+    generated_copy, tmp_path, monkeypatch
+):
+    # One file per ledger transaction, and workers that screen every copy before the main
+    # process records the first (as a pool running ahead does): a copy is recognised from the
+    # ledger (recorded by an earlier batch), not from a set of digests of the run.
+    import pipeline.commands.collect as collect_module
+    from pipeline.domain.intake import KnownFiles
+    from testkit.simulate import fields_of, fill_form, invented_answers
+
+    monkeypatch.setattr(collect_module, "LEDGER_BATCH", 1)
+    monkeypatch.setattr(KnownFiles, "__contains__", lambda self, sha256: False)
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        record = ledger.form("1010", "employee")
+    sent = (generated_copy.cycle_dir(CYCLE) / record.path).read_bytes()
+    filled = fill_form(sent, invented_answers(fields_of(sent), "nb", "x", CYCLE))
+    folder = tmp_path / "inn"
+    (folder / "b").mkdir(parents=True)
+    for name in ("a.docx", "b/a (kopi).docx", "c.docx"):
+        (folder / name).write_bytes(filled)
+    report = collect_returned(generated_copy, CYCLE, folder, workers=1)
+    assert (report.found, report.new, report.already_collected) == (3, 1, 2)
+    assert report.accepted == ["a.docx (employee form of 1010)"]
+    stored = list((generated_copy.cycle_dir(CYCLE) / "returned" / "1010").iterdir())
+    assert len(stored) == 1  # the copies' copies were removed again
+
+
+def test_a_restored_form_saved_twice_is_let_in_once(generated_copy, tmp_path, monkeypatch):
+    import pipeline.commands.collect as collect_module
+    from testkit.simulate import fields_of, fill_form, invented_answers
+
+    monkeypatch.setattr(collect_module, "LEDGER_BATCH", 1)
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        record = ledger.form("1010", "employee")
+    sent = (generated_copy.cycle_dir(CYCLE) / record.path).read_bytes()
+    filled = fill_form(sent, invented_answers(fields_of(sent), "nb", "x", CYCLE))
+    folder = tmp_path / "inn"
+    folder.mkdir()
+    (folder / "skjema.docx").write_bytes(filled)
+    secret = generated_copy.root / ".samtale" / "secret.key"
+    kept = secret.read_bytes()
+    secret.write_text("ab" * 32 + "\n")  # the wrong key, as after a bad restore
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        ledger.db.execute("DELETE FROM issued_identities")
+    assert len(collect_returned(generated_copy, CYCLE, folder, workers=1).quarantined) == 1
+    (folder / "skjema igjen.docx").write_bytes(filled)  # saved once more meanwhile
+    secret.write_bytes(kept)
+    restored = collect_returned(generated_copy, CYCLE, folder, workers=1)
+    assert len(restored.accepted) == 1 and restored.already_collected == 1
+    with Ledger(generated_copy.ledger_path(CYCLE)) as ledger:
+        rows = ledger.db.execute("SELECT outcome FROM returned_files").fetchall()
+    assert [r[0] for r in rows] == ["accepted"]
+
+
 def test_the_document_save_time_decides_which_version_is_newest(generated_copy, tmp_path):
     from pipeline.formats import ooxml
 

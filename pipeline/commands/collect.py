@@ -175,7 +175,8 @@ class Intake:
         self.report, self.ledger, self.cycle_dir = report, ledger, cycle_dir
         self.retry, self.senders = retry, senders
         self.people = people or {}  # the roster's employees by id: their id strings are shared
-        self.handled: set[bytes] = set()  # files (SHA-256 digests) recorded in this run
+        self.retried: set[str] = set()  # files from quarantine screened again in this run
+        self.pending: set[str] = set()  # files of the batch being recorded
         self.emails: set[str] = set()  # emails kept whole in this run
         self.touched = FormKeys()  # forms that got a new version
         self.notes: dict[str, tuple[str, ...]] = {}  # what was skipped inside each email
@@ -202,6 +203,7 @@ class Intake:
                 self.ledger.note_source_file(
                     source.key, source.size, source.mtime_ns, taken.sha256, len(taken.outcomes)
                 )
+        self.pending.clear()  # the ledger knows them now
         self.report.emails_kept += len(emails)
         for outcome in outcomes:
             note_outcome(self.report, outcome)
@@ -220,12 +222,11 @@ class Intake:
         for outcome in taken.outcomes:
             report.found += 1
             sha = outcome.candidate.sha256
-            digest = bytes.fromhex(sha)  # half the memory of the text, for 20,000 files
-            if outcome.known or digest in self.handled:
+            if outcome.known or self.seen_in_run(sha):
                 report.already_collected += 1
                 discard_copy(outcome, self.cycle_dir)  # a second copy of bytes seen in this run
                 continue
-            self.handled.add(digest)
+            (self.retried if sha in self.retry else self.pending).add(sha)
             if sha not in self.retry:
                 report.new += 1
             elif outcome.rejected:  # quarantined before, still turned away
@@ -233,6 +234,15 @@ class Intake:
                 continue
             fresh.append(outcome)
         return fresh
+
+    def seen_in_run(self, sha: str) -> bool:
+        """Return True for a file recorded earlier in this run (or earlier in this batch)."""
+        # The ledger knows every file an earlier batch recorded: no set of 20,000 digests here.
+        # Files from quarantine were in the ledger before the run; those screened again in this
+        # run (a few) are remembered apart.
+        if sha in self.retry:
+            return sha in self.retried
+        return sha in self.pending or self.ledger.is_known_file(sha)
 
     def fresh_email(self, taken: Taken) -> list[tuple]:
         """Return the email this file is, kept whole, when it is new to the ledger and the run."""

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import socket
+import sqlite3
 import stat
 import struct
 import zipfile
@@ -834,3 +835,20 @@ def test_outlook_messages_nested_too_deep_are_quarantined_not_opened(tmp_path):
     assert candidate.refusal[1] == "nested_too_deep"
     assert candidate.source.count(" → ") == MAX_NESTED_EMAILS + 1
     assert "nested more than" in candidate.refusal[0]
+
+
+def test_the_ledger_handles_of_a_process_share_one_connection(generated_copy):
+    from pipeline.domain.intake import IssuedIdentities, KnownFiles, SentForms
+
+    path = generated_copy.ledger_path(CYCLE)
+    known, issued, sent = KnownFiles(path), IssuedIdentities(path), SentForms(path)
+    assert "0" * 64 not in known and "samtale:1:x" not in issued
+    assert sent.get(("1010", "employee")) is not None
+    connection = known.ledger().db
+    assert issued.ledger().db is connection and sent.handle.ledger().db is connection
+    known.close()
+    issued.close()
+    connection.execute("SELECT 1")  # still open for the forms sent
+    sent.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        connection.execute("SELECT 1")  # the last handle closed it

@@ -520,6 +520,10 @@ SENT_FORMS_KEPT = 64  # sent forms a worker keeps after looking them up
 class ProcessLedger:
     """The cycle's ledger opened read-only once per process, for look-ups from workers."""
 
+    # The handles of one process share one connection (and its page cache, which fills up
+    # with a big ledger): the files known, the identities issued and the forms sent are
+    # asked of the same ledger, one file after the other.
+
     def __init__(self, ledger_path: Path | str):
         self.ledger_path = str(ledger_path)
         self._ledger: Ledger | None = None
@@ -531,14 +535,38 @@ class ProcessLedger:
     def ledger(self) -> Ledger:
         """Return this process's read-only ledger (never a forked parent's handle)."""
         if self._ledger is None or self._owner != os.getpid():
-            self._ledger, self._owner = Ledger.reader(Path(self.ledger_path)), os.getpid()
+            self._ledger, self._owner = shared_reader(self.ledger_path), os.getpid()
         return self._ledger
 
     def close(self) -> None:
-        """Close this process's handle (the last one to close tidies the ledger up)."""
+        """Let go of this process's ledger (the last handle to let go closes it)."""
         if self._ledger is not None and self._owner == os.getpid():
-            self._ledger.close()
+            release_reader(self.ledger_path)
         self._ledger = None
+
+
+_READERS: dict[tuple[str, int], list] = {}  # (ledger path, process id) -> [ledger, handles]
+
+
+def shared_reader(ledger_path: str) -> Ledger:
+    """Return this process's read-only connection to a ledger, opening it for the first handle."""
+    key = (ledger_path, os.getpid())
+    if key not in _READERS:
+        _READERS[key] = [Ledger.reader(Path(ledger_path)), 0]
+    _READERS[key][1] += 1
+    return _READERS[key][0]
+
+
+def release_reader(ledger_path: str) -> None:
+    """Let one handle go; close the connection when it was the last."""
+    key = (ledger_path, os.getpid())
+    entry = _READERS.get(key)
+    if entry is None:
+        return
+    entry[1] -= 1
+    if entry[1] <= 0:
+        del _READERS[key]
+        entry[0].close()
 
 
 class KnownFiles(ProcessLedger):

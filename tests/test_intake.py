@@ -5,6 +5,7 @@ import email.policy
 import hashlib
 import io
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -27,6 +28,7 @@ from pipeline.domain.intake import (
     listing,
     store_emails,
 )
+from pipeline.errors import WorkspaceError
 from pipeline.formats import ooxml
 from pipeline.state.identity import PROPERTY
 from pipeline.state.ledger import Ledger
@@ -577,6 +579,33 @@ def test_the_listing_orders_paths_part_by_part_and_follows_no_linked_folder(tmp_
     first = found[1]
     assert first.path == str(source / "a" / "b.docx") and first.size == 1
     assert first.mtime_ns == (source / "a" / "b.docx").stat().st_mtime_ns
+
+
+def test_a_folder_that_cannot_be_read_is_noted_and_an_unreadable_source_stops(
+    tmp_path, monkeypatch
+):
+    # As a user without read access sees it (root reads everything, so os.scandir says it).
+    source = tmp_path / "returned"
+    (source / "låst").mkdir(parents=True)
+    (source / "låst" / "skjema.docx").write_bytes(b"1")
+    (source / "skjema.docx").write_bytes(b"2")
+    real_scandir = os.scandir
+    locked = {str(source / "låst")}
+
+    def scandir(path="."):
+        if str(path) in locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = listing(source)
+    assert [e if isinstance(e, str) else e.relative for e in found] == [
+        "låst/ (a folder that cannot be read: not collected)",
+        "skjema.docx",
+    ]
+    locked.add(str(source))
+    with pytest.raises(WorkspaceError, match="the folder cannot be read"):
+        listing(source)
 
 
 def test_a_file_too_big_to_read_is_streamed_into_quarantine(generated_copy, tmp_path):

@@ -155,29 +155,56 @@ def listing(folder: Path) -> list[SourceFile | str]:
     """Return every file under ``folder`` in order: a file to read, or a note why it is skipped."""
     # Plain strings, not Path objects: 20,000 Paths leave their names interned for good.
     # Ordered as paths are, part by part; links to folders are not followed, nor mentioned.
+    # A folder below that cannot be read is noted (never passed over in silence); the source
+    # folder itself unreadable stops the run.
     root = str(folder)
     found: list[SourceFile | str] = []
-    for relative, entry in sorted(files_under(root, ""), key=lambda item: item[0].split(os.sep)):
-        if entry.is_symlink():
+    try:
+        listed = sorted(files_under(root, ""), key=lambda item: item[0].split(os.sep))
+    except OSError as exc:
+        raise WorkspaceError(
+            f"{folder}: the folder cannot be read ({plain_reason(exc)}); give samtale read "
+            "access to it, or save the returned files in another folder"
+        ) from exc
+    for relative, entry in listed:
+        if entry is None:
+            found.append(f"{relative}{os.sep} (a folder that cannot be read: not collected)")
+        elif entry.is_symlink():
             if os.path.isfile(entry.path):
                 found.append(f"{relative} (a link, not a file: not followed)")
         elif is_ignored(entry.name):
             found.append(relative)
         else:
-            info = entry.stat(follow_symlinks=False)
-            found.append(SourceFile(relative, root, info.st_size, info.st_mtime_ns))
+            found.append(listed_file(root, relative, entry))
     return found
 
 
-def files_under(root: str, relative: str) -> Iterator[tuple[str, os.DirEntry]]:
+def listed_file(root: str, relative: str, entry: os.DirEntry) -> SourceFile | str:
+    """Return a listed file to read, or why not when it went away while being listed."""
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError as exc:
+        return f"{relative} (could not be read: {plain_reason(exc)})"
+    return SourceFile(relative, root, info.st_size, info.st_mtime_ns)
+
+
+def files_under(root: str, relative: str) -> Iterator[tuple[str, os.DirEntry | None]]:
     """Yield (path relative to ``root``, entry) of every file and link in a folder and below."""
-    with os.scandir(os.path.join(root, relative) if relative else root) as entries:
-        for entry in list(entries):
-            inner = os.path.join(relative, entry.name) if relative else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                yield from files_under(root, inner)
-            elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                yield inner, entry
+    # A folder below ``root`` that cannot be read is yielded with None as its entry.
+    try:
+        with os.scandir(os.path.join(root, relative) if relative else root) as listed:
+            entries = list(listed)
+    except OSError:
+        if not relative:
+            raise
+        yield relative, None
+        return
+    for entry in entries:
+        inner = os.path.join(relative, entry.name) if relative else entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield from files_under(root, inner)
+        elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
+            yield inner, entry
 
 
 def discover(folder: Path) -> Intake:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import bench_cycle
 
+from pipeline.commands.collect import screening_context
 from pipeline.domain import intake
 from pipeline.formats import extract, ooxml
 from pipeline.formats.roster import read_roster
@@ -102,25 +103,13 @@ def screen_steps(data: bytes, secret: bytes, sent_forms, scratch: Path, clock: C
 
 def whole_take_in(workspace: Workspace, returned: Path) -> tuple[float, int]:
     """Return the CPU seconds of collect's per-file work over every returned file, and files."""
-    ledger_path = workspace.ledger_path(CYCLE)
-    roster = read_roster(workspace.roster_path)
-    settings = {
-        "secret": workspace.secret(),
-        "cycle": CYCLE,
-        "cycle_dir": workspace.cycle_dir(CYCLE),
-        "limits": intake.limits_default(),
-        "ledger_path": ledger_path,
-        "people": {e.id: e.name for e in roster.employees},
-        "retry": set(),
-        "sent_forms": intake.SentForms(ledger_path),
-        "known": intake.KnownFiles(ledger_path),
-        "issued": intake.IssuedIdentities(ledger_path),
-    }
+    context = screening_context(workspace, CYCLE, read_roster(workspace.roster_path), set())
     sources = [e for e in intake.listing(returned) if not isinstance(e, str)]
-    start = time.process_time()
-    for source in sources:
-        intake.take_in(settings, source)
-    return time.process_time() - start, len(sources)
+    with intake.worker_settings(context) as settings:
+        start = time.process_time()
+        for source in sources:
+            intake.take_in(settings, source)
+        return time.process_time() - start, len(sources)
 
 
 def report(clock: Clock, files: int, whole: float) -> None:

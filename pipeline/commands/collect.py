@@ -95,15 +95,7 @@ def collect_returned(
         # may let them in now. Those still turned away count as already collected.
         retry = ledger.quarantined_hashes()
         todo = still_to_read(entries, ledger, report)
-        context = {
-            "secret": workspace.secret(),
-            "cycle": cycle,
-            "cycle_dir": cycle_dir,
-            "limits": limits_default(),
-            "ledger_path": ledger.path,  # each worker looks up the sent forms it meets
-            "people": {e.id: e.name for e in roster.employees},  # visible details vs identity
-            "retry": retry,  # the workers also ask the ledger which files and identities it knows
-        }
+        context = screening_context(workspace, cycle, roster, retry)
         senders = {e.email.lower(): e.id for e in roster.employees if e.email}
         intake = Intake(report, ledger, cycle_dir, retry, senders, roster.by_id)
         for batch in batched(take_all(todo, context, workers, progress), LEDGER_BATCH):
@@ -123,6 +115,19 @@ def collect_returned(
             workspace.answers_path(cycle), sheets, ledger, digest
         )
     return report
+
+
+def screening_context(workspace: Workspace, cycle: int, roster: Roster, retry: set) -> dict:
+    """Return what the workers screening a cycle's returned files need (no ledger handles)."""
+    return {
+        "secret": workspace.secret(),
+        "cycle": cycle,
+        "cycle_dir": workspace.cycle_dir(cycle),
+        "limits": limits_default(),
+        "ledger_path": workspace.ledger_path(cycle),  # workers look up the sent forms they meet
+        "people": {e.id: e.name for e in roster.employees},  # visible details vs identity
+        "retry": retry,  # the workers also ask the ledger which files and identities it knows
+    }
 
 
 def settle_forms(ledger: Ledger, touched: FormKeys, chosen: dict, notes: list[str]) -> None:
@@ -170,11 +175,11 @@ class Intake:
     """Records what the workers made of the source files, batch by batch, in the ledger."""
 
     def __init__(
-        self, report: CollectReport, ledger: Ledger, cycle_dir: Path, retry, senders, people=None
+        self, report: CollectReport, ledger: Ledger, cycle_dir: Path, retry, senders, people
     ):
         self.report, self.ledger, self.cycle_dir = report, ledger, cycle_dir
         self.retry, self.senders = retry, senders
-        self.people = people or {}  # the roster's employees by id: their id strings are shared
+        self.people = people  # the roster's employees by id: their id strings are shared
         self.retried: set[str] = set()  # files from quarantine screened again in this run
         self.pending: set[str] = set()  # files of the batch being recorded
         self.emails: set[str] = set()  # emails kept whole in this run

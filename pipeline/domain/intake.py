@@ -705,25 +705,34 @@ def take_all(
     sources: list[SourceFile], context: dict, workers: int | None, progress: Progress | None
 ) -> Iterator[Taken]:
     """Yield what every file holds, in order, read and screened on all cores."""
-    sent_forms = SentForms(context["ledger_path"])
-    known = KnownFiles(context["ledger_path"])
-    issued = IssuedIdentities(context["ledger_path"])
-    settings = {**context, "sent_forms": sent_forms, "known": known, "issued": issued}
-    taken = parallel_map(
-        take_in,
-        settings,
-        sources,
-        workers=workers,
-        threshold=PARALLEL_THRESHOLD,
-        tasks_per_worker=8,
-        progress=progress,
-        fresh=True,  # the main process grows with every file recorded: workers must not copy it
-    )
-    try:
+    with worker_settings(context) as settings:
+        taken = parallel_map(
+            take_in,
+            settings,
+            sources,
+            workers=workers,
+            threshold=PARALLEL_THRESHOLD,
+            tasks_per_worker=8,
+            progress=progress,
+            fresh=True,  # the main process grows with every file recorded: workers must not copy it
+        )
         for one in taken:
             yield take_in(settings, one.source) if one.in_main else one
+
+
+@contextlib.contextmanager
+def worker_settings(context: dict) -> Iterator[dict]:
+    """Yield ``take_in``'s settings: the context and its ledger look-ups (closed afterwards)."""
+    ledger_path = context["ledger_path"]
+    handles = {
+        "sent_forms": SentForms(ledger_path),
+        "known": KnownFiles(ledger_path),
+        "issued": IssuedIdentities(ledger_path),
+    }
+    try:
+        yield {**context, **handles}
     finally:
-        for handle in (sent_forms, known, issued):
+        for handle in handles.values():
             handle.close()
 
 

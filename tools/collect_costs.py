@@ -101,25 +101,35 @@ def screen_steps(data: bytes, secret: bytes, sent_forms, scratch: Path, clock: C
     )  # unflushed: collect flushes a batch at once
 
 
-def whole_take_in(workspace: Workspace, returned: Path) -> tuple[float, int]:
-    """Return the CPU seconds of collect's per-file work over every returned file, and files."""
+def whole_take_in(workspace: Workspace, returned: Path) -> dict[str, tuple[float, int]]:
+    """Return the CPU seconds of collect's per-file work and the files, per kind of file."""
+    # Kinds: '.docx' (saved into the folder) and '.eml' (an email with the form attached).
     context = screening_context(workspace, CYCLE, read_roster(workspace.roster_path), set())
     sources = [e for e in intake.listing(returned) if not isinstance(e, str)]
+    spent: dict[str, tuple[float, int]] = {}
     with intake.worker_settings(context) as settings:
-        start = time.process_time()
         for source in sources:
+            start = time.process_time()
             intake.take_in(settings, source)
-        return time.process_time() - start, len(sources)
+            kind = Path(source.relative).suffix.lower()
+            seconds, files = spent.get(kind, (0.0, 0))
+            spent[kind] = (seconds + time.process_time() - start, files + 1)
+    return spent
 
 
-def report(clock: Clock, files: int, whole: float) -> None:
-    """Print the milliseconds of CPU per returned file, step by step."""
+def report(clock: Clock, files: int, whole: dict[str, tuple[float, int]]) -> None:
+    """Print the milliseconds of CPU per returned file, step by step, then take_in's per kind."""
     total = sum(clock.spent.values())
     print(f"{'step':44s} {'ms per file':>11s} {'share':>6s}")
     for step, seconds in clock.spent.items():
         print(f"{step:44s} {seconds / files * 1000:11.3f} {seconds / total:6.0%}")
     print(f"{'the steps above':44s} {total / files * 1000:11.3f}")
-    print(f"{'collect per file in a worker (take_in)':44s} {whole / files * 1000:11.3f}")
+    seconds = sum(spent for spent, _ in whole.values())
+    counted = sum(kind_files for _, kind_files in whole.values())
+    print(f"{'collect per file in a worker (take_in)':44s} {seconds / counted * 1000:11.3f}")
+    for suffix, (spent, kind_files) in sorted(whole.items()):
+        label = f"  of which a {suffix} file ({kind_files} files)"
+        print(f"{label:44s} {spent / kind_files * 1000:11.3f}")
     print(
         "take_in also builds the results, asks the ledger if each file is known and checks the "
         "form's visible details; the main process adds its own work (ledger rows, flushing, "
@@ -142,7 +152,7 @@ def main() -> None:
             for data in word_files(path, clock):
                 screen_steps(data, secret, sent_forms, scratch, clock)
         sent_forms.close()
-        whole, files = whole_take_in(workspace, returned)
+        whole = whole_take_in(workspace, returned)
         print(f"{options.employees} employees, {len(paths)} returned files (synthetic data)")
         report(clock, len(paths), whole)
     finally:

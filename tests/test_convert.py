@@ -99,6 +99,23 @@ def test_docx_to_pdf_keeps_the_text_and_is_private(pool, tmp_path):
     assert not list(tmp_path.glob(".~lock*")), "LibreOffice left a lock file next to the source"
 
 
+def test_what_the_converters_write_is_owner_only(tmp_path):
+    old = os.umask(0o022)  # a user's usual umask: LibreOffice's files would be open to all
+    try:
+        with ConverterPool(workers=1, timeout=60) as pool:
+            pool.convert(make_docx(tmp_path / "a.docx"), tmp_path / "a.pdf")
+            written = [p for p in pool._state.root.rglob("*") if not p.is_symlink()]
+            modes = {p.name: p.stat().st_mode & 0o777 for p in written}
+            open_to_others = sorted(
+                f"{p} {oct(p.stat().st_mode & 0o777)}" for p in written if p.stat().st_mode & 0o077
+            )
+    finally:
+        os.umask(old)
+    assert modes.get("worker.log") == 0o600
+    assert len(modes) > 20, "the converter's profile should be there while it runs"
+    assert not open_to_others
+
+
 def test_docx_resaved_by_writer(pool, tmp_path):
     target = pool.convert(make_docx(tmp_path / "skjema.docx"), tmp_path / "lagret.docx")
 

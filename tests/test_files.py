@@ -9,11 +9,19 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.errors import WorkspaceError
 from pipeline.state.archive import Archive
-from pipeline.state.files import remove_stale_temp_files, temp_prefix, write_private
+from pipeline.state.files import (
+    copy_private,
+    open_private_log,
+    remove_stale_temp_files,
+    temp_prefix,
+    write_private,
+)
 
 from .conftest import CYCLE, ROOT
 
@@ -165,3 +173,34 @@ def test_sync_files_flushes_each_file_once_and_skips_one_gone(tmp_path, monkeypa
     assert len(flushed) == 5
     files.sync_folders([tmp_path, tmp_path, tmp_path / "finnes-ikke"])
     assert len(flushed) == 6  # one folder, once
+
+
+def test_a_private_copy_is_owner_only_byte_for_byte_and_keeps_its_time(tmp_path):
+    source = tmp_path / "restored" / "1010_Åse_Øvre-Li_medarbeider_2027.docx"
+    source.parent.mkdir()
+    source.write_bytes(b"PK\x03\x04 form \xc3\xa6\xc3\xb8")
+    source.chmod(0o644)  # restored from a backup, open to all
+    os.utime(source, ns=(1_700_000_000_000_000_000, 1_700_000_000_123_456_789))
+    target = copy_private(source, tmp_path / "replaced" / "copy.docx")
+    assert target.read_bytes() == source.read_bytes()
+    assert stat_mode(target) == 0o600 and stat_mode(target.parent) == 0o700
+    assert target.stat().st_mtime_ns == source.stat().st_mtime_ns
+    with pytest.raises(WorkspaceError, match="refusing to overwrite"):
+        copy_private(source, target)
+
+
+def test_a_log_is_opened_owner_only_whatever_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with open_private_log(tmp_path / "worker.log") as log:
+            log.write(b"first run\n")
+        with open_private_log(tmp_path / "worker.log") as log:
+            log.write(b"second\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "worker.log").read_bytes() == b"second\n"
+    assert stat_mode(tmp_path / "worker.log") == 0o600
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777

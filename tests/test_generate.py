@@ -132,10 +132,12 @@ def test_handed_out_forms_are_never_overwritten_without_force(generated_copy):
     report = generate_forms(generated_copy, CYCLE, workers=1)
     assert path.read_bytes() == original
     assert any("handed out" in str(w) for w in report.warnings)
+    path.chmod(0o644)  # e.g. restored from a backup: the copy kept aside is owner-only anyway
     forced = generate_forms(generated_copy, CYCLE, workers=1, force=True)
     assert path.name in forced.written and path.read_bytes() != original
     replaced = list((path.parent / "replaced").glob("*.docx"))
     assert [p.read_bytes() for p in replaced] == [original]
+    assert [p.stat().st_mode & 0o777 for p in replaced] == [0o600]
 
 
 def test_parallel_and_serial_give_identical_forms(workspace, tmp_path):

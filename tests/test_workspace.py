@@ -126,3 +126,16 @@ def test_input_and_templates_given_elsewhere_make_a_workspace(tmp_path):
     root = tmp_path / "root"  # does not even exist
     workspace = Workspace.at(root, input_dir=tmp_path / "in", templates_dir=tmp_path / "tpl")
     assert workspace.is_workspace()
+
+
+def test_an_output_folder_checked_out_open_is_tightened_on_first_use(tmp_path):
+    (tmp_path / "output").mkdir(mode=0o755)  # git makes output/ (it holds .gitkeep) open
+    (tmp_path / "output").chmod(0o755)
+    workspace = Workspace.at(tmp_path)
+    cycle = workspace.cycle_dir(2027)
+    assert stat.S_IMODE((tmp_path / "output").stat().st_mode) == 0o700
+    assert stat.S_IMODE(cycle.stat().st_mode) == 0o700
+    (tmp_path / "output").chmod(0o755)
+    archive = workspace.archive_dir(2027)
+    assert stat.S_IMODE((tmp_path / "output").stat().st_mode) == 0o700
+    assert stat.S_IMODE(archive.parent.stat().st_mode) == 0o700

@@ -199,7 +199,7 @@ def access_bundle(
     if not bundle.items:
         return report
     data = bundle.zip_bytes()
-    folder = ensure_private_dir(workspace.output_dir / ACCESS_FOLDER)
+    folder = ensure_private_dir(workspace.private_output() / ACCESS_FOLDER)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     target = unique_path(folder / f"{access_prefix(employee_id)}{stamp}.zip")
     report.path = write_private(target, data)

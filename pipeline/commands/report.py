@@ -499,7 +499,7 @@ def write_report(
     report, compared = build_report(
         workspace, cycle, roster, config, compare_with, today or dt.date.today()
     )
-    folder = ensure_private_dir(workspace.output_dir / str(cycle) / "report")
+    folder = ensure_private_dir(workspace.cycle_dir(cycle) / "report")
     html_path, xlsx_path = folder / "report.html", folder / "report.xlsx"
     replaced = html_path.exists() or xlsx_path.exists()
     write_private(html_path, report_html(report).encode("utf-8"), overwrite=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,13 @@ from pipeline.formats.extract import sent_form_of_xml
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import Employee, Roster
 from pipeline.formats.templates import FormTemplate, checked_structure, load_template
-from pipeline.state.files import ensure_private_dir, sync_files, sync_folders, write_private
+from pipeline.state.files import (
+    copy_private,
+    ensure_private_dir,
+    sync_files,
+    sync_folders,
+    write_private,
+)
 from pipeline.state.identity import PROPERTY, FormIdentity
 from pipeline.state.ledger import FormRecord, Ledger, batched, now_iso
 from pipeline.state.workspace import Workspace
@@ -220,7 +225,7 @@ def keep_replaced_copy(path: Path) -> None:
     """Copy a handed-out form aside (forms/replaced/) before it is replaced with --force."""
     replaced = ensure_private_dir(path.parent / "replaced")
     stamp = now_iso().replace(":", "")
-    shutil.copy2(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
+    copy_private(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
 
 
 def handed_out_warning(job: FormJob, record: FormRecord) -> Problem:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import ConversionError, ConversionTimeout, LibreOfficeMissing, WorkspaceError
-from pipeline.state.files import PRIVATE_DIR, write_private
+from pipeline.state.files import PRIVATE_DIR, open_private_log, write_private
 
 TARGET_FILTERS = {".pdf": "writer_pdf_Export", ".docx": "MS Word 2007 XML"}
 TARGET_EXTENSIONS = {".pdf": "pdf", ".docx": "docx"}
@@ -302,7 +302,7 @@ class _UnoConverter:
                 f"--parent={os.getpid()}",
                 f"--startup-timeout={STARTUP_TIMEOUT}",
             ]
-            with open(self.log, "wb") as log:
+            with open_private_log(self.log) as log:
                 self.process = subprocess.Popen(
                     args,
                     stdin=subprocess.PIPE,

@@ -71,6 +71,21 @@ def write_private(
     return path
 
 
+def copy_private(source: Path, target: Path) -> Path:
+    """Return ``target`` after copying ``source`` there byte for byte, owner-only, its time kept."""
+    # Whatever the source's permissions (a form restored from a backup may be open to all),
+    # the copy is owner-only from its first byte; like ``write_private`` it never overwrites.
+    times = source.stat()
+    write_private(target, source.read_bytes())
+    os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))
+    return target
+
+
+def open_private_log(path: Path):
+    """Return ``path`` opened for writing (binary, emptied first), created owner-only."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb")
+
+
 def sync_files(paths: Iterable[Path | str], threads: int = 4) -> None:
     """Flush to disk the bytes of files written without a flush (by worker processes)."""
     # Workers write a batch's copies unflushed and go on with the next file; the main process

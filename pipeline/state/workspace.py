@@ -56,9 +56,13 @@ class Workspace:
         """Return the default roster workbook path."""
         return self.input_dir / "roster.xlsx"
 
+    def private_output(self) -> Path:
+        """Return ``output/``, created or tightened to owner-only (git checks it out open)."""
+        return ensure_private_dir(self.output_dir)
+
     def cycle_dir(self, cycle: int) -> Path:
         """Return ``output/<cycle>/``, created private on first use."""
-        return ensure_private_dir(self.output_dir / str(cycle))
+        return ensure_private_dir(self.private_output() / str(cycle))
 
     def forms_dir(self, cycle: int) -> Path:
         """Return the folder of generated forms for ``cycle``."""
@@ -74,7 +78,7 @@ class Workspace:
 
     def archive_dir(self, cycle: int) -> Path:
         """Return ``output/archive/<cycle>/``."""
-        return ensure_private_dir(self.output_dir / "archive" / str(cycle))
+        return ensure_private_dir(self.private_output() / "archive" / str(cycle))
 
     def secret(self, *, create: bool = False, replace_lost: bool = False) -> bytes:
         """Return the workspace's HMAC secret; only ``create=True`` (generate) may make it."""

@@ -39,7 +39,7 @@ from pipeline.state.deletions import (
     pending_batches,
     write_journal,
 )
-from pipeline.state.files import write_private
+from pipeline.state.files import ensure_private_dir, write_private
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
 
@@ -487,7 +487,7 @@ def run_step(workspace: Workspace, step: dict) -> None:
     if op == "move":
         source, target = output / step["from"], output / step["to"]
         if source.exists() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(target.parent)
             os.rename(source, target)
     elif op == "unlink":
         remove_file(output / step["path"], step["sha256"])

@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 
 from pipeline.cli import cli
 from pipeline.commands.collect import FormKeys, collect_returned
+from pipeline.commands.generate import generate_forms
+from pipeline.domain.record import cycle_record
 from pipeline.errors import WorkspaceError
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
 from testkit.simulate import fields_of, fill_form
 
-from .conftest import CYCLE
+from .conftest import CYCLE, ROOT
 from .outlook_files import Mail, msg_file, tnef_file
 
 
@@ -734,3 +736,35 @@ def test_form_keys_hold_pairs_as_sets_of_ids_per_kind():
     assert "1010" not in keys and ("1010",) not in keys
     assert sorted(keys) == [("1010", "employee"), ("1010", "manager"), ("1011", "employee")]
     assert len(keys) == 3
+
+
+def test_a_newer_choice_counts_even_when_its_value_is_part_of_the_older_one(workspace, tmp_path):
+    # Last year's agreements come with a status list: "achieved" is no part of "not_achieved"
+    # cut away, and a value picked from a list is a choice that counts as the newest one.
+    previous = workspace.input_dir / "answers-2026.xlsx"
+    shutil.copy(ROOT / "input" / "answers-2026.xlsx", previous)
+    generate_forms(workspace, CYCLE, previous_path=previous, workers=1)
+    employee_id, sent, field, older, newer = next(
+        (employee_id, sent, f, long, short)
+        for employee_id in ("1010", "1011", "1012", "1013", "1014", "1015")
+        for sent in [form_bytes(workspace, employee_id, "employee")]
+        for f in fields_of(sent)
+        if f.type == "dropdown"
+        for long in f.options
+        for short in f.options
+        if short and short != long and short in long
+    )
+    source = tmp_path / "returned"
+    source.mkdir()
+    for name, value, day in (("a.docx", older, 20), ("b.docx", newer, 25)):
+        answers = {**answers_for(sent, "Svar"), field.key: value}
+        (source / name).write_bytes(fill_form(sent, answers))
+        stamp = dt.datetime(CYCLE, 1, day, tzinfo=dt.UTC).timestamp()
+        os.utime(source / name, (stamp, stamp))
+    report = collect_returned(workspace, CYCLE, source, workers=1)
+    row = workbook_rows(workspace, "employee")[employee_id]
+    assert row[field.key] == newer and row["source_file"] == "b.docx"
+    assert not any("would clear or shorten" in line for line in report.versions)
+    with Ledger(workspace.ledger_path(CYCLE)) as ledger:  # the record later steps read agrees
+        record = cycle_record(ledger, workspace.answers_path(CYCLE))
+    assert record[(employee_id, "employee")].answers[field.key] == newer

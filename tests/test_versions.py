@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.domain.versions import counted_versions, is_unfilled, newest_versions
+from pipeline.domain.questions import Question, questions_to_json
+from pipeline.domain.versions import counted_versions, is_unfilled, list_values, newest_versions
 from pipeline.state.ledger import ReturnedVersion
 
 KEY = ("1013", "employee")
@@ -61,6 +62,44 @@ def test_a_newer_version_that_cuts_the_text_short_keeps_the_longer_answer():
     newer = {**FILLED, "results": "Leverte migreringen"}
     winner = newest_versions([version(1, FILLED), version(2, newer)], [])[KEY]
     assert winner.answers["results"] == FILLED["results"]
+
+
+STATUS = ("achieved", "partly_achieved", "not_achieved", "not_relevant")
+FIELDS = questions_to_json(
+    [
+        Question("results", "Resultater", "richtext"),
+        Question("status", "Status", "dropdown", options=("", *STATUS)),
+        Question("area", "Område", "combobox", options=("Ledelse", "Ledelse og økonomi")),
+    ]
+)
+
+
+def test_the_values_of_list_fields_are_read_from_the_forms_fields():
+    lists = list_values([("employee", FIELDS), ("manager", FIELDS)])
+    assert lists[("employee", "status")] == frozenset(STATUS)  # the empty choice is no value
+    assert lists[("manager", "area")] == {"Ledelse", "Ledelse og økonomi"}
+    assert ("employee", "results") not in lists
+
+
+def test_a_newer_choice_counts_even_when_its_value_is_part_of_the_older_one():
+    lists = list_values([("employee", FIELDS)])
+    older = {**FILLED, "status": "not_achieved", "area": "Ledelse og økonomi"}
+    newer = {**FILLED, "status": "achieved", "area": "Ledelse"}
+    notes: list[str] = []
+    winner = newest_versions([version(1, older), version(2, newer)], notes, lists=lists)[KEY]
+    assert winner.answers == newer and winner.stored_path.endswith("skjema-2.docx")
+    assert not any("would clear or shorten" in note for note in notes)
+    cleared = {**newer, "status": ""}  # an emptied choice is still never taken as an answer
+    winner = newest_versions([version(1, older), version(2, cleared)], [], lists=lists)[KEY]
+    assert winner.answers["status"] == "not_achieved"
+
+
+def test_text_typed_in_a_list_field_that_is_cut_short_keeps_the_longer_text():
+    lists = list_values([("employee", FIELDS)])
+    older = {**FILLED, "area": "Ledelse og økonomi, og litt til"}  # typed, not from the list
+    newer = {**FILLED, "area": "Ledelse og økonomi, og"}
+    winner = newest_versions([version(1, older), version(2, newer)], [], lists=lists)[KEY]
+    assert winner.answers["area"] == older["area"]
 
 
 def test_a_real_rewrite_that_is_shorter_still_counts():

@@ -28,7 +28,7 @@ from pipeline.domain.intake import (
 from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.domain.pools import long_lived
 from pipeline.domain.questions import Question, questions_from_json
-from pipeline.domain.versions import is_unfilled, newest_versions
+from pipeline.domain.versions import is_unfilled, list_values, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
@@ -132,6 +132,7 @@ def screening_context(workspace: Workspace, cycle: int, roster: Roster, retry: s
 
 def settle_forms(ledger: Ledger, touched: FormKeys, chosen: dict, notes: list[str]) -> None:
     """Mark each form that got a new version returned (unless unfilled); note its versions."""
+    lists = list_values(ledger.distinct_fields())
     with ledger.transaction():  # one commit, not one per form
         for chunk in batched(sorted(touched), LEDGER_BATCH):  # a few ledger reads per chunk
             ids_by_kind: dict[str, list[str]] = {}
@@ -142,7 +143,7 @@ def settle_forms(ledger: Ledger, touched: FormKeys, chosen: dict, notes: list[st
                 for kind, ids in ids_by_kind.items()
                 for version in ledger.accepted_versions_for(kind, ids)
             ]
-            winners = newest_versions(versions, notes, touched, chosen)
+            winners = newest_versions(versions, notes, touched, chosen, lists)
             for key in chunk:
                 winner = winners.get(key)
                 if winner is not None and not is_unfilled(winner):  # unfilled: reminders go on
@@ -412,6 +413,7 @@ class LedgerRows(AnswerRows):
 
     def __init__(self, ledger: Ledger, roster: Roster, kind: str, chosen: dict):
         self.ledger, self.kind, self.chosen = ledger, kind, chosen
+        self.lists = list_values(ledger.distinct_fields())
         self.employees = {normalize_id(e.id): e for e in roster.employees}
         if "" in self.employees or len(self.employees) < len(roster.employees):
             raise ValueError(f"sheet {kind!r}: an employee id is empty or repeated")
@@ -430,7 +432,9 @@ class LedgerRows(AnswerRows):
         found = {}
         for key, employee_id in zip(employee_ids, ids, strict=True):
             mine = versions.get(employee_id, [])
-            winner = newest_versions(mine, chosen=self.chosen).get((employee_id, self.kind))
+            winner = newest_versions(mine, chosen=self.chosen, lists=self.lists).get(
+                (employee_id, self.kind)
+            )
             employee = self.employees[key]
             found[key] = answer_row(
                 employee, self.kind, winner, len(mine), employee_id in generated

@@ -38,6 +38,7 @@ from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import WorkerPool
 from pipeline.domain.questions import questions_from_json
 from pipeline.domain.record import FormAnswers, by_employee, hr_corrections, record_of
+from pipeline.domain.versions import ListValues, list_values
 from pipeline.errors import MinutesError, SamtaleError, SealError, message_of
 from pipeline.formats.calendar import AgreedItem, agreed_calendar
 from pipeline.formats.certificate import write_public_certificate
@@ -337,10 +338,11 @@ def finalize_minutes(
         sealing = open_seal(workspace, cycle, certificate, password, report)
         corrections = by_employee(hr_corrections(ledger, workspace.answers_path(cycle)))
         chosen = ledger.chosen_versions()
+        lists = list_values(ledger.distinct_fields())
         workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(".finalize-"), dir=cycle_dir))
         os.chmod(workdir, PRIVATE_DIR)
         try:
-            items = (plan_item(ledger, party, chosen, corrections) for party in todo)
+            items = (plan_item(ledger, party, chosen, corrections, lists) for party in todo)
             settings = JobSettings(sealing, cycle_dir, workdir)
             seal_all(items, len(todo), settings, archive, report, pool, workers, progress)
         finally:
@@ -402,13 +404,15 @@ def still_to_archive(
     return todo
 
 
-def plan_item(ledger: Ledger, party: Party, chosen: dict, corrections: dict) -> PlanItem:
+def plan_item(
+    ledger: Ledger, party: Party, chosen: dict, corrections: dict, lists: ListValues
+) -> PlanItem:
     """Return what one employee's job is built from, read from the ledger now."""
     employee_id = party.employee_id
     versions = ledger.accepted_versions_of(employee_id)
     final = minutes_state(employee_id, [v for v in versions if v.kind == MINUTES]).final
     mine = {key: path for key, path in chosen.items() if key[0] == employee_id}
-    record = record_of(versions, mine, corrections.get(employee_id, {}))
+    record = record_of(versions, mine, corrections.get(employee_id, {}), lists)
     evidence = {
         row["stored_path"]: Evidence(**row) for row in ledger.accepted_evidence_of(employee_id)
     }

@@ -11,6 +11,7 @@ from pipeline.domain.kinds import PREP_KINDS, FormKind
 from pipeline.domain.managers import manager_changes, minutes_warning
 from pipeline.domain.questions import Question, sent_questions
 from pipeline.domain.record import by_employee, employee_record, hr_corrections, recorded_forms
+from pipeline.domain.versions import list_values
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
@@ -68,6 +69,7 @@ def prepare_minutes(
         # their minutes form is written, never the whole cycle's at once.
         corrections = hr_corrections(ledger, workspace.answers_path(cycle))
         chosen = ledger.chosen_versions()
+        lists = list_values(ledger.distinct_fields())
         recorded = recorded_forms(ledger, chosen, corrections)
         corrections = by_employee(corrections)
         forms = ledger.form_briefs()
@@ -85,7 +87,7 @@ def prepare_minutes(
             # Only what the minutes are made from is read here (and hashed, to know when a form
             # is unchanged); the side-by-side table and the agenda are made where the form is
             # rendered (``finish_context``, in a worker process for big batches).
-            record = employee_record(ledger, employee.id, chosen, corrections)
+            record = employee_record(ledger, employee.id, chosen, corrections, lists)
             employee_side = record.get((employee.id, FormKind.EMPLOYEE))
             manager_side = record.get((employee.id, FormKind.MANAGER))
             return {

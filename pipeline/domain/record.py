@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.domain.questions import questions_from_json
-from pipeline.domain.versions import counted_versions
+from pipeline.domain.versions import ListValues, counted_versions, list_values
 from pipeline.formats.answers import answer_of, answer_rows, normalize, workbook_stamp
 from pipeline.state.ledger import Ledger, ReturnedVersion, batched
 
@@ -33,18 +33,20 @@ class FormAnswers:
 def cycle_record(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], FormAnswers]:
     """Return every form's answers: the version that counts, with HR's corrections applied."""
     corrections = hr_corrections(ledger, answers_path)
-    return record_of(ledger.accepted_versions(), ledger.chosen_versions(), corrections)
+    lists = list_values(ledger.distinct_fields())
+    return record_of(ledger.accepted_versions(), ledger.chosen_versions(), corrections, lists)
 
 
 def record_of(
     versions: list[ReturnedVersion],
     chosen: dict[tuple[str, str], str],
     corrections: dict[tuple[str, str], dict],
+    lists: ListValues,
 ) -> dict[tuple[str, str], FormAnswers]:
     """Return the answers of the forms ``versions`` and ``corrections`` hold (all, or a few)."""
     # One employee's versions with their corrections give that employee's part of the record,
     # so a stage working through thousands never holds every answer at once.
-    winners = counted_versions(versions, chosen)
+    winners = counted_versions(versions, chosen, lists=lists)  # lists: ``list_values``
     record = {}
     for key in sorted(set(winners) | set(corrections)):
         version = winners.get(key)
@@ -105,12 +107,12 @@ def by_employee(corrections: dict[tuple[str, str], dict]) -> dict[str, dict]:
 
 
 def employee_record(
-    ledger: Ledger, employee_id: str, chosen: dict, corrections: dict[str, dict]
+    ledger: Ledger, employee_id: str, chosen: dict, corrections: dict[str, dict], lists: ListValues
 ) -> dict[tuple[str, str], FormAnswers]:
     """Return one employee's part of the record (``corrections`` grouped by ``by_employee``)."""
     mine = {key: path for key, path in chosen.items() if key[0] == employee_id}
     versions = ledger.accepted_versions_of(employee_id)
-    return record_of(versions, mine, corrections.get(employee_id, {}))
+    return record_of(versions, mine, corrections.get(employee_id, {}), lists)
 
 
 def recorded_forms(
@@ -118,8 +120,9 @@ def recorded_forms(
 ) -> set[tuple[str, str]]:
     """Return (employee id, kind) of every form the record holds, reading one form at a time."""
     found = {key for key, values in corrections.items() if any(v not in (None, "") for v in values)}
+    lists = list_values(ledger.distinct_fields())
     for versions in ledger.accepted_version_groups():
-        found |= set(counted_versions(versions, chosen))
+        found |= set(counted_versions(versions, chosen, lists=lists))
     return found
 
 

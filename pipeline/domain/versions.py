@@ -8,17 +8,22 @@ The rule, written down once:
 * Otherwise the newest filled version counts (by the document's save time, then arrival).
 * Automation never wipes an answer: where the newest version leaves a field empty, or holds only
   part of the text an older version had, the older answer is kept and a note names the field
-  and both files (never the text). HR chooses the newest file as it is with
-  ``samtale collect --use FILE``; that choice is stored and wins until another is made.
+  and both files (never the text). A value picked from a list field is a choice, never a cut
+  text ("achieved" is no part of "not_achieved" taken away). HR chooses the newest file as it
+  is with ``samtale collect --use FILE``; that choice is stored and wins until another is made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from pipeline.domain.questions import sent_questions
 from pipeline.state.ledger import ReturnedVersion
 
 USE_HINT = "to use the newest file as it is: samtale collect --use {path}"
+LIST_TYPES = ("dropdown", "combobox")
+ListValues = Mapping[tuple[str, str], Collection[str]]  # (kind, key) → the list's values
 
 
 @dataclass(frozen=True)
@@ -41,15 +46,17 @@ def newest_versions(
     notes: list[str] | None = None,
     touched: set | None = None,
     chosen: dict[tuple[str, str], str] | None = None,
+    lists: ListValues | None = None,
 ) -> dict[tuple[str, str], ReturnedVersion]:
     """Return the version that counts per (employee id, kind), its answers never wiped."""
     # A note goes to ``notes`` for each form returned more than once (only forms in ``touched``,
     # when given: those that got a new version in this run). ``chosen`` maps a form to the
-    # stored path of the version HR chose with ``collect --use``.
+    # stored path of the version HR chose with ``collect --use``. ``lists``: the values of the
+    # forms' list fields (``list_values``), each a choice that never counts as a cut answer.
     winners = {}
     for key, group in sorted(grouped(versions).items()):
         choice = (chosen or {}).get(key)
-        winner, kept = pick(group, choice)
+        winner, kept = pick(group, choice, lists or {})
         winners[key] = winner
         if notes is not None and (touched is None or key in touched):
             notes.extend(version_notes(key, group, winner, kept, choice))
@@ -67,7 +74,7 @@ def grouped(versions: list[ReturnedVersion]) -> dict[tuple[str, str], list[Retur
 
 
 def pick(
-    group: list[ReturnedVersion], choice: str | None
+    group: list[ReturnedVersion], choice: str | None, lists: ListValues
 ) -> tuple[ReturnedVersion, list[KeptAnswer]]:
     """Return the version that counts (answers merged as the rule says) and the kept answers."""
     chosen = [v for v in group if v.stored_path == choice]
@@ -79,6 +86,8 @@ def pick(
     newest = filled[-1]
     answers, kept = dict(newest.answers), []
     for key, value in newest.answers.items():
+        if value and isinstance(value, str) and value in lists.get((newest.kind, key), ()):
+            continue  # picked from the list: a choice, whatever an older version picked
         older = next((v for v in reversed(filled[:-1]) if lost(value, v.answers.get(key))), None)
         if older is not None:
             answers[key] = older.answers[key]
@@ -137,7 +146,20 @@ def counted_versions(
     chosen: dict[tuple[str, str], str] | None = None,
     notes: list[str] | None = None,
     touched: set | None = None,
+    lists: ListValues | None = None,
 ) -> dict[tuple[str, str], ReturnedVersion]:
     """Return the versions that count as returned: winners that are not unfilled."""
-    winners = newest_versions(versions, notes, touched, chosen)
+    winners = newest_versions(versions, notes, touched, chosen, lists)
     return {key: version for key, version in winners.items() if not is_unfilled(version)}
+
+
+def list_values(fields_by_kind: Iterable[tuple[str, str]]) -> dict[tuple[str, str], frozenset]:
+    """Return the values each list field offers, per (kind, key), from the forms' fields JSON."""
+    # ``fields_by_kind``: the ledger's ``distinct_fields()``; every template a kind was
+    # generated from adds its lists' values.
+    found: dict[tuple[str, str], set[str]] = {}
+    for kind, fields in fields_by_kind:
+        for question in sent_questions(fields):
+            if question.type in LIST_TYPES:
+                found.setdefault((kind, question.key), set()).update(question.options)
+    return {key: frozenset(values - {""}) for key, values in found.items()}

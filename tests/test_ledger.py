@@ -2,6 +2,7 @@
 
 import sqlite3
 import stat
+from dataclasses import replace
 
 from pipeline.state.ledger import FormRecord, Ledger, batched
 
@@ -75,3 +76,22 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
 def test_batched():
     assert list(batched(range(5), 2)) == [[0, 1], [2, 3], [4]]
     assert list(batched([], 3)) == []
+
+
+def test_the_forms_fields_are_read_again_only_after_forms_changed(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger, Ledger(path) as other:
+        ledger.record_form(replace(record("1001"), fields='[{"key": "a"}]'))
+        assert ledger.distinct_fields() == [("employee", '[{"key": "a"}]')]
+        queries: list[str] = []
+        ledger.db.set_trace_callback(queries.append)
+        assert ledger.distinct_fields() == [("employee", '[{"key": "a"}]')]
+        assert not [q for q in queries if "DISTINCT" in q]  # unchanged: not read again
+        ledger.record_form(replace(record("1002"), fields='[{"key": "b"}]'))  # this connection
+        assert len(ledger.distinct_fields()) == 2
+        other.record_form(replace(record("1003", "manager"), fields='[{"key": "c"}]'))  # another
+        assert ("manager", '[{"key": "c"}]') in ledger.distinct_fields()
+        ledger.erase_employee("1003")
+        assert ("manager", '[{"key": "c"}]') not in ledger.distinct_fields()
+        with Ledger.reader(path) as reader:
+            assert ("manager", '[{"key": "c"}]') not in reader.distinct_fields()

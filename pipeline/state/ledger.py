@@ -260,6 +260,7 @@ class Ledger:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._fields: tuple[int, list[tuple[str, str]]] | None = None  # see distinct_fields
         ensure_private_dir(self.path.parent)
         if not self.path.exists():  # owner-only before SQLite copies the mode to -wal and -shm
             with contextlib.suppress(FileExistsError):
@@ -285,6 +286,7 @@ class Ledger:
         """Return the ledger opened read-only (a worker process looking things up)."""
         ledger = cls.__new__(cls)
         ledger.path = Path(path)
+        ledger._fields = None
         try:
             ledger.db = sqlite3.connect(
                 f"{ledger.path.as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None
@@ -374,7 +376,14 @@ class Ledger:
 
     def distinct_fields(self) -> list[tuple[str, str]]:
         """Return each different (kind, fields JSON) the generated forms were sent with."""
-        return [tuple(row) for row in self.db.execute("SELECT DISTINCT kind, fields FROM forms")]
+        # The query reads every form's fields (a second at 10,000 employees) and every stage
+        # asks it more than once: it is read again only after forms were recorded or removed,
+        # here (``_fields`` is dropped) or by another connection (SQLite's data_version moves).
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if self._fields is None or self._fields[0] != version:
+            rows = self.db.execute("SELECT DISTINCT kind, fields FROM forms")
+            self._fields = (version, [tuple(row) for row in rows])
+        return list(self._fields[1])
 
     def form_languages(self, kind: str) -> dict[str, str]:
         """Return the language of every form of ``kind`` by employee id (fields not loaded)."""
@@ -383,6 +392,7 @@ class Ledger:
 
     def record_form(self, record: FormRecord) -> None:
         """Insert or replace the record of one generated form."""
+        self._fields = None
         self.db.execute(
             "INSERT OR REPLACE INTO forms (employee_id, kind, path, sha256, inputs_hash,"
             " template_version, language, fields, status, generated_at, handed_out_at,"
@@ -783,6 +793,7 @@ class Ledger:
                 [(sha, stamp) for sha in sorted({*shas, *file_shas})],
             )
             removed = len(carrying)
+            self._fields = None  # their forms go too
             for table, where, params in _rows_about(employee_id, file_shas):
                 removed += db.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
         return removed

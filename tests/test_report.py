@@ -549,3 +549,46 @@ def test_compare_with_takes_a_year_or_a_workbook(cycle_copy, value, code, words)
     )
     assert result.exit_code == code, result.output
     assert words in result.output
+
+
+def test_a_list_answer_typed_in_is_counted_as_typed_never_shown(cycle_copy):
+    # HR (or a form) put text where a list value belongs: counted in one row, its text unshown
+    path = cycle_copy.answers_path(CYCLE)
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["employee"]
+    header = [cell.value for cell in sheet[1]]
+    for column, text in (("goal_1_company", "ZZ eget mål"), ("competence_area_1", "ZZ eget fag")):
+        sheet.cell(row=2, column=header.index(column) + 1, value=text)
+    workbook.save(path)
+    result = write_report(cycle_copy, CYCLE, today=AFTER_DEADLINES)
+    page, book = result.html.read_text(encoding="utf-8"), xlsx_text(result.xlsx)
+    assert "ZZ eget" not in page and "ZZ eget" not in book
+    goals = {row.label: row for row in table(the_report(cycle_copy), "goals").rows}
+    typed = goals["Annet (skrevet inn, ikke fra listen)"]
+    assert typed.cells[0].value == 1
+    competence = table(the_report(cycle_copy), "competence")
+    assert "Annet (skrevet inn, ikke fra listen)" in competence.columns
+
+
+def test_a_list_value_a_form_offered_is_shown_though_no_longer_configured():
+    config = load_config(ROOT / "samtale.toml")
+    answers = {
+        f"{department}{n}": {"status": "returned", "goal_1_company": goal}
+        for department, goal in (("A", "Gammelt mål fra skjemaet"), ("B", "Skrevet av noen"))
+        for n in range(5)
+    }
+    departments = {employee_id: employee_id[0] for employee_id in answers}
+    current = CycleAnswers(
+        "2027", {"employee": answers}, departments, Counter(departments.values())
+    )
+    offered = {"company_goals": {"Gammelt mål fra skjemaet"}, "competence_areas": set()}
+    builder = Builder(config, WORDS["nb"], "nb", current, None, AFTER_DEADLINES, offered)
+    rows = {row.label: row for row in table_of(builder.goals_section(), "goals").rows}
+    assert rows["Gammelt mål fra skjemaet"].cells[0].value == 5
+    assert rows["Annet (skrevet inn, ikke fra listen)"].cells[0].value == 5
+    assert "Skrevet av noen" not in rows
+
+
+def table_of(section, key: str):
+    """Return the table with ``key`` of one section."""
+    return next(t for t in section.tables if t.key == key)

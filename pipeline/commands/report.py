@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from pipeline.domain.measures import (
     scale_value,
 )
 from pipeline.domain.privacy import Disclosure, Hidden, disclose
+from pipeline.domain.versions import list_values
 from pipeline.errors import ReportError
 from pipeline.formats.answers import excel_date, read_answer_columns
 from pipeline.formats.previous import cycle_of
@@ -167,6 +169,7 @@ WORDS = {
             "til dem i neste skjemaer."
         ),
         "goal_unlinked": "Ikke valgt",
+        "not_on_list": "Annet (skrevet inn, ikke fra listen)",
         "goals_people": "Referater",
         "followups": "Oppfølging gjennom året",
         "followups_intro": "Oppfølgingspunktene som er avtalt i referatene, og når de forfaller.",
@@ -316,6 +319,7 @@ WORDS = {
             "link goals to them."
         ),
         "goal_unlinked": "Not chosen",
+        "not_on_list": "Other (typed in, not from the list)",
         "goals_people": "Minutes",
         "followups": "Follow-up during the year",
         "followups_intro": "The follow-ups agreed in the minutes, and when they fall due.",
@@ -536,6 +540,7 @@ def build_report(
     language = config.report.language
     with Ledger.of_cycle(workspace, cycle) as ledger:
         progress = Progress.read(ledger, workspace, cycle)
+        offered = offered_choices(list_values(ledger.distinct_fields()))
     departments = {e.id: e.department or words["no_department"] for e in roster.employees}
     answers_path = workspace.output_dir / str(cycle) / "answers.xlsx"
     if answers_path.is_file():
@@ -543,7 +548,7 @@ def build_report(
     else:
         current = cycle_answers(str(cycle), {}, departments, words["no_department"])
     previous = compared_answers(workspace, cycle, compare_with, roster, words)
-    builder = Builder(config, words, language, current, previous, today)
+    builder = Builder(config, words, language, current, previous, today, offered)
     sections = [
         progress_section(builder, roster, progress, config, today),
         builder.measure_section("ratings", [m for m in MEASURES if not is_factor(m)]),
@@ -752,16 +757,45 @@ def progress_row(label: str, members: list[str], stages: dict, total: bool = Fal
 # -- figures from answers (privacy thresholds apply) --------------------------------------------
 
 
+NOT_ON_LIST = "\x00typed"  # what a list answer typed in is counted as (no stored value is it)
+LIST_KEYS = {
+    COMPANY_GOALS: re.compile(r"goal_\d+_company"),
+    COMPETENCE_AREAS: re.compile(r"competence_area_\d+"),
+}
+
+
+def offered_choices(lists: dict[tuple[str, str], frozenset]) -> dict[str, set[str]]:
+    """Return the values the cycle's forms offered for company goals and competence areas."""
+    # ``lists``: ``list_values`` of the ledger's forms (every template the cycle was sent with).
+    return {
+        source: {v for (_, key), values in lists.items() if pattern.fullmatch(key) for v in values}
+        for source, pattern in LIST_KEYS.items()
+    }
+
+
 class Builder:
     """Builds the tables of figures from answers, hiding what would single anybody out."""
 
-    def __init__(self, config, words, language, current, previous, today):
+    def __init__(self, config, words, language, current, previous, today, offered=None):
         self.config, self.words, self.language = config, words, language
         self.current: CycleAnswers = current
         self.previous: CycleAnswers | None = previous
         self.today: dt.date = today
         self.threshold: int = config.report.threshold
         self.choices = choice_lists(config, language)
+        # The values a list may hold: configured now, or offered by a form of the cycle
+        # (``offered_choices``). Anything else was typed in (in a form or the workbook): it is
+        # counted under NOT_ON_LIST, its text never shown (the report shows no free text).
+        self.listed = {
+            source: {value for _, value in self.choices[source]}
+            | (offered or {}).get(source, set())
+            for source in (COMPANY_GOALS, COMPETENCE_AREAS)
+        }
+
+    def listed_value(self, source: str, value: object) -> str:
+        """Return a list answer as the report counts it: its value, or NOT_ON_LIST if typed."""
+        text = str(value)
+        return text if text in self.listed[source] else NOT_ON_LIST
 
     # groups and hiding
 
@@ -941,20 +975,23 @@ class Builder:
     # competence areas
 
     def area_values(self) -> list[str]:
-        """Return the configured areas' values, then any other value found in the answers."""
+        """Return the configured areas' values, then the other listed ones found in the answers."""
         known = [value for _, value in self.choices[COMPETENCE_AREAS]]
         found = {
-            str(values[key])
+            self.listed_value(COMPETENCE_AREAS, values[key])
             for data in filter(None, (self.current, self.previous))
             for kind in (EMPLOYEE, MANAGER)
             for values in data.answers.get(kind, {}).values()
             for key in COMPETENCE_AREA_KEYS
             if values.get(key) not in (None, "")
         }
-        return known + sorted(found - set(known), key=norwegian_order)
+        others = sorted(found - set(known) - {NOT_ON_LIST}, key=norwegian_order)
+        return known + others + ([NOT_ON_LIST] if NOT_ON_LIST in found else [])
 
     def area_label(self, value: str) -> str:
         """Return how an area's stored value reads in the report's language."""
+        if value == NOT_ON_LIST:
+            return self.words["not_on_list"]
         return dict((v, shown) for shown, v in self.choices[COMPETENCE_AREAS]).get(value, value)
 
     def areas_of(self, data: CycleAnswers) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -963,7 +1000,11 @@ class Builder:
         chosen: dict[str, set[str]] = {}
         for kind in (EMPLOYEE, MANAGER):
             for employee_id, values in data.answers.get(kind, {}).items():
-                areas = {str(values[k]) for k in COMPETENCE_AREA_KEYS if values.get(k)}
+                areas = {
+                    self.listed_value(COMPETENCE_AREAS, values[k])
+                    for k in COMPETENCE_AREA_KEYS
+                    if values.get(k)
+                }
                 if not areas and not str(values.get("status") or "").startswith("returned"):
                     continue
                 members.setdefault(data.department_of[employee_id], set()).add(employee_id)
@@ -1015,7 +1056,7 @@ class Builder:
             for n in range(1, slots + 1):
                 link = values.get(f"goal_{n}_company")
                 if link not in (None, ""):
-                    counts[str(link)] += 1
+                    counts[self.listed_value(COMPANY_GOALS, link)] += 1
                 elif values.get(f"goal_{n}") is True:
                     counts[""] += 1  # a goal written without a link
         return counts
@@ -1040,8 +1081,10 @@ class Builder:
         proposed = self.goal_counts(self.current, EMPLOYEE, PREP_GOALS, everyone["p"])
         agreed = self.goal_counts(self.current, MINUTES, MINUTES_GOALS, everyone["a"])
         known = {value for _, value in goals}
-        extra = sorted((set(proposed) | set(agreed)) - known - {""}, key=norwegian_order)
-        lines = [*goals, *((value, value) for value in extra), (words["goal_unlinked"], "")]
+        found = set(proposed) | set(agreed)
+        extra = sorted(found - known - {"", NOT_ON_LIST}, key=norwegian_order)
+        typed = [(words["not_on_list"], NOT_ON_LIST)] if NOT_ON_LIST in found else []
+        lines = [*goals, *((v, v) for v in extra), *typed, (words["goal_unlinked"], "")]
         columns_hidden = [self.whole_hidden(len(everyone[k])) for k in ("p", "a")]
         rows = []
         for shown, value in lines:

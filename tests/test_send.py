@@ -24,6 +24,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from icalendar import Calendar
 
+from pipeline.commands.erase import erase_person
 from pipeline.commands.send import (
     delivery,
     emails,
@@ -32,6 +33,7 @@ from pipeline.commands.send import (
     send_for_cycle,
 )
 from pipeline.domain.dates import format_date
+from pipeline.domain.personal_data import person_cycle
 from pipeline.errors import ConfigError, CycleNotGenerated, MailError, RosterError, TemplateError
 from pipeline.formats import email as email_format
 from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
@@ -1221,6 +1223,32 @@ def test_agreed_follow_ups_are_booked_at_once_and_updated_or_cancelled_later(boo
                  for o in later.drafted)  # fmt: skip
     assert got == [("1001", "CANCEL", 1), ("1001", "REQUEST", 1), ("1002", "REQUEST", 1)]
     assert not booked.send("followups").drafted
+
+
+def test_follow_up_invites_to_the_manager_are_the_employees_for_access_and_erasure(booked):
+    # Kari (1001) gets Ola's (1002) follow-ups: they hold what Ola agreed, so an access request
+    # of Ola's finds them, and erasing Ola removes them whole (Kari's other mail stays).
+    add_minutes(booked, "1002", MINUTES_ANSWERS, "2027-02-06")
+    booked.send("followups")
+    with Ledger(booked.ws.ledger_path(CYCLE)) as ledger:
+        drafted = [e for e in ledger.all_emails() if e["status"] == "drafted"]
+        to_kari = [e for e in drafted if e["kind"] == "followups"]
+    assert {(e["recipient_id"], tuple(e["about"])) for e in to_kari} == {
+        ("1001", ("1002",)),
+        ("1002", ("1002",)),
+    }
+    ola = person_cycle(booked.ws, CYCLE, "1002", booked.roster)
+    owned = {held.relative for held in ola.own}
+    kari_drafts = {e["detail"] for e in to_kari if e["recipient_id"] == "1001"}
+    assert len(kari_drafts) == 2 and kari_drafts <= owned
+    kari_before = person_cycle(booked.ws, CYCLE, "1001", booked.roster)
+    assert not kari_drafts & {held.relative for held in kari_before.own}
+    outbox = booked.cycle_dir / "outbox"
+    others = {p.name for p in outbox.iterdir()} - {Path(d).name for d in owned}
+    erase_person(booked.ws, "1002", apply=True)
+    assert {p.name for p in outbox.iterdir()} == others  # Ola's follow-ups gone, nothing else
+    with Ledger(booked.ws.ledger_path(CYCLE)) as ledger:
+        assert not [e for e in ledger.all_emails() if "1002" in e["about"]]
 
 
 def test_reflection_after_the_managers_last_talk_once(booked):

@@ -417,7 +417,8 @@ def _add_drafts(found: PersonCycle, view: _CycleView, files: dict[str, HeldFile]
     """Add the emails samtale wrote to the person or about them (drafts in the outbox)."""
     me = view.me
     for row in view.emails:
-        about = view.about(row["attachments"])
+        meeting_about = set(row.get("about") or ())  # a talk or follow-up invite: whose
+        about = view.about(row["attachments"]) | meeting_about
         to_me = row["recipient_id"] == me
         if not (to_me or me in about):
             continue
@@ -425,8 +426,8 @@ def _add_drafts(found: PersonCycle, view: _CycleView, files: dict[str, HeldFile]
         held = files.get(row["detail"]) if row["status"] == "drafted" else None
         if held is None:
             continue
-        if to_me and about <= {me}:
-            found.own.append(held)
+        if (to_me or meeting_about == {me}) and about <= {me}:
+            found.own.append(held)  # to them, or an invite to their manager about them only
             continue
         mine = {Path(p).name for p in row["attachments"] if view.about([p]) == {me}}
         others = set().union(*(view.names_of(i) for i in about - {me})) if about - {me} else set()

@@ -187,6 +187,8 @@ ADDED_COLUMNS = {  # columns added after the first release: (table, column) -> d
     ("forms", "manager_id"): "TEXT",
     ("returned_files", "sender_id"): "TEXT",
     ("returned_files", "saved_at"): "TEXT NOT NULL DEFAULT ''",
+    # emails: the employees a meeting email is about (a talk or follow-up invite to the manager)
+    ("emails", "about"): "TEXT NOT NULL DEFAULT '[]'",
 }
 
 
@@ -619,17 +621,25 @@ class Ledger:
         return [dict(row) for row in rows]
 
     def record_email(
-        self, message_id: str, kind: str, recipient_id: str, recipient: str, attachments: list
+        self,
+        message_id: str,
+        kind: str,
+        recipient_id: str,
+        recipient: str,
+        attachments: list,
+        about: list[str] | tuple = (),
     ) -> Callable[[str, str], None]:
         """Return a function that writes this email's row with a status and a detail."""
+        # ``about``: the employees a meeting email is about, beside the forms it carries.
 
         def write(status: str, detail: str) -> None:
             self.db.execute(
                 "INSERT INTO emails (message_id, kind, recipient_id, recipient, attachments,"
-                " status, detail, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " status, detail, updated_at, about) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(message_id) DO UPDATE SET recipient = excluded.recipient,"
                 " attachments = excluded.attachments, status = excluded.status,"
-                " detail = excluded.detail, updated_at = excluded.updated_at",
+                " detail = excluded.detail, updated_at = excluded.updated_at,"
+                " about = excluded.about",
                 (
                     message_id,
                     kind,
@@ -639,6 +649,7 @@ class Ledger:
                     status,
                     detail,
                     now_iso(),
+                    about_json(about),
                 ),
             )
 
@@ -739,9 +750,16 @@ class Ledger:
         return [dict(row) for row in rows]
 
     def all_emails(self) -> list[dict]:
-        """Return every email row of the cycle, its attachments as a list, oldest first."""
+        """Return every email row of the cycle, attachments and about as lists, oldest first."""
         rows = self.db.execute("SELECT * FROM emails ORDER BY updated_at, message_id")
-        return [{**dict(row), "attachments": json.loads(row["attachments"])} for row in rows]
+        return [
+            {
+                **dict(row),
+                "attachments": json.loads(row["attachments"]),
+                "about": json.loads(row["about"]),
+            }
+            for row in rows
+        ]
 
     def last_activity(self) -> str:
         """Return the newest time in the ledger: a form made or handed out, a file, an email."""
@@ -856,6 +874,11 @@ class Ledger:
         )
 
 
+def about_json(employee_ids: list[str] | tuple) -> str:
+    """Return the ``about`` column of an email: the JSON list of the employees it is about."""
+    return json.dumps(list(employee_ids), ensure_ascii=False)
+
+
 def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, tuple]]:
     """Return (table, WHERE clause, parameters) of every row about one employee."""
     shas = sorted(file_shas)
@@ -863,7 +886,7 @@ def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, t
     return [
         ("forms", "employee_id = ?", (employee_id,)),
         ("returned_files", f"employee_id = ? OR sha256 IN ({marks})", (employee_id, *shas)),
-        ("emails", "recipient_id = ?", (employee_id,)),
+        ("emails", "recipient_id = ? OR about = ?", (employee_id, about_json([employee_id]))),
         ("extracted", "employee_id = ?", (employee_id,)),
         ("workbook_rows", "employee_id = ?", (employee_id,)),
         ("workbook_corrections", "employee_id = ?", (employee_id,)),

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cli import cli
+from pipeline.commands import collect as collect_module
 from pipeline.commands.collect import FormKeys, collect_returned
 from pipeline.commands.generate import generate_forms
 from pipeline.domain.record import cycle_record
@@ -768,3 +769,17 @@ def test_a_newer_choice_counts_even_when_its_value_is_part_of_the_older_one(work
     with Ledger(workspace.ledger_path(CYCLE)) as ledger:  # the record later steps read agrees
         record = cycle_record(ledger, workspace.answers_path(CYCLE))
     assert record[(employee_id, "employee")].answers[field.key] == newer
+
+
+def test_the_workbook_is_written_again_when_the_version_rule_changes(
+    generated_copy, tmp_path, monkeypatch
+):
+    put_filled(tmp_path / "in", "a.docx", generated_copy, "1010", "employee", "A", (CYCLE, 1, 20))
+    collect_returned(generated_copy, CYCLE, tmp_path / "in", workers=1)
+    path = generated_copy.answers_path(CYCLE)
+    before = path.stat().st_mtime_ns
+    assert collect_returned(generated_copy, CYCLE, tmp_path / "in", workers=1)
+    assert path.stat().st_mtime_ns == before  # nothing changed: the workbook is left alone
+    monkeypatch.setattr(collect_module, "RULE_VERSION", 999)  # an upgrade changed the rule
+    collect_returned(generated_copy, CYCLE, tmp_path / "in", workers=1)
+    assert path.stat().st_mtime_ns != before

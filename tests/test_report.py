@@ -19,14 +19,22 @@ from pipeline.cli import cli
 from pipeline.commands.collect import collect_returned
 from pipeline.commands.generate import generate_forms
 from pipeline.commands.minutes import prepare_minutes
-from pipeline.commands.report import WORDS, Builder, CycleAnswers, build_report, write_report
+from pipeline.commands.report import (
+    WORDS,
+    Builder,
+    CycleAnswers,
+    build_report,
+    offered_in_cycle,
+    write_report,
+)
 from pipeline.domain.measures import MEASURES
+from pipeline.domain.questions import Question, questions_to_json
 from pipeline.errors import ConfigError, ReportError
 from pipeline.formats.roster import read_roster
 from pipeline.formats.seal import Attachment, PdfInfo, prepare_pdf
 from pipeline.state.archive import Archive
 from pipeline.state.config import load_config
-from pipeline.state.ledger import Ledger
+from pipeline.state.ledger import FormRecord, Ledger
 from pipeline.state.workspace import Workspace
 from testkit.simulate import fields_of, fill_form, invented_answers, leaning
 
@@ -564,10 +572,10 @@ def test_a_list_answer_typed_in_is_counted_as_typed_never_shown(cycle_copy):
     page, book = result.html.read_text(encoding="utf-8"), xlsx_text(result.xlsx)
     assert "ZZ eget" not in page and "ZZ eget" not in book
     goals = {row.label: row for row in table(the_report(cycle_copy), "goals").rows}
-    typed = goals["Annet (skrevet inn, ikke fra listen)"]
+    typed = goals["Annet (ikke i listene)"]
     assert typed.cells[0].value == 1
     competence = table(the_report(cycle_copy), "competence")
-    assert "Annet (skrevet inn, ikke fra listen)" in competence.columns
+    assert "Annet (ikke i listene)" in competence.columns
 
 
 def test_a_list_value_a_form_offered_is_shown_though_no_longer_configured():
@@ -585,10 +593,26 @@ def test_a_list_value_a_form_offered_is_shown_though_no_longer_configured():
     builder = Builder(config, WORDS["nb"], "nb", current, None, AFTER_DEADLINES, offered)
     rows = {row.label: row for row in table_of(builder.goals_section(), "goals").rows}
     assert rows["Gammelt mål fra skjemaet"].cells[0].value == 5
-    assert rows["Annet (skrevet inn, ikke fra listen)"].cells[0].value == 5
+    assert rows["Annet (ikke i listene)"].cells[0].value == 5
     assert "Skrevet av noen" not in rows
 
 
 def table_of(section, key: str):
     """Return the table with ``key`` of one section."""
     return next(t for t in section.tables if t.key == key)
+
+
+def test_the_lists_of_a_compared_cycle_count_as_lists(tmp_path):
+    workspace = Workspace.at(tmp_path)
+    fields = questions_to_json(
+        [Question("goal_1_company", "Mål", "dropdown", options=("Gammelt mål", "none"))]
+    )
+    with Ledger(workspace.ledger_path(2026)) as ledger:
+        ledger.record_form(
+            FormRecord(
+                "1", "employee", "forms/1.docx", "ab" * 32, "cd" * 32, "v", "nb", fields,
+                "generated", "2026-01-02T08:00:00+00:00", None,
+            )
+        )  # fmt: skip
+    assert offered_in_cycle(workspace, "2026")["company_goals"] == {"Gammelt mål", "none"}
+    assert offered_in_cycle(workspace, "2025") == {}

@@ -33,7 +33,7 @@ from pipeline.commands.send import (
     send_for_cycle,
 )
 from pipeline.domain.dates import format_date
-from pipeline.domain.personal_data import person_cycle
+from pipeline.domain.personal_data import file_owners, person_cycle
 from pipeline.errors import ConfigError, CycleNotGenerated, MailError, RosterError, TemplateError
 from pipeline.formats import email as email_format
 from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
@@ -1241,6 +1241,8 @@ def test_follow_up_invites_to_the_manager_are_the_employees_for_access_and_erasu
     owned = {held.relative for held in ola.own}
     kari_drafts = {e["detail"] for e in to_kari if e["recipient_id"] == "1001"}
     assert len(kari_drafts) == 2 and kari_drafts <= owned
+    owners = file_owners(booked.cycle_dir)  # the deletion log names Ola for them, not Kari
+    assert {owners[draft] for draft in kari_drafts} == {"1002"}
     kari_before = person_cycle(booked.ws, CYCLE, "1001", booked.roster)
     assert not kari_drafts & {held.relative for held in kari_before.own}
     outbox = booked.cycle_dir / "outbox"

@@ -28,7 +28,7 @@ from pipeline.domain.intake import (
 from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.domain.pools import long_lived
 from pipeline.domain.questions import Question, questions_from_json
-from pipeline.domain.versions import is_unfilled, list_values, newest_versions
+from pipeline.domain.versions import RULE_VERSION, is_unfilled, list_values, newest_versions
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
@@ -336,6 +336,10 @@ def inputs_digest(ledger: Ledger, roster: Roster, sheets: dict) -> str:
     # returned files, forms and HR's chosen versions: any change there changes a count or a
     # row id. Reading every answer to find out that nothing changed would cost what writing does.
     payload = {
+        "rule": RULE_VERSION,  # which version counts (pipeline/domain/versions.py)
+        "lists": sorted(
+            (*key, sorted(v)) for key, v in list_values(ledger.distinct_fields()).items()
+        ),
         "roster": [(e.id, e.name, e.department, e.manager_id) for e in roster.employees],
         "ledger": ledger.answers_stamp(),
         "questions": {

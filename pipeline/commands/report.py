@@ -43,7 +43,7 @@ from pipeline.state.archive import MINUTES as ARCHIVED_MINUTES
 from pipeline.state.archive import Archive
 from pipeline.state.config import Config
 from pipeline.state.files import ensure_private_dir, write_private
-from pipeline.state.ledger import Ledger
+from pipeline.state.ledger import LEDGER_NAME, Ledger
 from pipeline.state.workspace import Workspace
 
 EMPLOYEE, MANAGER, MINUTES = (k.value for k in FormKind)
@@ -169,7 +169,7 @@ WORDS = {
             "til dem i neste skjemaer."
         ),
         "goal_unlinked": "Ikke valgt",
-        "not_on_list": "Annet (skrevet inn, ikke fra listen)",
+        "not_on_list": "Annet (ikke i listene)",
         "goals_people": "Referater",
         "followups": "Oppfølging gjennom året",
         "followups_intro": "Oppfølgingspunktene som er avtalt i referatene, og når de forfaller.",
@@ -319,7 +319,7 @@ WORDS = {
             "link goals to them."
         ),
         "goal_unlinked": "Not chosen",
-        "not_on_list": "Other (typed in, not from the list)",
+        "not_on_list": "Other (not on the lists)",
         "goals_people": "Minutes",
         "followups": "Follow-up during the year",
         "followups_intro": "The follow-ups agreed in the minutes, and when they fall due.",
@@ -548,6 +548,9 @@ def build_report(
     else:
         current = cycle_answers(str(cycle), {}, departments, words["no_department"])
     previous = compared_answers(workspace, cycle, compare_with, roster, words)
+    if previous is not None:  # the compared cycle's forms had their own lists
+        for source, values in offered_in_cycle(workspace, previous.label).items():
+            offered[source] |= values
     builder = Builder(config, words, language, current, previous, today, offered)
     sections = [
         progress_section(builder, roster, progress, config, today),
@@ -762,6 +765,15 @@ LIST_KEYS = {
     COMPANY_GOALS: re.compile(r"goal_\d+_company"),
     COMPETENCE_AREAS: re.compile(r"competence_area_\d+"),
 }
+
+
+def offered_in_cycle(workspace: Workspace, label: str) -> dict[str, set[str]]:
+    """Return what the forms of another cycle offered (nothing when its ledger is gone)."""
+    path = workspace.output_dir / label / LEDGER_NAME
+    if not label.isdigit() or not path.is_file():
+        return {}
+    with Ledger.reader(path) as ledger:  # read-only: another cycle's ledger is not ours to change
+        return offered_choices(list_values(ledger.distinct_fields()))
 
 
 def offered_choices(lists: dict[tuple[str, str], frozenset]) -> dict[str, set[str]]:

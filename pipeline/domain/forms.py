@@ -27,6 +27,7 @@ from pipeline.state.files import (
     ensure_private_dir,
     sync_files,
     sync_folders,
+    unique_path,
     write_private,
 )
 from pipeline.state.identity import PROPERTY, FormIdentity
@@ -225,7 +226,7 @@ def keep_replaced_copy(path: Path) -> None:
     """Copy a handed-out form aside (forms/replaced/) before it is replaced with --force."""
     replaced = ensure_private_dir(path.parent / "replaced")
     stamp = now_iso().replace(":", "")
-    copy_private(path, replaced / f"{path.stem}.{stamp}{path.suffix}")
+    copy_private(path, unique_path(replaced / f"{path.stem}.{stamp}{path.suffix}"))
 
 
 def handed_out_warning(job: FormJob, record: FormRecord) -> Problem:

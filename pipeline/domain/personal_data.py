@@ -186,7 +186,8 @@ def file_owners(cycle_dir: Path) -> dict[str, str]:
             owners[row["stored_path"] + REASON_SUFFIX] = owner
         for row in ledger.all_emails():
             if row["status"] == "drafted" and row["detail"]:
-                owners[row["detail"]] = row["recipient_id"]
+                about = row["about"]  # an invite to the manager about one employee is theirs
+                owners[row["detail"]] = about[0] if len(about) == 1 else row["recipient_id"]
     return owners
 
 

@@ -22,6 +22,7 @@ from pipeline.domain.questions import sent_questions
 from pipeline.state.ledger import ReturnedVersion
 
 USE_HINT = "to use the newest file as it is: samtale collect --use {path}"
+RULE_VERSION = 2  # one up whenever the rule changes: the answers workbook is written again
 LIST_TYPES = ("dropdown", "combobox")
 ListValues = Mapping[tuple[str, str], Collection[str]]  # (kind, key) → the list's values
 

@@ -333,6 +333,7 @@ class Ledger:
             yield self.db
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._fields = None  # may hold forms that were rolled back
             raise
         self.db.execute("COMMIT")
 

@@ -41,6 +41,7 @@ from pipeline.commands import finalize as finalizing
 from pipeline.commands.minutes import WORDS, agenda, merged_specs, sides
 from pipeline.domain.forms import form_context
 from pipeline.domain.questions import questions_from_json
+from pipeline.domain.versions import list_values
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import read_roster
 from pipeline.formats.seal import load_seal
@@ -193,9 +194,10 @@ def final_documents(workspace: Workspace, folder: Path, sample: int) -> list[tup
         languages = ledger.form_languages("minutes")
         standings = finalizing.minutes_standings(ledger)
         chosen = ledger.chosen_versions()
+        lists = list_values(ledger.distinct_fields())
         for employee_id in sorted(s.employee_id for s in standings.values() if s.confirmed):
             party = finalizing.party_of(employee_id, roster, languages, {})
-            item = finalizing.plan_item(ledger, party, chosen, {})
+            item = finalizing.plan_item(ledger, party, chosen, {}, lists)
             job = finalizing.build_job(
                 finalizing.JobSettings(sealing, workspace.cycle_dir(CYCLE), folder), item
             )

@@ -36,6 +36,7 @@ from pipeline.domain.dates import format_date
 from pipeline.domain.personal_data import file_owners, person_cycle
 from pipeline.errors import ConfigError, CycleNotGenerated, MailError, RosterError, TemplateError
 from pipeline.formats import email as email_format
+from pipeline.formats import email_parts
 from pipeline.formats.roster import EMAIL_PATTERN, Employee, Roster, read_roster
 from pipeline.formats.smtp import SmtpSettings
 from pipeline.state.config import Config, MailConfig
@@ -1251,6 +1252,30 @@ def test_follow_up_invites_to_the_manager_are_the_employees_for_access_and_erasu
     assert {p.name for p in outbox.iterdir()} == others  # Ola's follow-ups gone, nothing else
     with Ledger(booked.ws.ledger_path(CYCLE)) as ledger:
         assert not [e for e in ledger.all_emails() if "1002" in e["about"]]
+
+
+def test_erasing_someone_named_in_a_reflection_email_blanks_their_name_there(booked, tmp_path):
+    # HR may name the employees in the reflection text (the template offers ``employees``)
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    text_path = templates / "email" / "reflection.nb.txt"
+    text = text_path.read_text(encoding="utf-8")
+    text_path.write_text(text + '\nSamtaler med {{ employees|join(", ") }}.\n', encoding="utf-8")
+    booked.ws = Workspace.at(booked.ws.root, templates_dir=templates)
+    booked.send("reflection", today=dt.date(2027, 2, 2))
+    [draft] = (booked.cycle_dir / "outbox").glob("*-reflection-*.eml")
+    ola, other = booked.roster.by_id["1002"].name, booked.roster.by_id["1004"].name
+    text = email_parts.plain_text(email_parts.parse(draft.read_bytes()))
+    assert ola in text and other in text
+    with Ledger(booked.ws.ledger_path(CYCLE)) as ledger:
+        [row] = [e for e in ledger.all_emails() if e["kind"] == "reflection"]
+    assert sorted(row["about"]) == ["1002", "1004"]
+    roster = write_roster(tmp_path / "roster.xlsx", PEOPLE)  # names Ola for the erasure
+    erase_person(booked.ws, "1002", apply=True, roster_path=roster)
+    text = email_parts.plain_text(email_parts.parse(draft.read_bytes()))
+    assert ola not in text and other in text  # Kari's reflection stays, without Ola
+    with Ledger(booked.ws.ledger_path(CYCLE)) as ledger:
+        assert [e["kind"] for e in ledger.all_emails()].count("reflection") == 1
 
 
 def test_reflection_after_the_managers_last_talk_once(booked):

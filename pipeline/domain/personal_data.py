@@ -57,6 +57,7 @@ FOLDER_KINDS = (  # cycle-relative folder prefix -> kind (first match wins)
 )
 REASON_SUFFIX = ".reason.txt"  # the note beside a quarantined file
 ACCESS_FOLDER = "access"  # output/access/: the bundles made for access requests
+INVITE_KINDS = ("invite", "followups")  # emails booking one talk or follow-up: its employee's
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,8 @@ def file_owners(cycle_dir: Path) -> dict[str, str]:
         for row in ledger.all_emails():
             if row["status"] == "drafted" and row["detail"]:
                 about = row["about"]  # an invite to the manager about one employee is theirs
-                owners[row["detail"]] = about[0] if len(about) == 1 else row["recipient_id"]
+                invite = row["kind"] in INVITE_KINDS and len(about) == 1
+                owners[row["detail"]] = about[0] if invite else row["recipient_id"]
     return owners
 
 
@@ -427,7 +429,8 @@ def _add_drafts(found: PersonCycle, view: _CycleView, files: dict[str, HeldFile]
         held = files.get(row["detail"]) if row["status"] == "drafted" else None
         if held is None:
             continue
-        if (to_me or meeting_about == {me}) and about <= {me}:
+        invite_about_me = row["kind"] in INVITE_KINDS and meeting_about == {me}
+        if (to_me or invite_about_me) and about <= {me}:
             found.own.append(held)  # to them, or an invite to their manager about them only
             continue
         mine = {Path(p).name for p in row["attachments"] if view.about([p]) == {me}}

@@ -887,7 +887,11 @@ def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, t
     return [
         ("forms", "employee_id = ?", (employee_id,)),
         ("returned_files", f"employee_id = ? OR sha256 IN ({marks})", (employee_id, *shas)),
-        ("emails", "recipient_id = ? OR about = ?", (employee_id, about_json([employee_id]))),
+        (  # theirs, or an invite to the manager about them only (a reflection only names them)
+            "emails",
+            "recipient_id = ? OR (about = ? AND kind IN ('invite', 'followups'))",
+            (employee_id, about_json([employee_id])),
+        ),
         ("extracted", "employee_id = ?", (employee_id,)),
         ("workbook_rows", "employee_id = ?", (employee_id,)),
         ("workbook_corrections", "employee_id = ?", (employee_id,)),

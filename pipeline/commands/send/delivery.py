@@ -64,7 +64,7 @@ def record(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> Non
 def record_within(ledger: Ledger, email: PlannedEmail, status: str, detail: str) -> None:
     """Write the email's ledger row inside the caller's transaction (see ``record``)."""
     paths = [a.path for a in email.attachments]
-    about = [email.meeting.record.employee_id] if email.meeting is not None else []
+    about = [email.meeting.record.employee_id] if email.meeting is not None else list(email.names)
     write = ledger.record_email(
         email.message_id, email.kind, email.recipient_id, email.address, paths, about
     )

@@ -115,6 +115,7 @@ class PlannedEmail:
     problem: str = ""  # why it cannot go out (no address, missing form file …)
     meeting: MeetingPart | None = None  # the calendar part of a meeting request
     about: str = ""  # what a meeting email is about (for describe; never answer text)
+    names: tuple[str, ...] = ()  # employees its text names, beside its forms and its meeting
 
     @property
     def address(self) -> str:

@@ -55,6 +55,7 @@ class _MeetingMail:
     context: dict  # template variables besides the common ones
     part: MeetingPart | None = None
     problem: str = ""
+    names: tuple[str, ...] = ()  # employees the text names besides the meeting's (reflection)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def _plan_meeting_email(
         problem=mail.problem,
         meeting=mail.part,
         about=mail.about,
+        names=mail.names,
     )
     if email.status in ("sent", "drafted"):
         return email
@@ -453,7 +455,9 @@ def _reflection_mails(talks: list[MeetingRecord]):
             ]
             about = f"reflection after {len(group)} talk(s)"
             context = {"talks": len(group), "employees": names}
-            found.append(_MeetingMail(manager_id, manager, True, about, [], "", context))
+            named = tuple(t.employee_id for t in group if t.employee_id in ctx.roster.by_id)
+            mail = _MeetingMail(manager_id, manager, True, about, [], "", context, names=named)
+            found.append(mail)
         return found
 
     return mails

@@ -41,7 +41,7 @@ from pipeline.commands import finalize as finalizing
 from pipeline.commands.minutes import WORDS, agenda, merged_specs, sides
 from pipeline.domain.forms import form_context
 from pipeline.domain.questions import questions_from_json
-from pipeline.domain.versions import list_values
+from pipeline.domain.versions import lists_of
 from pipeline.formats.previous import PreviousCycle
 from pipeline.formats.roster import read_roster
 from pipeline.formats.seal import load_seal
@@ -194,7 +194,7 @@ def final_documents(workspace: Workspace, folder: Path, sample: int) -> list[tup
         languages = ledger.form_languages("minutes")
         standings = finalizing.minutes_standings(ledger)
         chosen = ledger.chosen_versions()
-        lists = list_values(ledger.distinct_fields())
+        lists = lists_of(ledger)
         for employee_id in sorted(s.employee_id for s in standings.values() if s.confirmed):
             party = finalizing.party_of(employee_id, roster, languages, {})
             item = finalizing.plan_item(ledger, party, chosen, {}, lists)

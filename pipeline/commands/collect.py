@@ -28,7 +28,13 @@ from pipeline.domain.intake import (
 from pipeline.domain.kinds import ALL_FORM_KINDS, FormKind
 from pipeline.domain.pools import long_lived
 from pipeline.domain.questions import Question, questions_from_json
-from pipeline.domain.versions import RULE_VERSION, is_unfilled, list_values, newest_versions
+from pipeline.domain.versions import (
+    RULE_VERSION,
+    ListValues,
+    is_unfilled,
+    lists_of,
+    newest_versions,
+)
 from pipeline.errors import SamtaleError, WorkspaceError
 from pipeline.formats.answers import (
     AnswerRow,
@@ -105,12 +111,13 @@ def collect_returned(
         if use:
             touched.add(choose_version(ledger, use, cycle))
         chosen = ledger.chosen_versions()
-        settle_forms(ledger, touched, chosen, report.versions)
+        lists = lists_of(ledger)  # the values of the forms' list fields: choices, never cuts
+        settle_forms(ledger, touched, chosen, lists, report.versions)
         report.minutes = minutes_notes(
             ledger, {e for e, kind in touched if kind == FormKind.MINUTES}
         )
-        sheets = answer_sheets(ledger, roster, chosen, workspace.templates_dir)
-        digest = inputs_digest(ledger, roster, sheets)
+        sheets = answer_sheets(ledger, roster, chosen, lists, workspace.templates_dir)
+        digest = inputs_digest(ledger, roster, sheets, lists)
         report.workbook = update_workbook_if_changed(
             workspace.answers_path(cycle), sheets, ledger, digest
         )
@@ -130,9 +137,10 @@ def screening_context(workspace: Workspace, cycle: int, roster: Roster, retry: s
     }
 
 
-def settle_forms(ledger: Ledger, touched: FormKeys, chosen: dict, notes: list[str]) -> None:
+def settle_forms(
+    ledger: Ledger, touched: FormKeys, chosen: dict, lists: ListValues, notes: list[str]
+) -> None:
     """Mark each form that got a new version returned (unless unfilled); note its versions."""
-    lists = list_values(ledger.distinct_fields())
     with ledger.transaction():  # one commit, not one per form
         for chunk in batched(sorted(touched), LEDGER_BATCH):  # a few ledger reads per chunk
             ids_by_kind: dict[str, list[str]] = {}
@@ -330,16 +338,14 @@ def choose_version(ledger: Ledger, name: str, cycle: int) -> tuple[str, str]:
     return found["employee_id"], found["kind"]
 
 
-def inputs_digest(ledger: Ledger, roster: Roster, sheets: dict) -> str:
+def inputs_digest(ledger: Ledger, roster: Roster, sheets: dict, lists: ListValues) -> str:
     """Return a SHA-256 of everything the answers workbook is written from, computed cheaply."""
     # The rows come from the roster (who, names, departments, managers) and the ledger's
     # returned files, forms and HR's chosen versions: any change there changes a count or a
     # row id. Reading every answer to find out that nothing changed would cost what writing does.
     payload = {
         "rule": RULE_VERSION,  # which version counts (pipeline/domain/versions.py)
-        "lists": sorted(
-            (*key, sorted(v)) for key, v in list_values(ledger.distinct_fields()).items()
-        ),
+        "lists": sorted((*key, sorted(values)) for key, values in lists.items()),
         "roster": [(e.id, e.name, e.department, e.manager_id) for e in roster.employees],
         "ledger": ledger.answers_stamp(),
         "questions": {
@@ -402,22 +408,23 @@ def questions_of(ledger: Ledger, kind: str, templates_dir: Path) -> list[Questio
     return [question for question in questions if question.key]
 
 
-def answer_sheets(ledger: Ledger, roster: Roster, chosen: dict, templates_dir: Path) -> dict:
+def answer_sheets(
+    ledger: Ledger, roster: Roster, chosen: dict, lists: ListValues, templates_dir: Path
+) -> dict:
     """Return the workbook sheets: per form kind, its questions and its rows (read when needed)."""
     sheets = {}
     for kind in ALL_FORM_KINDS:
         questions = questions_of(ledger, kind, templates_dir)
         if questions:
-            sheets[kind] = (questions, LedgerRows(ledger, roster, kind, chosen))
+            sheets[kind] = (questions, LedgerRows(ledger, roster, kind, chosen, lists))
     return sheets
 
 
 class LedgerRows(AnswerRows):
     """One form kind's sheet rows, each read from the ledger when the workbook reaches it."""
 
-    def __init__(self, ledger: Ledger, roster: Roster, kind: str, chosen: dict):
-        self.ledger, self.kind, self.chosen = ledger, kind, chosen
-        self.lists = list_values(ledger.distinct_fields())
+    def __init__(self, ledger: Ledger, roster: Roster, kind: str, chosen: dict, lists: ListValues):
+        self.ledger, self.kind, self.chosen, self.lists = ledger, kind, chosen, lists
         self.employees = {normalize_id(e.id): e for e in roster.employees}
         if "" in self.employees or len(self.employees) < len(roster.employees):
             raise ValueError(f"sheet {kind!r}: an employee id is empty or repeated")

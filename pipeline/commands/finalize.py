@@ -38,7 +38,7 @@ from pipeline.domain.names import safe_stem
 from pipeline.domain.pools import WorkerPool
 from pipeline.domain.questions import questions_from_json
 from pipeline.domain.record import FormAnswers, by_employee, hr_corrections, record_of
-from pipeline.domain.versions import ListValues, list_values
+from pipeline.domain.versions import ListValues, lists_of
 from pipeline.errors import MinutesError, SamtaleError, SealError, message_of
 from pipeline.formats.calendar import AgreedItem, agreed_calendar
 from pipeline.formats.certificate import write_public_certificate
@@ -338,7 +338,7 @@ def finalize_minutes(
         sealing = open_seal(workspace, cycle, certificate, password, report)
         corrections = by_employee(hr_corrections(ledger, workspace.answers_path(cycle)))
         chosen = ledger.chosen_versions()
-        lists = list_values(ledger.distinct_fields())
+        lists = lists_of(ledger)
         workdir = Path(tempfile.mkdtemp(prefix=temp_prefix(".finalize-"), dir=cycle_dir))
         os.chmod(workdir, PRIVATE_DIR)
         try:

@@ -11,7 +11,7 @@ from pipeline.domain.kinds import PREP_KINDS, FormKind
 from pipeline.domain.managers import manager_changes, minutes_warning
 from pipeline.domain.questions import Question, sent_questions
 from pipeline.domain.record import by_employee, employee_record, hr_corrections, recorded_forms
-from pipeline.domain.versions import list_values
+from pipeline.domain.versions import lists_of
 from pipeline.formats.roster import Employee, read_roster
 from pipeline.state.ledger import Ledger
 from pipeline.state.workspace import Workspace
@@ -69,7 +69,7 @@ def prepare_minutes(
         # their minutes form is written, never the whole cycle's at once.
         corrections = hr_corrections(ledger, workspace.answers_path(cycle))
         chosen = ledger.chosen_versions()
-        lists = list_values(ledger.distinct_fields())
+        lists = lists_of(ledger)
         recorded = recorded_forms(ledger, chosen, corrections)
         corrections = by_employee(corrections)
         forms = ledger.form_briefs()

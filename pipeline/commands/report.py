@@ -31,7 +31,7 @@ from pipeline.domain.measures import (
     scale_value,
 )
 from pipeline.domain.privacy import Disclosure, Hidden, disclose
-from pipeline.domain.versions import list_values
+from pipeline.domain.versions import lists_of
 from pipeline.errors import ReportError
 from pipeline.formats.answers import excel_date, read_answer_columns
 from pipeline.formats.previous import cycle_of
@@ -540,7 +540,7 @@ def build_report(
     language = config.report.language
     with Ledger.of_cycle(workspace, cycle) as ledger:
         progress = Progress.read(ledger, workspace, cycle)
-        offered = offered_choices(list_values(ledger.distinct_fields()))
+        offered = offered_choices(lists_of(ledger))  # the lists this cycle's forms offered
     departments = {e.id: e.department or words["no_department"] for e in roster.employees}
     answers_path = workspace.output_dir / str(cycle) / "answers.xlsx"
     if answers_path.is_file():
@@ -773,12 +773,12 @@ def offered_in_cycle(workspace: Workspace, label: str) -> dict[str, set[str]]:
     if not label.isdigit() or not path.is_file():
         return {}
     with Ledger.reader(path) as ledger:  # read-only: another cycle's ledger is not ours to change
-        return offered_choices(list_values(ledger.distinct_fields()))
+        return offered_choices(lists_of(ledger))
 
 
 def offered_choices(lists: dict[tuple[str, str], frozenset]) -> dict[str, set[str]]:
     """Return the values the cycle's forms offered for company goals and competence areas."""
-    # ``lists``: ``list_values`` of the ledger's forms (every template the cycle was sent with).
+    # ``lists``: ``lists_of`` a cycle's ledger (every template the cycle was sent with).
     return {
         source: {v for (_, key), values in lists.items() if pattern.fullmatch(key) for v in values}
         for source, pattern in LIST_KEYS.items()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pipeline.domain.kinds import ALL_FORM_KINDS, PREP_KINDS
 from pipeline.domain.managers import manager_changes, status_line
 from pipeline.domain.scheduling import Rules, add_working_days, public_holidays
-from pipeline.domain.versions import counted_versions, list_values
+from pipeline.domain.versions import counted_versions, lists_of
 from pipeline.formats.roster import Employee, Roster, read_roster
 from pipeline.state.config import ScheduleConfig
 from pipeline.state.deletions import removed_working_files
@@ -112,7 +112,7 @@ def counted_forms(ledger: Ledger) -> tuple[set[tuple[str, str]], set[str]]:
     # One form's versions at a time: never every answer of the cycle in memory. A form
     # returned unfilled is still missing.
     chosen = ledger.chosen_versions()
-    lists = list_values(ledger.distinct_fields())
+    lists = lists_of(ledger)
     returned: set[tuple[str, str]] = set()
     warned: set[str] = set()
     for versions in ledger.accepted_version_groups():

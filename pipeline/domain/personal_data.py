@@ -40,7 +40,7 @@ from pipeline.state.deletions import (
     write_journal,
 )
 from pipeline.state.files import ensure_private_dir, write_private
-from pipeline.state.ledger import Ledger
+from pipeline.state.ledger import INVITE_KINDS, Ledger
 from pipeline.state.workspace import Workspace
 
 LEDGER_NAME = "ledger.sqlite"
@@ -57,7 +57,6 @@ FOLDER_KINDS = (  # cycle-relative folder prefix -> kind (first match wins)
 )
 REASON_SUFFIX = ".reason.txt"  # the note beside a quarantined file
 ACCESS_FOLDER = "access"  # output/access/: the bundles made for access requests
-INVITE_KINDS = ("invite", "followups")  # emails booking one talk or follow-up: its employee's
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.domain.questions import questions_from_json
-from pipeline.domain.versions import ListValues, counted_versions, list_values
+from pipeline.domain.versions import ListValues, counted_versions, lists_of
 from pipeline.formats.answers import answer_of, answer_rows, normalize, workbook_stamp
 from pipeline.state.ledger import Ledger, ReturnedVersion, batched
 
@@ -33,7 +33,7 @@ class FormAnswers:
 def cycle_record(ledger: Ledger, answers_path: Path) -> dict[tuple[str, str], FormAnswers]:
     """Return every form's answers: the version that counts, with HR's corrections applied."""
     corrections = hr_corrections(ledger, answers_path)
-    lists = list_values(ledger.distinct_fields())
+    lists = lists_of(ledger)
     return record_of(ledger.accepted_versions(), ledger.chosen_versions(), corrections, lists)
 
 
@@ -46,7 +46,7 @@ def record_of(
     """Return the answers of the forms ``versions`` and ``corrections`` hold (all, or a few)."""
     # One employee's versions with their corrections give that employee's part of the record,
     # so a stage working through thousands never holds every answer at once.
-    winners = counted_versions(versions, chosen, lists=lists)  # lists: ``list_values``
+    winners = counted_versions(versions, chosen, lists=lists)  # lists: ``lists_of``
     record = {}
     for key in sorted(set(winners) | set(corrections)):
         version = winners.get(key)
@@ -120,7 +120,7 @@ def recorded_forms(
 ) -> set[tuple[str, str]]:
     """Return (employee id, kind) of every form the record holds, reading one form at a time."""
     found = {key for key, values in corrections.items() if any(v not in (None, "") for v in values)}
-    lists = list_values(ledger.distinct_fields())
+    lists = lists_of(ledger)
     for versions in ledger.accepted_version_groups():
         found |= set(counted_versions(versions, chosen, lists=lists))
     return found

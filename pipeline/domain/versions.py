@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from pipeline.domain.questions import sent_questions
-from pipeline.state.ledger import ReturnedVersion
+from pipeline.state.ledger import Ledger, ReturnedVersion
 
 USE_HINT = "to use the newest file as it is: samtale collect --use {path}"
 RULE_VERSION = 2  # one up whenever the rule changes: the answers workbook is written again
@@ -53,7 +53,7 @@ def newest_versions(
     # A note goes to ``notes`` for each form returned more than once (only forms in ``touched``,
     # when given: those that got a new version in this run). ``chosen`` maps a form to the
     # stored path of the version HR chose with ``collect --use``. ``lists``: the values of the
-    # forms' list fields (``list_values``), each a choice that never counts as a cut answer.
+    # forms' list fields (``lists_of``), each a choice that never counts as a cut answer.
     winners = {}
     for key, group in sorted(grouped(versions).items()):
         choice = (chosen or {}).get(key)
@@ -152,6 +152,11 @@ def counted_versions(
     """Return the versions that count as returned: winners that are not unfilled."""
     winners = newest_versions(versions, notes, touched, chosen, lists)
     return {key: version for key, version in winners.items() if not is_unfilled(version)}
+
+
+def lists_of(ledger: Ledger) -> dict[tuple[str, str], frozenset]:
+    """Return the values each list field of the ledger's forms offers, per (kind, key)."""
+    return list_values(ledger.distinct_fields())
 
 
 def list_values(fields_by_kind: Iterable[tuple[str, str]]) -> dict[tuple[str, str], frozenset]:

@@ -875,6 +875,9 @@ class Ledger:
         )
 
 
+INVITE_KINDS = ("invite", "followups")  # emails booking one employee's talk or follow-up
+
+
 def about_json(employee_ids: list[str] | tuple) -> str:
     """Return the ``about`` column of an email: the JSON list of the employees it is about."""
     return json.dumps(list(employee_ids), ensure_ascii=False)
@@ -889,8 +892,8 @@ def _rows_about(employee_id: str, file_shas: set[str]) -> list[tuple[str, str, t
         ("returned_files", f"employee_id = ? OR sha256 IN ({marks})", (employee_id, *shas)),
         (  # theirs, or an invite to the manager about them only (a reflection only names them)
             "emails",
-            "recipient_id = ? OR (about = ? AND kind IN ('invite', 'followups'))",
-            (employee_id, about_json([employee_id])),
+            f"recipient_id = ? OR (about = ? AND kind IN ({','.join('?' * len(INVITE_KINDS))}))",
+            (employee_id, about_json([employee_id]), *INVITE_KINDS),
         ),
         ("extracted", "employee_id = ?", (employee_id,)),
         ("workbook_rows", "employee_id = ?", (employee_id,)),
